@@ -1,0 +1,173 @@
+//! The one error type of the domain: a refusal (a rule said no) per variant, plus the single
+//! failure variant for a lookup that could not be answered. Each variant maps to a stable code.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable, client-visible error codes (DESIGN §2). Never rename one: clients match on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    Validation,
+    NotFound,
+    Conflict,
+    InvalidState,
+    InterconnectNotEnabled,
+    AppNotPurchased,
+    AppNotEnabled,
+    AppNotAssigned,
+    CustomerNotRecorded,
+    NotAPartner,
+    ContactHasNoPhone,
+    PhoneMismatch,
+    ContactNotBound,
+    PermissionDenied,
+    PartnerSuspended,
+    ProductNotListed,
+    DuplicateSku,
+    RateLimited,
+    /// A their-side link needs a CRM contact of that partner's customer; an our-side link needs
+    /// an employee of the tenant.
+    WrongSide,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as clients see it, e.g. `PHONE_MISMATCH`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::Validation => "VALIDATION",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+            Self::InvalidState => "INVALID_STATE",
+            Self::InterconnectNotEnabled => "INTERCONNECT_NOT_ENABLED",
+            Self::AppNotPurchased => "APP_NOT_PURCHASED",
+            Self::AppNotEnabled => "APP_NOT_ENABLED",
+            Self::AppNotAssigned => "APP_NOT_ASSIGNED",
+            Self::CustomerNotRecorded => "CUSTOMER_NOT_RECORDED",
+            Self::NotAPartner => "NOT_A_PARTNER",
+            Self::ContactHasNoPhone => "CONTACT_HAS_NO_PHONE",
+            Self::PhoneMismatch => "PHONE_MISMATCH",
+            Self::ContactNotBound => "CONTACT_NOT_BOUND",
+            Self::PermissionDenied => "PERMISSION_DENIED",
+            Self::PartnerSuspended => "PARTNER_SUSPENDED",
+            Self::ProductNotListed => "PRODUCT_NOT_LISTED",
+            Self::DuplicateSku => "DUPLICATE_SKU",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::WrongSide => "WRONG_SIDE",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An input that could not be parsed into a value object. `field` is the path of the input
+/// field at fault (e.g. `lines[2].quantity`), so a form can mark it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The same error, nested under a parent field: `quantity` becomes `lines[2].quantity`.
+    pub fn under(self, parent: &str) -> Self {
+        Self {
+            field: format!("{parent}.{}", self.field),
+            message: self.message,
+        }
+    }
+}
+
+/// Why a command was refused (or, for `Lookup`, could not be decided).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("invalid input: {0}")]
+    Validation(#[from] ValidationError),
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("enterprise interconnect is not enabled for this tenant")]
+    InterconnectNotEnabled,
+    #[error("the app {app} has not been purchased")]
+    AppNotPurchased { app: crate::App },
+    #[error("the app {app} is not enabled")]
+    AppNotEnabled { app: crate::App },
+    #[error("the app {app} is not assigned to this partner")]
+    AppNotAssigned { app: crate::App },
+    #[error("the customer has not been recorded in the CRM")]
+    CustomerNotRecorded,
+    #[error("not a partner enterprise of this tenant")]
+    NotAPartner,
+    #[error("the contact has no mobile number")]
+    ContactHasNoPhone,
+    #[error("the phone number does not match the one recorded for this contact")]
+    PhoneMismatch,
+    #[error("the contact has not bound its identity yet")]
+    ContactNotBound,
+    #[error("the contact is denied {permission} for {app}")]
+    PermissionDenied {
+        app: crate::App,
+        permission: crate::Permission,
+    },
+    #[error("the partner is suspended")]
+    PartnerSuspended,
+    #[error("product {product_id} is not listed")]
+    ProductNotListed { product_id: crate::ProductId },
+    #[error("SKU {sku} is already listed")]
+    DuplicateSku { sku: String },
+    #[error("{0}")]
+    WrongSide(&'static str),
+    #[error("the caller may not do this")]
+    Forbidden,
+    /// Not a refusal: the lookup service failed (e.g. the database is down).
+    #[error("lookup failed: {0}")]
+    Lookup(String),
+}
+
+impl DomainError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Validation(_) => ErrorCode::Validation,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::InvalidState(_) => ErrorCode::InvalidState,
+            Self::InterconnectNotEnabled => ErrorCode::InterconnectNotEnabled,
+            Self::AppNotPurchased { .. } => ErrorCode::AppNotPurchased,
+            Self::AppNotEnabled { .. } => ErrorCode::AppNotEnabled,
+            Self::AppNotAssigned { .. } => ErrorCode::AppNotAssigned,
+            Self::CustomerNotRecorded => ErrorCode::CustomerNotRecorded,
+            Self::NotAPartner => ErrorCode::NotAPartner,
+            Self::ContactHasNoPhone => ErrorCode::ContactHasNoPhone,
+            Self::PhoneMismatch => ErrorCode::PhoneMismatch,
+            Self::ContactNotBound => ErrorCode::ContactNotBound,
+            Self::PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            Self::PartnerSuspended => ErrorCode::PartnerSuspended,
+            Self::ProductNotListed { .. } => ErrorCode::ProductNotListed,
+            Self::DuplicateSku { .. } => ErrorCode::DuplicateSku,
+            Self::WrongSide(_) => ErrorCode::WrongSide,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::Lookup(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn invalid_state(message: impl Into<String>) -> Self {
+        Self::InvalidState(message.into())
+    }
+}

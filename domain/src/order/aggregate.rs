@@ -1,0 +1,315 @@
+use std::collections::HashSet;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+use super::{price_line, OrderActor, OrderCommand, OrderEvent, OrderLine, RequestedLine};
+use crate::error::{DomainError, ValidationError};
+use crate::ids::{ContactId, PartnerId, TenantId};
+use crate::lookup::{Lookup, Scoped, Services};
+use crate::values::{App, Money, Note, Permission, Side};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    Submitted,
+    Confirmed,
+    Rejected,
+    Shipped,
+    Received,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "SUBMITTED",
+            Self::Confirmed => "CONFIRMED",
+            Self::Rejected => "REJECTED",
+            Self::Shipped => "SHIPPED",
+            Self::Received => "RECEIVED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    tenant_id: Option<TenantId>,
+    partner_id: Option<PartnerId>,
+    contact_id: Option<ContactId>,
+    status: Option<OrderStatus>,
+    total: Option<Money>,
+    version: u64,
+}
+
+impl Order {
+    pub fn status(&self) -> Option<OrderStatus> {
+        self.status
+    }
+    pub fn tenant_id(&self) -> Option<TenantId> {
+        self.tenant_id
+    }
+    pub fn partner_id(&self) -> Option<PartnerId> {
+        self.partner_id
+    }
+    pub fn contact_id(&self) -> Option<ContactId> {
+        self.contact_id
+    }
+    pub fn total(&self) -> Option<Money> {
+        self.total
+    }
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    fn require_status(&self, allowed: &[OrderStatus], action: &str) -> Result<(), DomainError> {
+        match self.status {
+            Some(status) if allowed.contains(&status) => Ok(()),
+            Some(status) => Err(DomainError::invalid_state(format!(
+                "cannot {action} an order that is {}",
+                status.as_str()
+            ))),
+            None => Err(DomainError::NotFound { what: "order" }),
+        }
+    }
+
+    /// The data scope of staff: an admin sees every order of its tenant, an employee only those
+    /// of partners it is an our-side contact of. Out of scope looks like "no such order".
+    async fn require_staff(&self, by: OrderActor, lookup: &dyn Lookup) -> Result<(), DomainError> {
+        match by {
+            OrderActor::Admin => Ok(()),
+            OrderActor::Employee(employee) => {
+                let partner = self
+                    .partner_id
+                    .ok_or(DomainError::NotFound { what: "order" })?;
+                if lookup
+                    .contact(employee)
+                    .await?
+                    .is_linked(partner, Side::Ours)
+                {
+                    Ok(())
+                } else {
+                    Err(DomainError::NotFound { what: "order" })
+                }
+            }
+            OrderActor::Contact(_) => Err(DomainError::Forbidden),
+        }
+    }
+
+    /// A contact acts only on orders of its own partner.
+    async fn require_partner_contact(
+        &self,
+        contact: ContactId,
+        lookup: &dyn Lookup,
+    ) -> Result<crate::contact::Contact, DomainError> {
+        let partner = self
+            .partner_id
+            .ok_or(DomainError::NotFound { what: "order" })?;
+        let contact = lookup.contact(contact).await?;
+        if contact.is_linked(partner, Side::Theirs) {
+            Ok(contact)
+        } else {
+            Err(DomainError::NotFound { what: "order" })
+        }
+    }
+
+    async fn submit(
+        tenant: TenantId,
+        partner_id: PartnerId,
+        contact_id: ContactId,
+        requested: Vec<RequestedLine>,
+        note: Note,
+        lookup: &dyn Lookup,
+    ) -> Result<OrderEvent, DomainError> {
+        if requested.is_empty() || requested.len() > OrderCommand::MAX_LINES {
+            return Err(ValidationError::new("lines", "an order has 1 to 200 lines").into());
+        }
+        let mut seen = HashSet::new();
+        for (i, line) in requested.iter().enumerate() {
+            if !seen.insert(line.product_id) {
+                return Err(ValidationError::new(
+                    format!("lines[{i}].productId"),
+                    "the same product appears on two lines",
+                )
+                .into());
+            }
+        }
+
+        let upstream = lookup.tenant(tenant).await?;
+        if !upstream.is_registered() {
+            return Err(DomainError::NotFound { what: "tenant" });
+        }
+        if !upstream.has_enabled(App::Ordering) {
+            return Err(DomainError::AppNotEnabled { app: App::Ordering });
+        }
+        lookup
+            .partner(partner_id)
+            .await?
+            .check_may_order(tenant, App::Ordering)?;
+        let contact = lookup.contact(contact_id).await?;
+        if !contact.belongs_to(tenant) || !contact.is_linked(partner_id, Side::Theirs) {
+            return Err(DomainError::Forbidden);
+        }
+        if !contact.is_bound() {
+            return Err(DomainError::ContactNotBound);
+        }
+        contact.check_permission(&upstream, App::Ordering, Permission::CreateSalesOrder)?;
+
+        let mut lines = Vec::with_capacity(requested.len());
+        let mut total: Option<Money> = None;
+        let too_large = || ValidationError::new("lines", "the order total is too large");
+        for line in requested {
+            let product = lookup.product(line.product_id).await?;
+            let entry = product
+                .listed_in(tenant)
+                .ok_or(DomainError::ProductNotListed {
+                    product_id: line.product_id,
+                })?;
+            let unit_price = price_line(&entry).unit_price;
+            let line_total = unit_price
+                .times(line.quantity.get())
+                .ok_or_else(too_large)?;
+            total = Some(match total {
+                None => line_total,
+                Some(sum) => sum.checked_add(line_total).ok_or_else(too_large)?,
+            });
+            lines.push(OrderLine {
+                product_id: line.product_id,
+                sku: entry.sku.clone(),
+                name: entry.name.clone(),
+                unit: entry.unit.clone(),
+                quantity: line.quantity,
+                unit_price,
+                line_total,
+            });
+        }
+        Ok(OrderEvent::OrderSubmitted {
+            tenant_id: tenant,
+            partner_id,
+            contact_id,
+            lines,
+            total: total.ok_or_else(too_large)?,
+            note,
+        })
+    }
+}
+
+impl Aggregate for Order {
+    const TYPE: &'static str = "Order";
+    type Command = Scoped<OrderCommand>;
+    type Event = OrderEvent;
+    type Error = DomainError;
+    type Services = Services;
+
+    async fn handle(
+        &mut self,
+        scoped: Self::Command,
+        services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        use OrderCommand as C;
+        use OrderEvent as E;
+        use OrderStatus as S;
+        let tenant = scoped.tenant_id;
+        let lookup = services.as_ref();
+        if self.tenant_id.is_some() && self.tenant_id != Some(tenant) {
+            return Err(DomainError::NotFound { what: "order" });
+        }
+        let event = match scoped.command {
+            C::SubmitOrder {
+                partner_id,
+                contact_id,
+                lines,
+                note,
+            } => {
+                if self.status.is_some() {
+                    return Err(DomainError::invalid_state(
+                        "the order was already submitted",
+                    ));
+                }
+                Self::submit(tenant, partner_id, contact_id, lines, note, lookup).await?
+            }
+            C::ConfirmOrder { by } => {
+                self.require_status(&[S::Submitted], "confirm")?;
+                self.require_staff(by, lookup).await?;
+                E::OrderConfirmed
+            }
+            C::RejectOrder { by, reason } => {
+                self.require_status(&[S::Submitted], "reject")?;
+                self.require_staff(by, lookup).await?;
+                E::OrderRejected { reason }
+            }
+            C::ShipOrder {
+                by,
+                carrier,
+                tracking,
+            } => {
+                self.require_status(&[S::Confirmed], "ship")?;
+                self.require_staff(by, lookup).await?;
+                E::OrderShipped { carrier, tracking }
+            }
+            C::ReceiveOrder { by } => {
+                self.require_status(&[S::Shipped], "receive")?;
+                match by {
+                    OrderActor::Contact(contact) => {
+                        self.require_partner_contact(contact, lookup).await?;
+                    }
+                    OrderActor::Admin | OrderActor::Employee(_) => {
+                        return Err(DomainError::Forbidden)
+                    }
+                }
+                E::OrderReceived
+            }
+            C::CancelOrder { by, reason } => {
+                match by {
+                    // The dealer may withdraw its order until the tenant confirmed it.
+                    OrderActor::Contact(contact_id) => {
+                        self.require_status(&[S::Submitted], "cancel")?;
+                        let contact = self.require_partner_contact(contact_id, lookup).await?;
+                        let upstream = lookup.tenant(tenant).await?;
+                        contact.check_permission(
+                            &upstream,
+                            App::Ordering,
+                            Permission::CancelOrder,
+                        )?;
+                    }
+                    // The tenant's admin may cancel until the goods left.
+                    OrderActor::Admin => {
+                        self.require_status(&[S::Submitted, S::Confirmed], "cancel")?;
+                    }
+                    OrderActor::Employee(_) => return Err(DomainError::Forbidden),
+                }
+                E::OrderCancelled { reason }
+            }
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        use OrderEvent as E;
+        self.version += 1;
+        self.status = Some(match event {
+            E::OrderSubmitted {
+                tenant_id,
+                partner_id,
+                contact_id,
+                total,
+                ..
+            } => {
+                self.tenant_id = Some(tenant_id);
+                self.partner_id = Some(partner_id);
+                self.contact_id = Some(contact_id);
+                self.total = Some(total);
+                OrderStatus::Submitted
+            }
+            E::OrderConfirmed => OrderStatus::Confirmed,
+            E::OrderRejected { .. } => OrderStatus::Rejected,
+            E::OrderShipped { .. } => OrderStatus::Shipped,
+            E::OrderReceived => OrderStatus::Received,
+            E::OrderCancelled { .. } => OrderStatus::Cancelled,
+        });
+    }
+}

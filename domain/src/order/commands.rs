@@ -1,0 +1,53 @@
+use crate::ids::{ContactId, PartnerId, ProductId};
+use crate::values::{Carrier, Note, Quantity, Reason, TrackingNumber};
+
+/// A line as the client asks for it: which product, how many. Never a price or a name: those
+/// come from the catalog at submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestedLine {
+    pub product_id: ProductId,
+    pub quantity: Quantity,
+}
+
+/// Who acts on an order after submission. The command layer has already checked the role; the
+/// order checks the data scope (an employee linked to the partner, a contact of the partner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderActor {
+    Admin,
+    Employee(ContactId),
+    Contact(ContactId),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderCommand {
+    SubmitOrder {
+        partner_id: PartnerId,
+        contact_id: ContactId,
+        lines: Vec<RequestedLine>,
+        note: Note,
+    },
+    ConfirmOrder {
+        by: OrderActor,
+    },
+    RejectOrder {
+        by: OrderActor,
+        reason: Reason,
+    },
+    ShipOrder {
+        by: OrderActor,
+        carrier: Option<Carrier>,
+        tracking: Option<TrackingNumber>,
+    },
+    ReceiveOrder {
+        by: OrderActor,
+    },
+    CancelOrder {
+        by: OrderActor,
+        reason: Reason,
+    },
+}
+
+impl OrderCommand {
+    /// The most lines one order may have.
+    pub const MAX_LINES: usize = 200;
+}

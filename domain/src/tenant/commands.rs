@@ -1,0 +1,35 @@
+use std::collections::BTreeSet;
+
+use crate::values::{App, MenuButton, Name, Permission, WechatAppId};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TenantCommand {
+    RegisterTenant {
+        name: Name,
+    },
+    EnableInterconnect,
+    PurchaseApp {
+        app: App,
+    },
+    EnableApp {
+        app: App,
+    },
+    DisableApp {
+        app: App,
+    },
+    BindWechatAccount {
+        app_id: WechatAppId,
+        name: Name,
+    },
+    UnbindWechatAccount {
+        app_id: WechatAppId,
+    },
+    PublishWechatMenu {
+        app_id: WechatAppId,
+        buttons: Vec<MenuButton>,
+    },
+    SetFunctionPermissions {
+        app: App,
+        permissions: BTreeSet<Permission>,
+    },
+}
