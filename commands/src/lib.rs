@@ -1,1 +1,28 @@
-//! placeholder
+//! Dinghuo's write side: every command of DESIGN §3 from entry point to stored event.
+//!
+//! Modules:
+//! - [`db`]: the database (Postgres or SQLite by URL), connection settings, migrations;
+//! - [`store`]: one aggregate type's cqrs-es framework over postgres-es / sqlite-es;
+//! - [`lookup`]: the domain's `Lookup`, answered from committed events;
+//! - [`context`]: the caller (`Actor`, `Role`) and the metadata every event carries;
+//! - [`policy`]: which role may run which command;
+//! - [`service`]: the entry points (`Commands`), input parsing, idempotency;
+//! - [`retry`]: re-running a command that lost the race for its stream;
+//! - [`throttle`]: counting failed identity verifications;
+//! - [`error`]: `CommandError` and its stable codes.
+
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod lookup;
+pub mod policy;
+pub mod retry;
+pub mod service;
+pub mod store;
+pub mod throttle;
+
+pub use context::{Actor, RequestContext, Role};
+pub use db::{Database, DatabaseError, DatabaseSettings, SqliteDurability};
+pub use error::CommandError;
+pub use retry::RetryPolicy;
+pub use service::*;

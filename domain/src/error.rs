@@ -86,6 +86,15 @@ impl ValidationError {
         }
     }
 
+    /// The same error, reported on another field (the value object's default name is not always
+    /// the input's: a customer's phone is `phone`, a binding's is `phone` too, a line's is not).
+    pub fn at(self, field: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: self.message,
+        }
+    }
+
     /// The same error, nested under a parent field: `quantity` becomes `lines[2].quantity`.
     pub fn under(self, parent: &str) -> Self {
         Self {

@@ -6,10 +6,15 @@
 //!
 //! Modules: [`tenant`], [`partner`], [`contact`], [`product`], [`order`] (one folder per
 //! aggregate), [`values`] (value objects), [`ids`], [`error`], [`lookup`], [`testing`] (an
-//! in-memory lookup for tests).
+//! in-memory lookup for tests). Test-only: `fixtures` (ids and event histories shared by the
+//! aggregates' given/when/then tests) and `event_json` (the pinned JSON of every event).
 
 pub mod contact;
 pub mod error;
+#[cfg(test)]
+mod event_json;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod ids;
 pub mod lookup;
 pub mod order;

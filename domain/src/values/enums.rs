@@ -59,8 +59,10 @@ vocabulary!(
 
 vocabulary!(
     /// How a partner's contacts reach the platform.
+    #[derive(Default)]
     PartnerMode, field = "mode" {
         /// Light mode: WeChat only, no platform account (the recommended default).
+        #[default]
         Tenantless = "TENANTLESS",
         /// A platform account is created for each their-side contact.
         Tenant = "TENANT",
@@ -86,9 +88,3 @@ vocabulary!(
         App = "APP",
     }
 );
-
-impl Default for PartnerMode {
-    fn default() -> Self {
-        Self::Tenantless
-    }
-}

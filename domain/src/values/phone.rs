@@ -115,7 +115,8 @@ mod tests {
         fn any_valid_number_survives_formatting(n in 0u64..10_000_000_000) {
             let national = format!("1{n:010}");
             let spaced = format!("+86 {} {} {}", &national[..3], &national[3..7], &national[7..]);
-            prop_assert_eq!(Phone::parse(&spaced).unwrap().as_str(), national.as_str());
+            let parsed = Phone::parse(&spaced).unwrap();
+            prop_assert_eq!(parsed.as_str(), national.as_str());
         }
 
         #[test]

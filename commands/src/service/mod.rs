@@ -1,0 +1,190 @@
+//! The entry points of the write side: one method per command of DESIGN §3's mutation list.
+//!
+//! Each entry point (a) authorises through the policy table, (b) resolves the caller's tenant and
+//! parses the raw input into value objects (`VALIDATION` with the field at fault), then (c)
+//! executes on the aggregate, which checks every rule, cross-aggregate ones through the lookup
+//! against committed state. A command that loses the race for its stream is re-run on fresh state.
+
+mod contact;
+mod order;
+mod partner;
+mod product;
+mod tenant;
+
+use std::sync::Arc;
+
+use cqrs_es::Aggregate;
+use dinghuo_domain::contact::Contact;
+use dinghuo_domain::order::Order;
+use dinghuo_domain::partner::Partner;
+use dinghuo_domain::product::Product;
+use dinghuo_domain::tenant::Tenant;
+use dinghuo_domain::{DomainError, Services, TenantId, ValidationError};
+
+pub use self::contact::{
+    AddPartnerContactInput, BindContactInput, RecordContactInput, RemovePartnerContactInput,
+    RestrictContactPermissionsInput, UpdateContactInput,
+};
+pub use self::order::{
+    CancelOrderInput, ConfirmOrderInput, OrderLineInput, ReceiveOrderInput, RejectOrderInput,
+    ShipOrderInput, SubmitOrderInput,
+};
+pub use self::partner::{
+    AddPartnerInput, AppAssignmentInput, PartnerRefInput, RecordCustomerInput, UpdateCustomerInput,
+};
+pub use self::product::{DelistProductInput, ListProductInput, MoneyInput, RepriceProductInput};
+pub use self::tenant::{
+    AppInput, BindWechatAccountInput, EnableInterconnectInput, MenuButtonInput, PublishWechatMenuInput,
+    PurchaseAppInput, RegisterTenantInput, SetFunctionPermissionsInput, UnbindWechatAccountInput,
+};
+use crate::context::{RequestContext, Role};
+use crate::db::Database;
+use crate::error::CommandError;
+use crate::lookup::EventStoreLookup;
+use crate::policy::{self, CommandName};
+use crate::retry::RetryPolicy;
+use crate::store::AggregateStore;
+use crate::throttle::{Clock, SystemClock};
+
+/// The write side. Cheap to share behind an `Arc`; every method takes the caller's context.
+pub struct Commands {
+    db: Database,
+    tenants: AggregateStore<Tenant>,
+    partners: AggregateStore<Partner>,
+    contacts: AggregateStore<Contact>,
+    products: AggregateStore<Product>,
+    orders: AggregateStore<Order>,
+    lookup: Arc<EventStoreLookup>,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+impl Commands {
+    pub fn new(db: Database) -> Self {
+        let lookup = Arc::new(EventStoreLookup::new(&db));
+        let services: Services = lookup.clone();
+        Self {
+            tenants: AggregateStore::new(&db, services.clone()),
+            partners: AggregateStore::new(&db, services.clone()),
+            contacts: AggregateStore::new(&db, services.clone()),
+            products: AggregateStore::new(&db, services.clone()),
+            orders: AggregateStore::new(&db, services),
+            lookup,
+            db,
+            retry: RetryPolicy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Committed state of any aggregate, for callers that must decide before commanding.
+    pub fn lookup(&self) -> &EventStoreLookup {
+        &self.lookup
+    }
+
+    pub fn orders(&self) -> &AggregateStore<Order> {
+        &self.orders
+    }
+    pub fn products(&self) -> &AggregateStore<Product> {
+        &self.products
+    }
+    pub fn contacts(&self) -> &AggregateStore<Contact> {
+        &self.contacts
+    }
+    pub fn partners(&self) -> &AggregateStore<Partner> {
+        &self.partners
+    }
+    pub fn tenants(&self) -> &AggregateStore<Tenant> {
+        &self.tenants
+    }
+
+    /// Executes `command` on aggregate `id` of `store`, with retries on a lost race.
+    async fn run<A>(
+        &self,
+        store: &AggregateStore<A>,
+        ctx: &RequestContext,
+        tenant: TenantId,
+        id: String,
+        command: A::Command,
+    ) -> Result<(), CommandError>
+    where
+        A: Aggregate<Error = DomainError>,
+        A::Command: Clone,
+    {
+        let metadata = ctx.metadata(tenant);
+        let result = self
+            .retry
+            .run(|| async {
+                store
+                    .execute(&id, command.clone(), metadata.clone())
+                    .await
+                    .map_err(CommandError::from)
+            })
+            .await;
+        match &result {
+            Ok(()) => tracing::debug!(aggregate = A::TYPE, %id, "command executed"),
+            Err(CommandError::Internal(detail)) => {
+                tracing::error!(aggregate = A::TYPE, %id, request_id = %ctx.request_id, %detail, "command failed")
+            }
+            Err(refusal) => {
+                tracing::info!(aggregate = A::TYPE, %id, code = %refusal.code(), "command refused")
+            }
+        }
+        result
+    }
+}
+
+/// Refuses with `FORBIDDEN` unless the caller's role may run `command`.
+fn authorize(ctx: &RequestContext, command: CommandName) -> Result<(), CommandError> {
+    if policy::allows(ctx.actor.role, command) {
+        Ok(())
+    } else {
+        Err(CommandError::forbidden())
+    }
+}
+
+/// The tenant a command acts in. Everyone but the operator acts in its own tenant (a tenant
+/// named in the input must then be its own); the operator must name one.
+fn resolve_tenant(ctx: &RequestContext, named: Option<&str>) -> Result<TenantId, CommandError> {
+    let named = named
+        .map(|text| TenantId::parse(text, "tenantId"))
+        .transpose()?;
+    match (ctx.actor.role, ctx.actor.tenant_id, named) {
+        (Role::Operator, _, Some(tenant)) => Ok(tenant),
+        (Role::Operator, _, None) => {
+            Err(ValidationError::new("tenantId", "the operator must name a tenant").into())
+        }
+        (_, Some(own), None) => Ok(own),
+        (_, Some(own), Some(tenant)) if tenant == own => Ok(own),
+        _ => Err(CommandError::forbidden()),
+    }
+}
+
+/// The caller's own tenant.
+fn own_tenant(ctx: &RequestContext) -> Result<TenantId, CommandError> {
+    resolve_tenant(ctx, None)
+}
+
+/// Parses an optional text input: absent or blank is `None`.
+fn optional<T>(
+    text: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, ValidationError>,
+) -> Result<Option<T>, ValidationError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => parse(text).map(Some),
+    }
+}

@@ -1,0 +1,237 @@
+//! Entry points of the sales order.
+
+use dinghuo_domain::order::{OrderActor, OrderCommand, RequestedLine};
+use dinghuo_domain::{
+    Carrier, ContactId, DomainError, Note, OrderId, ProductId, Quantity, Reason, Scoped, TenantId,
+    TrackingNumber, ValidationError,
+};
+use dinghuo_domain::Lookup;
+use uuid::Uuid;
+
+use super::{authorize, optional, own_tenant, Commands};
+use crate::context::{RequestContext, Role};
+use crate::error::CommandError;
+use crate::policy::CommandName;
+
+/// One requested line: a product and a quantity. Never a price: prices come from the catalog.
+#[derive(Debug, Clone, Default)]
+pub struct OrderLineInput {
+    pub product_id: String,
+    /// Wide on purpose, so that a negative or enormous number reaches validation intact.
+    pub quantity: i64,
+}
+
+/// Submitted by a their-side contact for its own partner. The idempotency key travels in the
+/// request context.
+#[derive(Debug, Clone, Default)]
+pub struct SubmitOrderInput {
+    pub lines: Vec<OrderLineInput>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConfirmOrderInput {
+    pub order_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RejectOrderInput {
+    pub order_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ShipOrderInput {
+    pub order_id: String,
+    pub carrier: Option<String>,
+    pub tracking: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReceiveOrderInput {
+    pub order_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CancelOrderInput {
+    pub order_id: String,
+    pub reason: String,
+}
+
+/// Idempotency keys are opaque to us but bounded, like every input.
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
+
+fn order_actor(ctx: &RequestContext) -> OrderActor {
+    let id = ContactId::from_uuid(ctx.actor.id);
+    match ctx.actor.role {
+        Role::Employee => OrderActor::Employee(id),
+        Role::Contact => OrderActor::Contact(id),
+        // The policy table admitted no other role than admin to reach here.
+        _ => OrderActor::Admin,
+    }
+}
+
+fn parse_lines(lines: &[OrderLineInput]) -> Result<Vec<RequestedLine>, ValidationError> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            Ok(RequestedLine {
+                product_id: ProductId::parse(&line.product_id, &format!("lines[{i}].productId"))?,
+                quantity: Quantity::parse(line.quantity, &format!("lines[{i}].quantity"))?,
+            })
+        })
+        .collect()
+}
+
+impl Commands {
+    /// Submits an order for the calling contact's partner; answers the order id. With an
+    /// idempotency key, a retry answers the first submission's id and appends nothing.
+    pub async fn submit_order(
+        &self,
+        ctx: &RequestContext,
+        input: SubmitOrderInput,
+    ) -> Result<OrderId, CommandError> {
+        authorize(ctx, CommandName::SubmitOrder)?;
+        let tenant = own_tenant(ctx)?;
+        let contact_id = ContactId::from_uuid(ctx.actor.id);
+        if input.lines.len() > OrderCommand::MAX_LINES {
+            return Err(ValidationError::new("lines", "an order has 1 to 200 lines").into());
+        }
+        let lines = parse_lines(&input.lines)?;
+        let note = optional(input.note.as_deref(), Note::parse)?
+            .unwrap_or(Note::parse("").map_err(CommandError::from)?);
+        let key = ctx.idempotency_key.as_deref();
+        if let Some(key) = key {
+            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN {
+                return Err(ValidationError::new("idempotencyKey", "must be 1 to 200 bytes").into());
+            }
+        }
+        let order_id = match key {
+            Some(key) => OrderId::for_idempotency_key(tenant, contact_id, key),
+            None => OrderId::from_uuid(Uuid::now_v7()),
+        };
+        // The contact orders for the partner it is a their-side contact of.
+        let partner_id = self
+            .lookup
+            .contact(contact_id)
+            .await
+            .map_err(|e| CommandError::Internal(e.to_string()))?
+            .their_side_partner()
+            .ok_or_else(CommandError::forbidden)?;
+        let command = OrderCommand::SubmitOrder {
+            partner_id,
+            contact_id,
+            lines,
+            note,
+        };
+        match self.order_command(ctx, tenant, order_id, command).await {
+            // A replay of a keyed submission lands on the order it created: answer that order.
+            Err(CommandError::Refused(DomainError::InvalidState(_))) if key.is_some() => {
+                let existing = self.orders.loader().load(&order_id.to_string()).await?;
+                if existing.aggregate.contact_id() == Some(contact_id) {
+                    tracing::info!(%order_id, "idempotent replay of submitOrder");
+                    Ok(order_id)
+                } else {
+                    Err(CommandError::Internal(format!(
+                        "order {order_id} derived from an idempotency key belongs to someone else"
+                    )))
+                }
+            }
+            Err(other) => Err(other),
+            Ok(()) => Ok(order_id),
+        }
+    }
+
+    pub async fn confirm_order(
+        &self,
+        ctx: &RequestContext,
+        input: ConfirmOrderInput,
+    ) -> Result<(), CommandError> {
+        authorize(ctx, CommandName::ConfirmOrder)?;
+        let command = OrderCommand::ConfirmOrder {
+            by: order_actor(ctx),
+        };
+        self.existing_order_command(ctx, &input.order_id, command)
+            .await
+    }
+
+    pub async fn reject_order(
+        &self,
+        ctx: &RequestContext,
+        input: RejectOrderInput,
+    ) -> Result<(), CommandError> {
+        authorize(ctx, CommandName::RejectOrder)?;
+        let command = OrderCommand::RejectOrder {
+            by: order_actor(ctx),
+            reason: Reason::parse(&input.reason)?,
+        };
+        self.existing_order_command(ctx, &input.order_id, command)
+            .await
+    }
+
+    pub async fn ship_order(
+        &self,
+        ctx: &RequestContext,
+        input: ShipOrderInput,
+    ) -> Result<(), CommandError> {
+        authorize(ctx, CommandName::ShipOrder)?;
+        let command = OrderCommand::ShipOrder {
+            by: order_actor(ctx),
+            carrier: optional(input.carrier.as_deref(), Carrier::parse)?,
+            tracking: optional(input.tracking.as_deref(), TrackingNumber::parse)?,
+        };
+        self.existing_order_command(ctx, &input.order_id, command)
+            .await
+    }
+
+    pub async fn receive_order(
+        &self,
+        ctx: &RequestContext,
+        input: ReceiveOrderInput,
+    ) -> Result<(), CommandError> {
+        authorize(ctx, CommandName::ReceiveOrder)?;
+        let command = OrderCommand::ReceiveOrder {
+            by: order_actor(ctx),
+        };
+        self.existing_order_command(ctx, &input.order_id, command)
+            .await
+    }
+
+    pub async fn cancel_order(
+        &self,
+        ctx: &RequestContext,
+        input: CancelOrderInput,
+    ) -> Result<(), CommandError> {
+        authorize(ctx, CommandName::CancelOrder)?;
+        let command = OrderCommand::CancelOrder {
+            by: order_actor(ctx),
+            reason: Reason::parse(&input.reason)?,
+        };
+        self.existing_order_command(ctx, &input.order_id, command)
+            .await
+    }
+
+    async fn existing_order_command(
+        &self,
+        ctx: &RequestContext,
+        order_id: &str,
+        command: OrderCommand,
+    ) -> Result<(), CommandError> {
+        let tenant = own_tenant(ctx)?;
+        let id = OrderId::parse(order_id, "orderId")?;
+        self.order_command(ctx, tenant, id, command).await
+    }
+
+    async fn order_command(
+        &self,
+        ctx: &RequestContext,
+        tenant: TenantId,
+        id: OrderId,
+        command: OrderCommand,
+    ) -> Result<(), CommandError> {
+        let scoped = Scoped::new(tenant, command);
+        self.run(&self.orders, ctx, tenant, id.to_string(), scoped)
+            .await
+    }
+}

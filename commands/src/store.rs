@@ -1,0 +1,108 @@
+//! One aggregate type's event store: cqrs-es's `CqrsFramework` in plain event-store mode (never
+//! the snapshot or aggregate-store modes, which apply events twice) over postgres-es or
+//! sqlite-es, and a loader for reading aggregates without running a command.
+
+use std::collections::HashMap;
+
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventEnvelope, EventStore};
+use postgres_es::PostgresEventRepository;
+use sqlite_es::SqliteEventRepository;
+
+use crate::db::Database;
+
+type PgStore<A> = PersistedEventStore<PostgresEventRepository, A>;
+type LiteStore<A> = PersistedEventStore<SqliteEventRepository, A>;
+
+/// Reads aggregates of type `A` from their committed events.
+pub enum EventLoader<A: Aggregate> {
+    Postgres(PgStore<A>),
+    Sqlite(LiteStore<A>),
+}
+
+/// A loaded aggregate with the sequence number of its last event (0: no events yet).
+pub struct Loaded<A> {
+    pub aggregate: A,
+    pub sequence: usize,
+}
+
+impl<A: Aggregate> EventLoader<A> {
+    pub fn new(db: &Database) -> Self {
+        match db {
+            Database::Postgres(pool) => Self::Postgres(PersistedEventStore::new_event_store(
+                PostgresEventRepository::new(pool.clone()),
+            )),
+            Database::Sqlite(pool) => Self::Sqlite(PersistedEventStore::new_event_store(
+                SqliteEventRepository::new(pool.clone()),
+            )),
+        }
+    }
+
+    /// The aggregate's current state from its committed events; `Default` if it has none.
+    pub async fn load(&self, id: &str) -> Result<Loaded<A>, AggregateError<A::Error>> {
+        let context = match self {
+            Self::Postgres(store) => store.load_aggregate(id).await?,
+            Self::Sqlite(store) => store.load_aggregate(id).await?,
+        };
+        Ok(Loaded {
+            aggregate: context.aggregate,
+            sequence: context.current_sequence,
+        })
+    }
+
+    /// The aggregate's committed events in order, with their metadata.
+    pub async fn events(&self, id: &str) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        match self {
+            Self::Postgres(store) => store.load_events(id).await,
+            Self::Sqlite(store) => store.load_events(id).await,
+        }
+    }
+}
+
+enum Framework<A: Aggregate> {
+    Postgres(CqrsFramework<A, PgStore<A>>),
+    Sqlite(CqrsFramework<A, LiteStore<A>>),
+}
+
+/// Executes commands on, and loads, aggregates of type `A`.
+pub struct AggregateStore<A: Aggregate> {
+    framework: Framework<A>,
+    loader: EventLoader<A>,
+}
+
+impl<A: Aggregate> AggregateStore<A> {
+    pub fn new(db: &Database, services: A::Services) -> Self {
+        let framework = match EventLoader::<A>::new(db) {
+            EventLoader::Postgres(store) => {
+                Framework::Postgres(CqrsFramework::new(store, vec![], services))
+            }
+            EventLoader::Sqlite(store) => Framework::Sqlite(CqrsFramework::new(store, vec![], services)),
+        };
+        Self {
+            framework,
+            loader: EventLoader::new(db),
+        }
+    }
+
+    /// Loads the aggregate, runs the command and appends its events in one transaction. A lost
+    /// race on the stream's next sequence number is `AggregateError::AggregateConflict`.
+    pub async fn execute(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), AggregateError<A::Error>> {
+        match &self.framework {
+            Framework::Postgres(framework) => {
+                framework.execute_with_metadata(id, command, metadata).await
+            }
+            Framework::Sqlite(framework) => {
+                framework.execute_with_metadata(id, command, metadata).await
+            }
+        }
+    }
+
+    pub fn loader(&self) -> &EventLoader<A> {
+        &self.loader
+    }
+}

@@ -1,0 +1,1 @@
+//! Pinned JSON of every event: written below.
