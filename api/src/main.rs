@@ -1,1 +1,20 @@
-fn main() {}
+//! `dinghuo`: parses flags, sets up tracing, runs the chosen command.
+
+mod cli;
+mod demo;
+mod telemetry;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    telemetry::init(&cli.log_format);
+    match cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

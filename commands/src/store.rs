@@ -51,7 +51,10 @@ impl<A: Aggregate> EventLoader<A> {
     }
 
     /// The aggregate's committed events in order, with their metadata.
-    pub async fn events(&self, id: &str) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+    pub async fn events(
+        &self,
+        id: &str,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
         match self {
             Self::Postgres(store) => store.load_events(id).await,
             Self::Sqlite(store) => store.load_events(id).await,
@@ -76,7 +79,9 @@ impl<A: Aggregate> AggregateStore<A> {
             EventLoader::Postgres(store) => {
                 Framework::Postgres(CqrsFramework::new(store, vec![], services))
             }
-            EventLoader::Sqlite(store) => Framework::Sqlite(CqrsFramework::new(store, vec![], services)),
+            EventLoader::Sqlite(store) => {
+                Framework::Sqlite(CqrsFramework::new(store, vec![], services))
+            }
         };
         Self {
             framework,

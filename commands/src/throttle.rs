@@ -34,10 +34,18 @@ pub async fn check(db: &Database, contact: &str, now_ms: i64) -> Result<(), Comm
                WHERE contact_id = $1 AND failed_at_ms > $2";
     let (failures, oldest): (i64, Option<i64>) = match db {
         Database::Postgres(pool) => {
-            sqlx::query_as(sql).bind(contact).bind(since).fetch_one(pool).await?
+            sqlx::query_as(sql)
+                .bind(contact)
+                .bind(since)
+                .fetch_one(pool)
+                .await?
         }
         Database::Sqlite(pool) => {
-            sqlx::query_as(sql).bind(contact).bind(since).fetch_one(pool).await?
+            sqlx::query_as(sql)
+                .bind(contact)
+                .bind(since)
+                .fetch_one(pool)
+                .await?
         }
     };
     if failures >= MAX_FAILURES {
@@ -55,12 +63,28 @@ pub async fn record_failure(db: &Database, contact: &str, now_ms: i64) -> Result
     let since = now_ms - window_ms();
     match db {
         Database::Postgres(pool) => {
-            sqlx::query(insert).bind(contact).bind(now_ms).execute(pool).await?;
-            sqlx::query(prune).bind(contact).bind(since).execute(pool).await?;
+            sqlx::query(insert)
+                .bind(contact)
+                .bind(now_ms)
+                .execute(pool)
+                .await?;
+            sqlx::query(prune)
+                .bind(contact)
+                .bind(since)
+                .execute(pool)
+                .await?;
         }
         Database::Sqlite(pool) => {
-            sqlx::query(insert).bind(contact).bind(now_ms).execute(pool).await?;
-            sqlx::query(prune).bind(contact).bind(since).execute(pool).await?;
+            sqlx::query(insert)
+                .bind(contact)
+                .bind(now_ms)
+                .execute(pool)
+                .await?;
+            sqlx::query(prune)
+                .bind(contact)
+                .bind(since)
+                .execute(pool)
+                .await?;
         }
     }
     Ok(())

@@ -190,7 +190,12 @@ pub(crate) fn linked_employee(partner: PartnerId) -> Vec<ContactEvent> {
 }
 
 /// A product listed in `tenant`'s catalog.
-pub(crate) fn product_listed(tenant: TenantId, code: &str, title: &str, price: i64) -> ProductEvent {
+pub(crate) fn product_listed(
+    tenant: TenantId,
+    code: &str,
+    title: &str,
+    price: i64,
+) -> ProductEvent {
     ProductEvent::ProductListed {
         tenant_id: tenant,
         sku: sku(code),
@@ -214,7 +219,12 @@ pub(crate) fn ordering_world() -> InMemoryLookup {
         .contact(UNLINKED_EMPLOYEE, [employee_recorded()])
         .product(
             PRODUCT,
-            [product_listed(TENANT, "AB-1", "Soy sauce 500ml", PRODUCT_PRICE)],
+            [product_listed(
+                TENANT,
+                "AB-1",
+                "Soy sauce 500ml",
+                PRODUCT_PRICE,
+            )],
         )
         .product(
             SECOND_PRODUCT,

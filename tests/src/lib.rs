@@ -1,1 +1,40 @@
-//! placeholder
+//! Shared helpers for the cross-crate tests and benchmarks:
+//! - [`TestDb`]: a fresh, migrated database per test on either backend (a temporary SQLite file,
+//!   or a throwaway Postgres database that is dropped afterwards);
+//! - [`World`]: the product document's onboarding flow run through the command layer, leaving an
+//!   upstream tenant with a partner, a bound their-side contact and listed products;
+//! - [`on_both_backends!`]: declares one test per backend from one body.
+
+mod test_db;
+mod world;
+
+pub use test_db::{Backend, TestDb};
+pub use world::World;
+
+/// Declares `mod name { fn sqlite(); fn postgres(); }` running the same body on each backend.
+/// The body receives a fresh migrated [`TestDb`].
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($db:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    if let Some($db) = $crate::TestDb::new($crate::Backend::Sqlite).await {
+                        $body
+                    }
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    if let Some($db) = $crate::TestDb::new($crate::Backend::Postgres).await {
+                        $body
+                    }
+                }
+            }
+        )*
+    };
+}

@@ -34,8 +34,9 @@ pub use self::partner::{
 };
 pub use self::product::{DelistProductInput, ListProductInput, MoneyInput, RepriceProductInput};
 pub use self::tenant::{
-    AppInput, BindWechatAccountInput, EnableInterconnectInput, MenuButtonInput, PublishWechatMenuInput,
-    PurchaseAppInput, RegisterTenantInput, SetFunctionPermissionsInput, UnbindWechatAccountInput,
+    AppInput, BindWechatAccountInput, EnableInterconnectInput, MenuButtonInput,
+    PublishWechatMenuInput, PurchaseAppInput, RegisterTenantInput, SetFunctionPermissionsInput,
+    UnbindWechatAccountInput,
 };
 use crate::context::{RequestContext, Role};
 use crate::db::Database;

@@ -1,11 +1,11 @@
 //! Entry points of the sales order.
 
 use dinghuo_domain::order::{OrderActor, OrderCommand, RequestedLine};
+use dinghuo_domain::Lookup;
 use dinghuo_domain::{
     Carrier, ContactId, DomainError, Note, OrderId, ProductId, Quantity, Reason, Scoped, TenantId,
     TrackingNumber, ValidationError,
 };
-use dinghuo_domain::Lookup;
 use uuid::Uuid;
 
 use super::{authorize, optional, own_tenant, Commands};
@@ -104,7 +104,9 @@ impl Commands {
         let key = ctx.idempotency_key.as_deref();
         if let Some(key) = key {
             if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN {
-                return Err(ValidationError::new("idempotencyKey", "must be 1 to 200 bytes").into());
+                return Err(
+                    ValidationError::new("idempotencyKey", "must be 1 to 200 bytes").into(),
+                );
             }
         }
         let order_id = match key {

@@ -77,7 +77,9 @@ fn parse_button(index: usize, input: &MenuButtonInput) -> Result<MenuButton, Com
             },
         }),
         (None, Some(url)) => Ok(MenuButton::open_url(name, url, &at("url"))?),
-        _ => Err(dinghuo_domain::ValidationError::new(at("app"), "give either an app or a url").into()),
+        _ => Err(
+            dinghuo_domain::ValidationError::new(at("app"), "give either an app or a url").into(),
+        ),
     }
 }
 
@@ -120,14 +122,22 @@ impl Commands {
             .await
     }
 
-    pub async fn enable_app(&self, ctx: &RequestContext, input: AppInput) -> Result<(), CommandError> {
+    pub async fn enable_app(
+        &self,
+        ctx: &RequestContext,
+        input: AppInput,
+    ) -> Result<(), CommandError> {
         authorize(ctx, CommandName::EnableApp)?;
         let app = App::parse(&input.app)?;
         self.tenant_command(ctx, own_tenant(ctx)?, TenantCommand::EnableApp { app })
             .await
     }
 
-    pub async fn disable_app(&self, ctx: &RequestContext, input: AppInput) -> Result<(), CommandError> {
+    pub async fn disable_app(
+        &self,
+        ctx: &RequestContext,
+        input: AppInput,
+    ) -> Result<(), CommandError> {
         authorize(ctx, CommandName::DisableApp)?;
         let app = App::parse(&input.app)?;
         self.tenant_command(ctx, own_tenant(ctx)?, TenantCommand::DisableApp { app })

@@ -88,7 +88,9 @@ fn a_registered_tenant_cannot_be_registered_again() {
         .when(C::RegisterTenant {
             name: name("Acme Foods"),
         })
-        .then_expect_error(DomainError::invalid_state("the tenant is already registered"));
+        .then_expect_error(DomainError::invalid_state(
+            "the tenant is already registered",
+        ));
 }
 
 // --- EnableInterconnect ---------------------------------------------------------------------
@@ -395,9 +397,7 @@ fn a_menu_without_buttons_is_invalid() {
             app_id: wechat_app_id(),
             buttons: vec![],
         })
-        .then_expect_error(
-            ValidationError::new("buttons", "a menu has 1 to 3 buttons").into(),
-        );
+        .then_expect_error(ValidationError::new("buttons", "a menu has 1 to 3 buttons").into());
 }
 
 #[test]
@@ -413,9 +413,7 @@ fn a_menu_with_four_buttons_is_invalid() {
                 open_url("About"),
             ],
         })
-        .then_expect_error(
-            ValidationError::new("buttons", "a menu has 1 to 3 buttons").into(),
-        );
+        .then_expect_error(ValidationError::new("buttons", "a menu has 1 to 3 buttons").into());
 }
 
 #[test]

@@ -1,0 +1,101 @@
+//! The command line: flags with `DINGHUO_*` environment fallbacks, and one function per
+//! subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use dinghuo_commands::{Commands, Database, DatabaseSettings, SqliteDurability};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dinghuo",
+    version,
+    about = "Dinghuo: event-sourced B2B ordering"
+)]
+pub struct Cli {
+    /// `postgres://…` or `sqlite://…`. Default: a SQLite file in the data directory.
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Where the default SQLite database lives; created if absent.
+    #[arg(
+        long,
+        global = true,
+        env = "DINGHUO_DATA_DIR",
+        default_value = "./data"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Database pool size.
+    #[arg(
+        long,
+        global = true,
+        env = "DINGHUO_DB_POOL_SIZE",
+        default_value_t = 16
+    )]
+    pub db_pool_size: u32,
+
+    /// SQLite durability: `full` (an acknowledged order survives a power cut) or `normal`
+    /// (about twice the write throughput; the last commits may be lost on power loss).
+    #[arg(
+        long,
+        global = true,
+        env = "DINGHUO_SQLITE_SYNCHRONOUS",
+        default_value = "full"
+    )]
+    pub sqlite_synchronous: SqliteDurability,
+
+    /// Log format: `text` or `json`.
+    #[arg(
+        long,
+        global = true,
+        env = "DINGHUO_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the database migrations (also done by every other subcommand at start).
+    Migrate,
+    /// Load a realistic sample tenant through the command layer and show the product
+    /// document's refusals happening.
+    Demo(crate::demo::DemoArgs),
+}
+
+impl Cli {
+    fn database_settings(&self) -> DatabaseSettings {
+        DatabaseSettings {
+            url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            max_connections: self.db_pool_size,
+            sqlite_synchronous: self.sqlite_synchronous,
+        }
+    }
+}
+
+/// Connects and migrates.
+async fn open(cli: &Cli) -> Result<Database, Box<dyn std::error::Error>> {
+    let db = Database::connect(&cli.database_settings()).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let db = open(&cli).await?;
+    match &cli.command {
+        Command::Migrate => {
+            println!("migrations applied ({})", db.backend_name());
+        }
+        Command::Demo(args) => {
+            let commands = Commands::new(db.clone());
+            crate::demo::run(&commands, args).await?;
+        }
+    }
+    db.close().await;
+    Ok(())
+}
