@@ -207,13 +207,18 @@ pub(crate) fn product_listed(
 
 /// Everything an order needs, in `TENANT` and beside it in `OTHER_TENANT` (see the constants).
 pub(crate) fn ordering_world() -> InMemoryLookup {
+    ordering_world_with(bound_their_side_contact(PARTNER))
+}
+
+/// The ordering world, with `contact` as the history of `CONTACT`.
+pub(crate) fn ordering_world_with(contact: Vec<ContactEvent>) -> InMemoryLookup {
     InMemoryLookup::new()
         .tenant(TENANT, upstream_tenant())
         .tenant(OTHER_TENANT, upstream_tenant())
         .partner(PARTNER, ordering_partner(TENANT))
         .partner(OTHER_PARTNER, ordering_partner(TENANT))
         .partner(FOREIGN_PARTNER, ordering_partner(OTHER_TENANT))
-        .contact(CONTACT, bound_their_side_contact(PARTNER))
+        .contact(CONTACT, contact)
         .contact(OTHER_CONTACT, bound_their_side_contact(OTHER_PARTNER))
         .contact(EMPLOYEE, linked_employee(PARTNER))
         .contact(UNLINKED_EMPLOYEE, [employee_recorded()])

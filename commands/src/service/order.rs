@@ -61,13 +61,13 @@ pub struct CancelOrderInput {
 /// Idempotency keys are opaque to us but bounded, like every input.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
 
-fn order_actor(ctx: &RequestContext) -> OrderActor {
+fn order_actor(ctx: &RequestContext) -> Result<OrderActor, CommandError> {
     let id = ContactId::from_uuid(ctx.actor.id);
     match ctx.actor.role {
-        Role::Employee => OrderActor::Employee(id),
-        Role::Contact => OrderActor::Contact(id),
-        // The policy table admitted no other role than admin to reach here.
-        _ => OrderActor::Admin,
+        Role::Admin => Ok(OrderActor::Admin),
+        Role::Employee => Ok(OrderActor::Employee(id)),
+        Role::Contact => Ok(OrderActor::Contact(id)),
+        Role::Operator | Role::Auditor | Role::Analyst => Err(CommandError::forbidden()),
     }
 }
 
@@ -99,8 +99,7 @@ impl Commands {
             return Err(ValidationError::new("lines", "an order has 1 to 200 lines").into());
         }
         let lines = parse_lines(&input.lines)?;
-        let note = optional(input.note.as_deref(), Note::parse)?
-            .unwrap_or(Note::parse("").map_err(CommandError::from)?);
+        let note = Note::parse(input.note.as_deref().unwrap_or(""))?;
         let key = ctx.idempotency_key.as_deref();
         if let Some(key) = key {
             if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN {
@@ -152,7 +151,7 @@ impl Commands {
     ) -> Result<(), CommandError> {
         authorize(ctx, CommandName::ConfirmOrder)?;
         let command = OrderCommand::ConfirmOrder {
-            by: order_actor(ctx),
+            by: order_actor(ctx)?,
         };
         self.existing_order_command(ctx, &input.order_id, command)
             .await
@@ -165,7 +164,7 @@ impl Commands {
     ) -> Result<(), CommandError> {
         authorize(ctx, CommandName::RejectOrder)?;
         let command = OrderCommand::RejectOrder {
-            by: order_actor(ctx),
+            by: order_actor(ctx)?,
             reason: Reason::parse(&input.reason)?,
         };
         self.existing_order_command(ctx, &input.order_id, command)
@@ -179,7 +178,7 @@ impl Commands {
     ) -> Result<(), CommandError> {
         authorize(ctx, CommandName::ShipOrder)?;
         let command = OrderCommand::ShipOrder {
-            by: order_actor(ctx),
+            by: order_actor(ctx)?,
             carrier: optional(input.carrier.as_deref(), Carrier::parse)?,
             tracking: optional(input.tracking.as_deref(), TrackingNumber::parse)?,
         };
@@ -194,7 +193,7 @@ impl Commands {
     ) -> Result<(), CommandError> {
         authorize(ctx, CommandName::ReceiveOrder)?;
         let command = OrderCommand::ReceiveOrder {
-            by: order_actor(ctx),
+            by: order_actor(ctx)?,
         };
         self.existing_order_command(ctx, &input.order_id, command)
             .await
@@ -207,7 +206,7 @@ impl Commands {
     ) -> Result<(), CommandError> {
         authorize(ctx, CommandName::CancelOrder)?;
         let command = OrderCommand::CancelOrder {
-            by: order_actor(ctx),
+            by: order_actor(ctx)?,
             reason: Reason::parse(&input.reason)?,
         };
         self.existing_order_command(ctx, &input.order_id, command)
