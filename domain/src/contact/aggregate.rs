@@ -112,6 +112,9 @@ impl Aggregate for Contact {
                 phone,
                 affiliation,
             } => {
+                if self.tenant_id.is_some_and(|owner| owner != tenant) {
+                    return Err(DomainError::NotFound { what: "contact" });
+                }
                 if self.tenant_id.is_some() {
                     return Err(DomainError::invalid_state(
                         "the contact is already recorded",
@@ -138,6 +141,10 @@ impl Aggregate for Contact {
             }
             C::UpdateContact { name, phone } => {
                 self.require_recorded(tenant)?;
+                // Seed note 1 holds for the whole life of a partner contact, not just at adding.
+                if phone.is_none() && !self.links.is_empty() {
+                    return Err(DomainError::ContactHasNoPhone);
+                }
                 E::ContactUpdated { name, phone }
             }
             C::AddPartnerContact { partner_id, side } => {

@@ -668,3 +668,26 @@ fn another_tenant_cannot_restrict_the_contact() {
         }))
         .then_expect_error(contact_not_found());
 }
+
+#[test]
+fn a_partner_contact_cannot_lose_its_phone() {
+    contact()
+        .given(their_side_added())
+        .when(scoped(C::UpdateContact {
+            name: name("Li Lei"),
+            phone: None,
+        }))
+        .then_expect_error(DomainError::ContactHasNoPhone);
+}
+
+#[test]
+fn recording_over_another_tenants_contact_is_not_found() {
+    contact()
+        .given(their_side_added())
+        .when(from_other_tenant(C::RecordContact {
+            name: name("Li Lei"),
+            phone: Some(phone(PHONE)),
+            affiliation: Affiliation::Employee,
+        }))
+        .then_expect_error(contact_not_found());
+}

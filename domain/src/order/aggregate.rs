@@ -98,7 +98,7 @@ impl Order {
         }
     }
 
-    /// A contact acts only on orders of its own partner.
+    /// A contact acts only on orders of its own partner, and only once it verified its identity.
     async fn require_partner_contact(
         &self,
         contact: ContactId,
@@ -108,11 +108,13 @@ impl Order {
             .partner_id
             .ok_or(DomainError::NotFound { what: "order" })?;
         let contact = lookup.contact(contact).await?;
-        if contact.is_linked(partner, Side::Theirs) {
-            Ok(contact)
-        } else {
-            Err(DomainError::NotFound { what: "order" })
+        if !contact.is_linked(partner, Side::Theirs) {
+            return Err(DomainError::NotFound { what: "order" });
         }
+        if !contact.is_bound() {
+            return Err(DomainError::ContactNotBound);
+        }
+        Ok(contact)
     }
 
     async fn submit(

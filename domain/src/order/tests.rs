@@ -14,10 +14,11 @@ use super::{
 use crate::contact::ContactEvent;
 use crate::error::{DomainError, ValidationError};
 use crate::fixtures::{
-    cny, customer_recorded, name, note, ordering_world, ordering_world_with, phone, quantity,
-    reason, scoped, sku, their_side_contact_recorded, unit, upstream_tenant, CONTACT, EMPLOYEE,
-    FOREIGN_PARTNER, FOREIGN_PRODUCT, OTHER_CONTACT, OTHER_TENANT, PARTNER, PRODUCT,
-    PRODUCT_PRICE, SECOND_PRODUCT, SECOND_PRODUCT_PRICE, TENANT, UNLINKED_EMPLOYEE,
+    bound_their_side_contact, cny, customer_recorded, name, note, ordering_world,
+    ordering_world_with, phone, quantity, reason, scoped, sku, their_side_contact_recorded, unit,
+    upstream_tenant, CONTACT, EMPLOYEE, FOREIGN_PARTNER, FOREIGN_PRODUCT, OTHER_CONTACT,
+    OTHER_TENANT, PARTNER, PRODUCT, PRODUCT_PRICE, SECOND_PRODUCT, SECOND_PRODUCT_PRICE, TENANT,
+    UNLINKED_EMPLOYEE,
 };
 use crate::ids::{ContactId, OrderId, PartnerId, ProductId};
 use crate::lookup::Scoped;
@@ -202,7 +203,10 @@ fn a_bound_contact_orders_at_catalog_prices_and_names() {
 
 #[test]
 fn the_price_is_the_catalog_price_at_the_moment_of_submission() {
-    let world = ordering_world().product(PRODUCT, [ProductEvent::ProductRepriced { price: cny(1399) }]);
+    let world = ordering_world().product(
+        PRODUCT,
+        [ProductEvent::ProductRepriced { price: cny(1399) }],
+    );
     let mut line_at_new_price = soy_sauce_line(2);
     line_at_new_price.unit_price = cny(1399);
     line_at_new_price.line_total = cny(2798);
@@ -223,7 +227,10 @@ fn the_price_is_the_catalog_price_at_the_moment_of_submission() {
 fn a_reinstated_partner_orders_again() {
     let world = ordering_world().partner(
         PARTNER,
-        [PartnerEvent::PartnerSuspended, PartnerEvent::PartnerReinstated],
+        [
+            PartnerEvent::PartnerSuspended,
+            PartnerEvent::PartnerReinstated,
+        ],
     );
     order_in(world)
         .given_no_previous_events()
@@ -253,7 +260,9 @@ fn an_order_cannot_be_submitted_twice() {
     order()
         .given(submitted())
         .when(submit(vec![line(PRODUCT, 3)]))
-        .then_expect_error(DomainError::invalid_state("the order was already submitted"));
+        .then_expect_error(DomainError::invalid_state(
+            "the order was already submitted",
+        ));
 }
 
 #[test]
@@ -278,8 +287,11 @@ fn the_same_product_on_two_lines_is_invalid_on_the_second_line() {
         .given_no_previous_events()
         .when(submit(vec![line(PRODUCT, 1), line(PRODUCT, 2)]))
         .then_expect_error(
-            ValidationError::new("lines[1].productId", "the same product appears on two lines")
-                .into(),
+            ValidationError::new(
+                "lines[1].productId",
+                "the same product appears on two lines",
+            )
+            .into(),
         );
     order()
         .given_no_previous_events()
@@ -289,8 +301,11 @@ fn the_same_product_on_two_lines_is_invalid_on_the_second_line() {
             line(PRODUCT, 2),
         ]))
         .then_expect_error(
-            ValidationError::new("lines[2].productId", "the same product appears on two lines")
-                .into(),
+            ValidationError::new(
+                "lines[2].productId",
+                "the same product appears on two lines",
+            )
+            .into(),
         );
 }
 
@@ -326,7 +341,11 @@ fn a_customer_that_is_not_a_partner_cannot_order() {
 fn a_partner_of_another_tenant_cannot_order_here() {
     order()
         .given_no_previous_events()
-        .when(scoped(submit_as(FOREIGN_PARTNER, CONTACT, vec![line(PRODUCT, 3)])))
+        .when(scoped(submit_as(
+            FOREIGN_PARTNER,
+            CONTACT,
+            vec![line(PRODUCT, 3)],
+        )))
         .then_expect_error(DomainError::NotAPartner);
 }
 
@@ -341,7 +360,10 @@ fn a_suspended_partner_cannot_order() {
 
 #[test]
 fn a_partner_without_ordering_assigned_cannot_order() {
-    let world = ordering_world().partner(PARTNER, [PartnerEvent::AppUnassigned { app: App::Ordering }]);
+    let world = ordering_world().partner(
+        PARTNER,
+        [PartnerEvent::AppUnassigned { app: App::Ordering }],
+    );
     order_in(world)
         .given_no_previous_events()
         .when(submit(vec![line(PRODUCT, 3)]))
@@ -352,7 +374,11 @@ fn a_partner_without_ordering_assigned_cannot_order() {
 fn a_contact_of_another_partner_cannot_order_for_this_partner() {
     order()
         .given_no_previous_events()
-        .when(scoped(submit_as(PARTNER, OTHER_CONTACT, vec![line(PRODUCT, 3)])))
+        .when(scoped(submit_as(
+            PARTNER,
+            OTHER_CONTACT,
+            vec![line(PRODUCT, 3)],
+        )))
         .then_expect_error(DomainError::Forbidden);
 }
 
@@ -747,23 +773,55 @@ fn cancelling_an_order_that_was_never_submitted_is_not_found() {
 
 // --- The state machine as a whole -----------------------------------------------------------
 
+/// A move in the order's life: the command, the verb its refusal names, the statuses it may
+/// start from.
+struct Transition {
+    command: fn() -> Scoped<C>,
+    verb: &'static str,
+    allowed: &'static [OrderStatus],
+}
+
 #[test]
 fn every_illegal_transition_is_an_invalid_state() {
-    // (command, the verb in the message, the statuses it is allowed from)
-    let transitions: [(fn() -> Scoped<C>, &str, &[OrderStatus]); 6] = [
-        (|| confirm(OrderActor::Admin), "confirm", &[OrderStatus::Submitted]),
-        (|| reject(OrderActor::Admin), "reject", &[OrderStatus::Submitted]),
-        (|| ship(OrderActor::Admin), "ship", &[OrderStatus::Confirmed]),
-        (|| receive(OrderActor::Contact(CONTACT)), "receive", &[OrderStatus::Shipped]),
-        (|| cancel(OrderActor::Contact(CONTACT)), "cancel", &[OrderStatus::Submitted]),
-        (
-            || cancel(OrderActor::Admin),
-            "cancel",
-            &[OrderStatus::Submitted, OrderStatus::Confirmed],
-        ),
+    let transitions = [
+        Transition {
+            command: || confirm(OrderActor::Admin),
+            verb: "confirm",
+            allowed: &[OrderStatus::Submitted],
+        },
+        Transition {
+            command: || reject(OrderActor::Admin),
+            verb: "reject",
+            allowed: &[OrderStatus::Submitted],
+        },
+        Transition {
+            command: || ship(OrderActor::Admin),
+            verb: "ship",
+            allowed: &[OrderStatus::Confirmed],
+        },
+        Transition {
+            command: || receive(OrderActor::Contact(CONTACT)),
+            verb: "receive",
+            allowed: &[OrderStatus::Shipped],
+        },
+        Transition {
+            command: || cancel(OrderActor::Contact(CONTACT)),
+            verb: "cancel",
+            allowed: &[OrderStatus::Submitted],
+        },
+        Transition {
+            command: || cancel(OrderActor::Admin),
+            verb: "cancel",
+            allowed: &[OrderStatus::Submitted, OrderStatus::Confirmed],
+        },
     ];
     let mut refused = 0;
-    for (command, verb, allowed) in transitions {
+    for Transition {
+        command,
+        verb,
+        allowed,
+    } in transitions
+    {
         for status in ALL_STATUSES.into_iter().filter(|s| !allowed.contains(s)) {
             order()
                 .given(history(status))
@@ -785,7 +843,9 @@ fn an_order_in_any_state_cannot_be_submitted_again() {
         order()
             .given(history(status))
             .when(submit(vec![line(PRODUCT, 3)]))
-            .then_expect_error(DomainError::invalid_state("the order was already submitted"));
+            .then_expect_error(DomainError::invalid_state(
+                "the order was already submitted",
+            ));
     }
 }
 
@@ -804,7 +864,11 @@ fn the_histories_used_here_reach_the_status_they_name() {
 #[test]
 fn another_tenant_cannot_reach_the_order_by_its_id() {
     let commands = [
-        submit_as(FOREIGN_PARTNER, OTHER_CONTACT, vec![line(FOREIGN_PRODUCT, 1)]),
+        submit_as(
+            FOREIGN_PARTNER,
+            OTHER_CONTACT,
+            vec![line(FOREIGN_PRODUCT, 1)],
+        ),
         C::ConfirmOrder {
             by: OrderActor::Admin,
         },
@@ -852,4 +916,16 @@ fn a_retry_with_the_same_idempotency_key_addresses_the_same_order() {
         first,
         OrderId::for_idempotency_key(OTHER_TENANT, CONTACT, "checkout-42")
     );
+}
+
+#[test]
+fn a_contact_that_has_not_bound_cannot_cancel_its_partners_order() {
+    let unbound = bound_their_side_contact(PARTNER)
+        .into_iter()
+        .filter(|event| !matches!(event, crate::contact::ContactEvent::ContactBound { .. }))
+        .collect();
+    order_in(ordering_world_with(unbound))
+        .given(submitted())
+        .when(cancel(OrderActor::Contact(CONTACT)))
+        .then_expect_error(DomainError::ContactNotBound);
 }

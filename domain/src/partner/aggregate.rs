@@ -97,6 +97,9 @@ impl Aggregate for Partner {
                 phone,
                 address,
             } => {
+                if self.tenant_id.is_some_and(|owner| owner != tenant) {
+                    return Err(DomainError::NotFound { what: "customer" });
+                }
                 if self.tenant_id.is_some() {
                     return Err(DomainError::invalid_state(
                         "the customer is already recorded",

@@ -77,11 +77,13 @@ impl Tenant {
             return Err(ValidationError::new("buttons", "a menu has 1 to 3 buttons").into());
         }
         for button in buttons {
-            if let MenuAction::OpenApp { app } = button.action {
+            match &button.action {
                 // The seed: an app that is not enabled is not even offered for the menu.
-                if !self.has_enabled(app) {
-                    return Err(DomainError::AppNotEnabled { app });
+                MenuAction::OpenApp { app } if !self.has_enabled(*app) => {
+                    return Err(DomainError::AppNotEnabled { app: *app });
                 }
+                MenuAction::OpenApp { .. } => {}
+                MenuAction::OpenUrl { url } => MenuButton::check_url(url, "buttons")?,
             }
         }
         Ok(())
@@ -173,6 +175,9 @@ impl Aggregate for Tenant {
             C::SetFunctionPermissions { app, permissions } => {
                 self.require_registered()?;
                 self.require_purchased(app)?;
+                if self.default_permissions.get(&app) == Some(&permissions) {
+                    return Ok(());
+                }
                 E::FunctionPermissionsSet { app, permissions }
             }
         };

@@ -466,6 +466,44 @@ fn an_unregistered_tenant_cannot_set_default_permissions() {
         .then_expect_error(tenant_not_found());
 }
 
+#[test]
+fn setting_the_same_default_permissions_again_appends_nothing() {
+    let granted = permissions(&[Permission::ViewOrders]);
+    let mut given = upstream_tenant();
+    given.push(E::FunctionPermissionsSet {
+        app: App::Ordering,
+        permissions: granted.clone(),
+    });
+    tenant()
+        .given(given)
+        .when(C::SetFunctionPermissions {
+            app: App::Ordering,
+            permissions: granted,
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_menu_link_that_is_not_https_is_refused_even_when_built_without_the_parser() {
+    let plain_http = MenuButton {
+        name: name("Help"),
+        action: MenuAction::OpenUrl {
+            url: "http://example.com".into(),
+        },
+    };
+    let result = tenant()
+        .given(with_bound_account(upstream_tenant()))
+        .when(C::PublishWechatMenu {
+            app_id: wechat_app_id(),
+            buttons: vec![plain_http],
+        })
+        .inspect_result();
+    assert_eq!(
+        result.map_err(|e| e.code()),
+        Err(crate::ErrorCode::Validation)
+    );
+}
+
 // --- State the other aggregates read ---------------------------------------------------------
 
 #[test]

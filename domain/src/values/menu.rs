@@ -64,15 +64,21 @@ impl MenuButton {
 
     pub fn open_url(name: Name, url: &str, field: &str) -> Result<Self, ValidationError> {
         let url = url.trim();
-        if !url.starts_with("https://") || url.len() > 1000 || url.chars().any(char::is_whitespace)
-        {
-            return Err(ValidationError::new(field, "must be an https:// URL"));
-        }
+        Self::check_url(url, field)?;
         Ok(Self {
             name,
             action: MenuAction::OpenUrl {
                 url: url.to_owned(),
             },
         })
+    }
+
+    /// Menu links must be https (WeChat refuses others), bounded, without spaces.
+    pub fn check_url(url: &str, field: &str) -> Result<(), ValidationError> {
+        if !url.starts_with("https://") || url.len() > 1000 || url.chars().any(char::is_whitespace)
+        {
+            return Err(ValidationError::new(field, "must be an https:// URL"));
+        }
+        Ok(())
     }
 }
