@@ -1,0 +1,596 @@
+//! The product document's refusals, each really attempted. A refusal that does not happen, comes
+//! with another code, or leaves an event behind stops the demo with an error.
+
+use std::future::Future;
+
+use dinghuo_commands::{
+    Actor, AddPartnerContactInput, AddPartnerInput, AppInput, BindContactInput,
+    BindWechatAccountInput, CommandError, Commands, ConfirmOrderInput, DelistProductInput,
+    ListProductInput, MenuButtonInput, MoneyInput, OrderLineInput, PublishWechatMenuInput,
+    RequestContext, Role, SubmitOrderInput,
+};
+use dinghuo_domain::{ErrorCode, Side, TenantId};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use uuid::Uuid;
+
+use super::catalog;
+use super::load;
+use super::orders::{self, Outcome, PlacedOrder};
+use super::report::events_of;
+use super::world::{TheirContact, World};
+use super::{DemoError, Step};
+
+/// One refusal, as it happened.
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub tried: String,
+    /// The refusal's message, as the command layer words it.
+    pub message: String,
+}
+
+/// What the demonstration showed.
+pub struct Shown {
+    pub refusals: Vec<Refusal>,
+    /// The second tenant (registered, ordering bought, interconnect never enabled).
+    pub second_tenant: TenantId,
+    /// The idempotent replay: the key, and whether it answered the same order.
+    pub replay: String,
+}
+
+/// Attempts commands that must be refused, checking the code and that nothing was appended to
+/// the logs of the tenants involved.
+struct Attempts<'a> {
+    commands: &'a Commands,
+    tenants: Vec<TenantId>,
+    refusals: Vec<Refusal>,
+}
+
+impl Attempts<'_> {
+    async fn events(&self) -> Result<i64, DemoError> {
+        let mut total = 0;
+        for tenant in &self.tenants {
+            total += events_of(self.commands.database(), Some(*tenant)).await?;
+        }
+        Ok(total)
+    }
+
+    /// Runs `attempt`, which must be refused with `expected`; `show` puts it in the table.
+    async fn must_refuse<T>(
+        &mut self,
+        expected: ErrorCode,
+        tried: String,
+        show: bool,
+        attempt: impl Future<Output = Result<T, CommandError>>,
+    ) -> Result<(), DemoError> {
+        let before = self.events().await?;
+        let result = attempt.await;
+        let appended = self.events().await? - before;
+        let error = match result {
+            Ok(_) => {
+                return Err(DemoError::RuleNotEnforced {
+                    tried,
+                    expected,
+                    outcome: "it succeeded".into(),
+                })
+            }
+            Err(error) if error.code() != expected => {
+                return Err(DemoError::RuleNotEnforced {
+                    tried,
+                    expected,
+                    outcome: format!("it was refused with {}: {error}", error.code()),
+                })
+            }
+            Err(error) => error,
+        };
+        if appended != 0 {
+            return Err(DemoError::RefusalAppended {
+                tried,
+                code: expected,
+                appended,
+            });
+        }
+        if show {
+            // A validation error's text starts with the field at fault.
+            self.refusals.push(Refusal {
+                code: expected,
+                tried,
+                message: error.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn one_line(world: &World, product: usize, quantity: i64) -> SubmitOrderInput {
+    SubmitOrderInput {
+        lines: vec![OrderLineInput {
+            product_id: world.products[product].id.to_string(),
+            quantity,
+        }],
+        note: None,
+    }
+}
+
+fn missing(what: &str) -> DemoError {
+    DemoError::Inconsistent(format!("the sample data has no {what}"))
+}
+
+/// A number that differs from `phone` in its last digit.
+fn wrong_phone(phone: &str) -> String {
+    let (head, last) = phone.split_at(phone.len() - 1);
+    let digit = if last == "9" { "0" } else { "9" };
+    format!("{head}{digit}")
+}
+
+pub async fn demonstrate(
+    commands: &Commands,
+    world: &World,
+    placed: &mut Vec<PlacedOrder>,
+    rng: &mut StdRng,
+) -> Result<Shown, DemoError> {
+    // Orders in the states the refusals need, taken before anything is delisted.
+    let submitted = orders::ensure(commands, world, placed, Outcome::Submitted, rng).await?;
+    let confirmed = orders::ensure(commands, world, placed, Outcome::Confirmed, rng).await?;
+    let (submitted, confirmed) = (&placed[submitted], &placed[confirmed]);
+
+    let second = second_tenant(commands, world.operator).await?;
+    let mut attempts = Attempts {
+        commands,
+        tenants: vec![world.tenant, second.tenant],
+        refusals: Vec::new(),
+    };
+    let admin = || world.admin_ctx();
+
+    // Seed: a partner without the ordering app assigned cannot order.
+    let unassigned = catalog::WITHOUT_ORDERING[0];
+    let contact = world
+        .bound_contact_of(unassigned)
+        .ok_or_else(|| missing("bound contact of a partner without ordering"))?;
+    attempts
+        .must_refuse(
+            ErrorCode::AppNotAssigned,
+            format!(
+                "{} orders for {}, which has no ORDERING assigned",
+                contact.name, world.partners[unassigned].name
+            ),
+            true,
+            commands.submit_order(&world.contact_ctx(contact), one_line(world, 0, 2)),
+        )
+        .await?;
+
+    // Seed note 1: a partner contact must have a mobile number.
+    let customer = &world.customers[1];
+    let name = catalog::PHONELESS_PERSON;
+    let phoneless = load::record_person(commands, world, name, None, Some(customer.id)).await?;
+    attempts
+        .must_refuse(
+            ErrorCode::ContactHasNoPhone,
+            format!(
+                "{name} (no mobile recorded) is added as a contact of {}",
+                customer.name
+            ),
+            true,
+            commands.add_partner_contact(
+                &admin(),
+                AddPartnerContactInput {
+                    contact_id: phoneless.to_string(),
+                    partner_id: customer.id.to_string(),
+                    side: Side::Theirs.as_str().into(),
+                },
+            ),
+        )
+        .await?;
+
+    // Seed §2: the number typed when binding must be the recorded one; failures are throttled.
+    let mut unbound = world.unbound_contacts();
+    let mistyping = unbound.next().ok_or_else(|| missing("unbound contact"))?;
+    let not_yet = unbound
+        .next()
+        .ok_or_else(|| missing("second unbound contact"))?;
+    bind_refusals(&mut attempts, world, mistyping).await?;
+
+    // Seed preamble: an enterprise enables the app after switching on interconnect; and the
+    // app is not offered for the custom menu while it is not enabled.
+    attempts
+        .must_refuse(
+            ErrorCode::InterconnectNotEnabled,
+            format!(
+                "{} enables ORDERING without interconnect",
+                catalog::SECOND_TENANT_NAME
+            ),
+            true,
+            commands.enable_app(
+                &second.admin_ctx(),
+                AppInput {
+                    app: "ORDERING".into(),
+                },
+            ),
+        )
+        .await?;
+    attempts
+        .must_refuse(
+            ErrorCode::AppNotEnabled,
+            format!(
+                "{} puts ORDERING (not enabled) in its WeChat menu",
+                catalog::SECOND_TENANT_NAME
+            ),
+            true,
+            commands.publish_wechat_menu(
+                &second.admin_ctx(),
+                PublishWechatMenuInput {
+                    app_id: second.wechat_app_id.clone(),
+                    buttons: vec![MenuButtonInput {
+                        name: "在线订货".into(),
+                        app: Some("ORDERING".into()),
+                        url: None,
+                    }],
+                },
+            ),
+        )
+        .await?;
+
+    // Seed: only a customer maintained in the CRM can become a partner enterprise.
+    attempts
+        .must_refuse(
+            ErrorCode::CustomerNotRecorded,
+            "the admin adds a partner from a customer never recorded".into(),
+            true,
+            commands.add_partner(
+                &admin(),
+                AddPartnerInput {
+                    customer_id: Uuid::now_v7().to_string(),
+                    mode: None,
+                },
+            ),
+        )
+        .await?;
+
+    // A customer that is not a partner enterprise cannot have partner contacts.
+    let outsider = &world.customers[catalog::PARTNERS];
+    let (name, phone) = catalog::OUTSIDER_PERSON;
+    let person = load::record_person(commands, world, name, Some(phone), Some(outsider.id)).await?;
+    attempts
+        .must_refuse(
+            ErrorCode::NotAPartner,
+            format!(
+                "{name} is added as a contact of {}, a customer but no partner",
+                outsider.name
+            ),
+            true,
+            commands.add_partner_contact(
+                &admin(),
+                AddPartnerContactInput {
+                    contact_id: person.to_string(),
+                    partner_id: outsider.id.to_string(),
+                    side: Side::Theirs.as_str().into(),
+                },
+            ),
+        )
+        .await?;
+
+    // An employee is an our-side contact, never a their-side one.
+    let employee = world.employees.first().ok_or_else(|| missing("employee"))?;
+    let looked_after = &world.partners[employee.partners[0]];
+    attempts
+        .must_refuse(
+            ErrorCode::WrongSide,
+            format!(
+                "employee {} is added as a their-side contact of {}",
+                employee.name, looked_after.name
+            ),
+            true,
+            commands.add_partner_contact(
+                &admin(),
+                AddPartnerContactInput {
+                    contact_id: employee.id.to_string(),
+                    partner_id: looked_after.id.to_string(),
+                    side: Side::Theirs.as_str().into(),
+                },
+            ),
+        )
+        .await?;
+
+    // Only a bound contact orders.
+    attempts
+        .must_refuse(
+            ErrorCode::ContactNotBound,
+            format!(
+                "{} (invited, not bound yet) orders for {}",
+                not_yet.name, world.partners[not_yet.partner].name
+            ),
+            true,
+            commands.submit_order(&world.contact_ctx(not_yet), one_line(world, 1, 3)),
+        )
+        .await?;
+
+    // A suspended partner cannot order.
+    let suspended = &world.partners[catalog::SUSPENDED];
+    let contact = world
+        .bound_contact_of(catalog::SUSPENDED)
+        .ok_or_else(|| missing("bound contact of the suspended partner"))?;
+    attempts
+        .must_refuse(
+            ErrorCode::PartnerSuspended,
+            format!("{} orders for {}, suspended", contact.name, suspended.name),
+            true,
+            commands.submit_order(&world.contact_ctx(contact), one_line(world, 2, 5)),
+        )
+        .await?;
+
+    // Seed note 2: a contact denied "create sales order" cannot submit orders.
+    let restricted = world
+        .restricted_contact()
+        .ok_or_else(|| missing("restricted contact"))?;
+    attempts
+        .must_refuse(
+            ErrorCode::PermissionDenied,
+            format!(
+                "{} (denied CREATE_SALES_ORDER) orders for {}",
+                restricted.name, world.partners[restricted.partner].name
+            ),
+            true,
+            commands.submit_order(&world.contact_ctx(restricted), one_line(world, 3, 1)),
+        )
+        .await?;
+
+    let orderer = world
+        .orderers()
+        .choose(rng)
+        .map(|&i| &world.contacts[i])
+        .ok_or_else(|| missing("contact allowed to order"))?;
+    attempts
+        .must_refuse(
+            ErrorCode::Validation,
+            format!("{} orders 0 of a product", orderer.name),
+            true,
+            commands.submit_order(&world.contact_ctx(orderer), one_line(world, 4, 0)),
+        )
+        .await?;
+
+    // A delisted product cannot be ordered.
+    let last = world.products.len() - 1;
+    let delisted = &world.products[last];
+    commands
+        .delist_product(
+            &admin(),
+            DelistProductInput {
+                product_id: delisted.id.to_string(),
+            },
+        )
+        .await
+        .step(|| format!("delisting {}", delisted.sku))?;
+    attempts
+        .must_refuse(
+            ErrorCode::ProductNotListed,
+            format!(
+                "{} orders {} {}, delisted after the season",
+                orderer.name, delisted.sku, delisted.name
+            ),
+            true,
+            commands.submit_order(&world.contact_ctx(orderer), one_line(world, last, 10)),
+        )
+        .await?;
+
+    // SKUs are unique per tenant, whatever their case.
+    let first = &world.products[0];
+    attempts
+        .must_refuse(
+            ErrorCode::DuplicateSku,
+            format!("the admin lists {} again", first.sku.to_lowercase()),
+            true,
+            commands.list_product(
+                &admin(),
+                ListProductInput {
+                    sku: first.sku.to_lowercase(),
+                    name: format!("{}（重复录入）", first.name),
+                    unit: first.unit.into(),
+                    price: MoneyInput::cny("1.00"),
+                },
+            ),
+        )
+        .await?;
+
+    // Orders move forward only.
+    attempts
+        .must_refuse(
+            ErrorCode::InvalidState,
+            format!("the admin confirms order {} a second time", confirmed.key),
+            true,
+            commands.confirm_order(
+                &admin(),
+                ConfirmOrderInput {
+                    order_id: confirmed.id.to_string(),
+                },
+            ),
+        )
+        .await?;
+
+    order_scope_refusals(&mut attempts, world, &second, submitted).await?;
+    let replay = idempotent_replay(commands, world, placed).await?;
+
+    Ok(Shown {
+        refusals: attempts.refusals,
+        second_tenant: second.tenant,
+        replay,
+    })
+}
+
+/// A wrong number does not bind; after five wrong numbers even the right one waits.
+async fn bind_refusals(
+    attempts: &mut Attempts<'_>,
+    world: &World,
+    contact: &TheirContact,
+) -> Result<(), DemoError> {
+    let commands = attempts.commands;
+    let bind = |phone: String| {
+        let ctx = world.contact_ctx(contact);
+        let input = BindContactInput {
+            contact_id: contact.id.to_string(),
+            phone,
+            channel: "MINI_PROGRAM".into(),
+            wechat_open_id: None,
+        };
+        async move { commands.bind_contact(&ctx, input).await }
+    };
+    let wrong = wrong_phone(&contact.phone);
+    for attempt in 1..=dinghuo_commands::throttle::MAX_FAILURES {
+        attempts
+            .must_refuse(
+                ErrorCode::PhoneMismatch,
+                format!(
+                    "{} binds in the mini program with {wrong} (recorded: {})",
+                    contact.name, contact.phone
+                ),
+                attempt == 1,
+                bind(wrong.clone()),
+            )
+            .await?;
+    }
+    attempts
+        .must_refuse(
+            ErrorCode::RateLimited,
+            format!(
+                "{} tries the right number after {} wrong ones",
+                contact.name,
+                dinghuo_commands::throttle::MAX_FAILURES
+            ),
+            true,
+            bind(contact.phone.clone()),
+        )
+        .await
+}
+
+/// Who may touch an order: not the dealer's contact, not an employee of other dealers, not
+/// another tenant.
+async fn order_scope_refusals(
+    attempts: &mut Attempts<'_>,
+    world: &World,
+    second: &SecondTenant,
+    order: &PlacedOrder,
+) -> Result<(), DemoError> {
+    let commands = attempts.commands;
+    let contact = &world.contacts[order.contact];
+    let partner = contact.partner;
+    let confirm = |ctx: RequestContext| {
+        let input = ConfirmOrderInput {
+            order_id: order.id.to_string(),
+        };
+        async move { commands.confirm_order(&ctx, input).await }
+    };
+    attempts
+        .must_refuse(
+            ErrorCode::Forbidden,
+            format!("{} confirms its own order {}", contact.name, order.key),
+            true,
+            confirm(world.contact_ctx(contact)),
+        )
+        .await?;
+    let outsider = world
+        .employees
+        .iter()
+        .find(|e| !e.partners.contains(&partner))
+        .ok_or_else(|| missing("employee looking after other dealers"))?;
+    attempts
+        .must_refuse(
+            ErrorCode::NotFound,
+            format!(
+                "employee {}, not looking after {}, confirms its order",
+                outsider.name, world.partners[partner].name
+            ),
+            true,
+            confirm(world.employee_ctx(outsider)),
+        )
+        .await?;
+    attempts
+        .must_refuse(
+            ErrorCode::NotFound,
+            format!(
+                "the admin of {} confirms an order of {}",
+                catalog::SECOND_TENANT_NAME,
+                catalog::TENANT_NAME
+            ),
+            true,
+            confirm(second.admin_ctx()),
+        )
+        .await
+}
+
+/// Resubmitting with the first order's idempotency key answers the same order and appends
+/// nothing.
+async fn idempotent_replay(
+    commands: &Commands,
+    world: &World,
+    placed: &[PlacedOrder],
+) -> Result<String, DemoError> {
+    let Some(first) = placed
+        .iter()
+        .find(|o| !world.partners[world.contacts[o.contact].partner].suspended)
+    else {
+        return Ok("no order to replay".into());
+    };
+    let contact = &world.contacts[first.contact];
+    let before = events_of(commands.database(), Some(world.tenant)).await?;
+    let answered = commands
+        .submit_order(
+            &world.contact_ctx(contact).with_idempotency_key(&first.key),
+            one_line(world, 0, 1),
+        )
+        .await
+        .step(|| format!("replaying order {}", first.key))?;
+    let appended = events_of(commands.database(), Some(world.tenant)).await? - before;
+    if answered != first.id || appended != 0 {
+        return Err(DemoError::Inconsistent(format!(
+            "resubmitting order {} with its idempotency key answered {answered} and appended \
+             {appended} event(s); expected {} and none",
+            first.key, first.id
+        )));
+    }
+    Ok(format!(
+        "resubmitting order {} with its idempotency key answered the same order {} and appended nothing",
+        first.key, first.id
+    ))
+}
+
+struct SecondTenant {
+    tenant: TenantId,
+    admin: Actor,
+    wechat_app_id: String,
+}
+
+impl SecondTenant {
+    fn admin_ctx(&self) -> RequestContext {
+        RequestContext::new(self.admin)
+    }
+}
+
+/// A small tenant that bought ordering but never enabled interconnect, with an official account.
+async fn second_tenant(commands: &Commands, operator: Actor) -> Result<SecondTenant, DemoError> {
+    let tenant =
+        load::register_tenant(commands, operator, catalog::SECOND_TENANT_NAME, false).await?;
+    let admin = Actor::in_tenant(Uuid::now_v7(), Role::Admin, tenant);
+    // Derived from the tenant id rather than the RNG, so the main tenant's shape does not
+    // depend on whether this tenant exists.
+    let wechat_app_id = format!("wx{}", &tenant.as_uuid().simple().to_string()[16..]);
+    let second = SecondTenant {
+        tenant,
+        admin,
+        wechat_app_id,
+    };
+    commands
+        .bind_wechat_account(
+            &second.admin_ctx(),
+            BindWechatAccountInput {
+                app_id: second.wechat_app_id.clone(),
+                name: "海港干货服务号".into(),
+            },
+        )
+        .await
+        .step(|| {
+            format!(
+                "binding the official account of {}",
+                catalog::SECOND_TENANT_NAME
+            )
+        })?;
+    Ok(second)
+}
