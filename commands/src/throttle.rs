@@ -1,8 +1,15 @@
-//! Throttling of identity verification: after `MAX_FAILURES` failed bindings of one contact
-//! within `WINDOW`, further attempts are refused with `RATE_LIMITED` until the oldest failure
-//! leaves the window. Failures are rows outside the event log (a refusal appends no event).
+//! Throttling of identity verification: at most `MAX_FAILURES` guesses of one contact's phone
+//! within `WINDOW`; further attempts are refused with `RATE_LIMITED` until the oldest failure
+//! leaves the window.
+//!
+//! An attempt is reserved *before* the phone is checked and released afterwards unless it failed,
+//! so parallel guesses cannot all pass a check that counts only finished failures: each one sees
+//! at least every reservation committed before its own. Under a burst this errs on the side of
+//! refusing. The rows live outside the event log, since a refused command appends nothing.
 
 use std::time::Duration;
+
+use uuid::Uuid;
 
 use crate::db::Database;
 use crate::error::CommandError;
@@ -27,65 +34,101 @@ fn window_ms() -> i64 {
     i64::try_from(WINDOW.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Refuses with `RATE_LIMITED` when the contact already failed too often within the window.
-pub async fn check(db: &Database, contact: &str, now_ms: i64) -> Result<(), CommandError> {
+/// A reserved attempt: keep it with [`Attempt::failed`] or give it back with [`Attempt::release`].
+#[must_use]
+pub struct Attempt {
+    id: String,
+}
+
+/// Reserves an attempt for `contact`, or refuses with `RATE_LIMITED` when the reservations and
+/// failures within the window already reach the limit.
+pub async fn reserve(db: &Database, contact: &str, now_ms: i64) -> Result<Attempt, CommandError> {
+    let attempt = Attempt {
+        id: Uuid::now_v7().to_string(),
+    };
+    let insert =
+        "INSERT INTO bind_attempts (attempt_id, contact_id, attempted_at_ms) VALUES ($1, $2, $3)";
+    let count = "SELECT COUNT(*), MIN(attempted_at_ms) FROM bind_attempts \
+                 WHERE contact_id = $1 AND attempted_at_ms > $2";
     let since = now_ms - window_ms();
-    let sql = "SELECT COUNT(*), MIN(failed_at_ms) FROM bind_attempts \
-               WHERE contact_id = $1 AND failed_at_ms > $2";
-    let (failures, oldest): (i64, Option<i64>) = match db {
+    let (attempts, oldest): (i64, Option<i64>) = match db {
         Database::Postgres(pool) => {
-            sqlx::query_as(sql)
+            sqlx::query(insert)
+                .bind(&attempt.id)
+                .bind(contact)
+                .bind(now_ms)
+                .execute(pool)
+                .await?;
+            sqlx::query_as(count)
                 .bind(contact)
                 .bind(since)
                 .fetch_one(pool)
                 .await?
         }
         Database::Sqlite(pool) => {
-            sqlx::query_as(sql)
+            sqlx::query(insert)
+                .bind(&attempt.id)
+                .bind(contact)
+                .bind(now_ms)
+                .execute(pool)
+                .await?;
+            sqlx::query_as(count)
                 .bind(contact)
                 .bind(since)
                 .fetch_one(pool)
                 .await?
         }
     };
-    if failures >= MAX_FAILURES {
+    if attempts > MAX_FAILURES {
+        attempt.release(db).await?;
         let free_at = oldest.unwrap_or(now_ms) + window_ms();
         let retry_after_secs = u64::try_from((free_at - now_ms).max(0) / 1000 + 1).unwrap_or(1);
         return Err(CommandError::RateLimited { retry_after_secs });
     }
-    Ok(())
+    Ok(attempt)
 }
 
-/// Counts one failed attempt, and forgets failures that left the window.
-pub async fn record_failure(db: &Database, contact: &str, now_ms: i64) -> Result<(), CommandError> {
-    let insert = "INSERT INTO bind_attempts (contact_id, failed_at_ms) VALUES ($1, $2)";
-    let prune = "DELETE FROM bind_attempts WHERE contact_id = $1 AND failed_at_ms <= $2";
-    let since = now_ms - window_ms();
-    match db {
-        Database::Postgres(pool) => {
-            sqlx::query(insert)
-                .bind(contact)
-                .bind(now_ms)
-                .execute(pool)
-                .await?;
-            sqlx::query(prune)
-                .bind(contact)
-                .bind(since)
-                .execute(pool)
-                .await?;
+impl Attempt {
+    /// The attempt guessed wrong: it keeps counting until it leaves the window. Failures that
+    /// already left it are forgotten.
+    pub async fn failed(
+        self,
+        db: &Database,
+        contact: &str,
+        now_ms: i64,
+    ) -> Result<(), CommandError> {
+        let prune = "DELETE FROM bind_attempts WHERE contact_id = $1 AND attempted_at_ms <= $2";
+        let since = now_ms - window_ms();
+        match db {
+            Database::Postgres(pool) => {
+                sqlx::query(prune)
+                    .bind(contact)
+                    .bind(since)
+                    .execute(pool)
+                    .await?;
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query(prune)
+                    .bind(contact)
+                    .bind(since)
+                    .execute(pool)
+                    .await?;
+            }
         }
-        Database::Sqlite(pool) => {
-            sqlx::query(insert)
-                .bind(contact)
-                .bind(now_ms)
-                .execute(pool)
-                .await?;
-            sqlx::query(prune)
-                .bind(contact)
-                .bind(since)
-                .execute(pool)
-                .await?;
-        }
+        Ok(())
     }
-    Ok(())
+
+    /// The attempt was not a wrong guess (it bound, or was refused for another reason).
+    pub async fn release(self, db: &Database) -> Result<(), CommandError> {
+        let delete = "DELETE FROM bind_attempts WHERE attempt_id = $1";
+        match db {
+            Database::Postgres(pool) => {
+                sqlx::query(delete).bind(&self.id).execute(pool).await?;
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query(delete).bind(&self.id).execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
 }

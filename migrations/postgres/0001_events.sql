@@ -23,12 +23,13 @@ CREATE TABLE events
 CREATE INDEX events_feed ON events (tx_id, position);
 CREATE INDEX events_by_tenant ON events (tenant_id, position);
 
--- Failed identity verifications, for throttling. Outside the log: a refused command appends
--- nothing, yet the attempt must still count.
+-- Identity-verification attempts, for throttling: a row per attempt in progress or failed.
+-- Outside the log: a refused command appends nothing, yet the attempt must still count.
 CREATE TABLE bind_attempts
 (
-    contact_id   text   NOT NULL,
-    failed_at_ms bigint NOT NULL
+    attempt_id      text    NOT NULL PRIMARY KEY,
+    contact_id      text    NOT NULL,
+    attempted_at_ms bigint  NOT NULL
 );
 
-CREATE INDEX bind_attempts_by_contact ON bind_attempts (contact_id, failed_at_ms);
+CREATE INDEX bind_attempts_by_contact ON bind_attempts (contact_id, attempted_at_ms);

@@ -5,6 +5,8 @@
 //!   upstream tenant with a partner, a bound their-side contact and listed products;
 //! - [`on_both_backends!`]: declares one test per backend from one body.
 
+pub mod inspect;
+pub mod refusal;
 mod test_db;
 mod world;
 

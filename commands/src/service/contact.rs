@@ -164,16 +164,19 @@ impl Commands {
         if ctx.actor.role != Role::Contact || ctx.actor.id != id.as_uuid() {
             return Err(CommandError::forbidden());
         }
-        let key = id.to_string();
-        throttle::check(&self.db, &key, self.clock.now_ms()).await?;
         let command = ContactCommand::BindContact {
             phone: Phone::parse(&input.phone)?,
             channel: Channel::parse(&input.channel)?,
             wechat_open_id: optional(input.wechat_open_id.as_deref(), OpenId::parse)?,
         };
+        let key = id.to_string();
+        let attempt = throttle::reserve(&self.db, &key, self.clock.now_ms()).await?;
         let result = self.contact_command(ctx, tenant, id, command).await;
-        if let Err(CommandError::Refused(DomainError::PhoneMismatch)) = &result {
-            throttle::record_failure(&self.db, &key, self.clock.now_ms()).await?;
+        match &result {
+            Err(CommandError::Refused(DomainError::PhoneMismatch)) => {
+                attempt.failed(&self.db, &key, self.clock.now_ms()).await?;
+            }
+            _ => attempt.release(&self.db).await?,
         }
         result
     }

@@ -1,6 +1,6 @@
 //! Entry points of the sales order.
 
-use dinghuo_domain::order::{OrderActor, OrderCommand, RequestedLine};
+use dinghuo_domain::order::{OrderActor, OrderCommand, OrderEvent, OrderLine, RequestedLine};
 use dinghuo_domain::Lookup;
 use dinghuo_domain::{
     Carrier, ContactId, DomainError, Note, OrderId, ProductId, Quantity, Reason, Scoped, TenantId,
@@ -71,6 +71,21 @@ fn order_actor(ctx: &RequestContext) -> Result<OrderActor, CommandError> {
     }
 }
 
+/// Whether a stored submission is the one now requested again (same products, quantities, note).
+fn same_request(
+    stored: &[OrderLine],
+    stored_note: &Note,
+    lines: &[RequestedLine],
+    note: &Note,
+) -> bool {
+    stored_note == note
+        && stored.len() == lines.len()
+        && stored
+            .iter()
+            .zip(lines)
+            .all(|(s, l)| s.product_id == l.product_id && s.quantity == l.quantity)
+}
+
 fn parse_lines(lines: &[OrderLineInput]) -> Result<Vec<RequestedLine>, ValidationError> {
     lines
         .iter()
@@ -123,20 +138,35 @@ impl Commands {
         let command = OrderCommand::SubmitOrder {
             partner_id,
             contact_id,
-            lines,
-            note,
+            lines: lines.clone(),
+            note: note.clone(),
         };
         match self.order_command(ctx, tenant, order_id, command).await {
-            // A replay of a keyed submission lands on the order it created: answer that order.
+            // A replay of a keyed submission lands on the order it created: answer that order,
+            // provided it is the same request.
             Err(CommandError::Refused(DomainError::InvalidState(_))) if key.is_some() => {
-                let existing = self.orders.loader().load(&order_id.to_string()).await?;
-                if existing.aggregate.contact_id() == Some(contact_id) {
-                    tracing::info!(%order_id, "idempotent replay of submitOrder");
-                    Ok(order_id)
-                } else {
-                    Err(CommandError::Internal(format!(
-                        "order {order_id} derived from an idempotency key belongs to someone else"
-                    )))
+                let events = self.orders.loader().events(&order_id.to_string()).await?;
+                match events.first().map(|envelope| &envelope.payload) {
+                    Some(OrderEvent::OrderSubmitted {
+                        contact_id: by,
+                        lines: stored,
+                        note: stored_note,
+                        ..
+                    }) if *by == contact_id => {
+                        if same_request(stored, stored_note, &lines, &note) {
+                            tracing::info!(%order_id, "idempotent replay of submitOrder");
+                            Ok(order_id)
+                        } else {
+                            Err(ValidationError::new(
+                                "idempotencyKey",
+                                "this key was already used for a different order",
+                            )
+                            .into())
+                        }
+                    }
+                    _ => Err(CommandError::Internal(format!(
+                        "order {order_id} derived from an idempotency key is not this contact's"
+                    ))),
                 }
             }
             Err(other) => Err(other),

@@ -67,10 +67,11 @@ impl Partner {
     fn require_partner(&self, tenant: TenantId) -> Result<(), DomainError> {
         if self.is_partner_of(tenant) {
             Ok(())
-        } else if self.tenant_id.is_some() && !self.is_customer_of(tenant) {
-            Err(DomainError::NotFound { what: "partner" })
-        } else {
+        } else if self.is_customer_of(tenant) {
             Err(DomainError::NotAPartner)
+        } else {
+            // Unknown here and another tenant's look the same: ids never leak across tenants.
+            Err(DomainError::NotFound { what: "partner" })
         }
     }
 }

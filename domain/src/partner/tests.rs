@@ -324,11 +324,11 @@ fn a_customer_that_is_not_a_partner_cannot_be_suspended() {
 }
 
 #[test]
-fn an_unknown_partner_cannot_be_suspended() {
+fn an_unknown_partner_is_not_found_exactly_like_another_tenants() {
     partner()
         .given_no_previous_events()
         .when(scoped(C::SuspendPartner))
-        .then_expect_error(DomainError::NotAPartner);
+        .then_expect_error(DomainError::NotFound { what: "partner" });
 }
 
 #[test]
