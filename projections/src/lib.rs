@@ -1,6 +1,31 @@
-//! Dinghuo's read side. For now it holds the commit-safe global feed that projections follow:
-//! [`feed`] reads the log after a checkpoint, in an order that never changes once read.
+//! Dinghuo's read side: projections of the event log into typed read-model tables.
+//!
+//! Modules:
+//! - [`feed`]: the commit-safe global feed every projection follows;
+//! - [`models`]: the read models, one projection per file;
+//! - [`projection`]: the `Projection` trait and the naming of its tables;
+//! - [`runner`]: following the feed in batches, read models and checkpoint in one transaction;
+//! - [`checkpoint`]: the rows of `projection_checkpoints`;
+//! - [`rebuild`]: building from zero into fresh tables and swapping them in;
+//! - [`wait`]: read-your-writes (wait until projections passed a write);
+//! - [`lock`]: one process per projection (Postgres advisory lock);
+//! - [`wake`]: waking runners on commits (in-process, and `LISTEN/NOTIFY` across processes);
+//! - [`sql`]: the thin dialect layer (one transaction and argument type for both backends).
 
+pub mod checkpoint;
 pub mod feed;
+pub mod lock;
+pub mod models;
+pub mod projection;
+pub mod rebuild;
+pub mod runner;
+pub mod sql;
+pub mod wait;
+pub mod wake;
 
 pub use feed::{read_feed, Checkpoint, FeedError, FeedEvent};
+pub use projection::{Dialect, Projection, ProjectionError, TableNames};
+pub use rebuild::{rebuild, RebuildProgress};
+pub use runner::{catch_up, prepare, Runner, RunnerError, RunnerSettings};
+pub use wait::{head_of_stream, wait_for, WaitError};
+pub use wake::Wakeup;

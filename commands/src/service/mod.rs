@@ -58,7 +58,14 @@ pub struct Commands {
     lookup: Arc<EventStoreLookup>,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
+    /// Called after every successful command, to wake this process's projection runners.
+    on_commit: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Whether to `NOTIFY` other processes (Postgres) after each successful command.
+    notify_postgres: bool,
 }
+
+/// The Postgres channel on which commits are announced to other processes.
+pub const COMMIT_CHANNEL: &str = "dinghuo_events";
 
 impl Commands {
     pub fn new(db: Database) -> Self {
@@ -74,6 +81,40 @@ impl Commands {
             db,
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
+            on_commit: None,
+            notify_postgres: true,
+        }
+    }
+
+    /// Calls `signal` after every successful command (in-process wake-up of projections).
+    pub fn with_commit_signal(mut self, signal: Arc<dyn Fn() + Send + Sync>) -> Self {
+        self.on_commit = Some(signal);
+        self
+    }
+
+    /// Turns the Postgres `NOTIFY` after each command on or off (on by default).
+    pub fn with_postgres_notify(mut self, enabled: bool) -> Self {
+        self.notify_postgres = enabled;
+        self
+    }
+
+    /// Tells projection runners, here and in other processes, that events were committed.
+    fn announce_commit(&self) {
+        if let Some(signal) = &self.on_commit {
+            signal();
+        }
+        if let (true, Database::Postgres(pool)) = (self.notify_postgres, &self.db) {
+            // Fire and forget: the commit is durable already, and runners also poll.
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(COMMIT_CHANNEL)
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::debug!(%error, "NOTIFY after commit failed; runners will poll");
+                }
+            });
         }
     }
 
@@ -136,7 +177,10 @@ impl Commands {
             })
             .await;
         match &result {
-            Ok(()) => tracing::debug!(aggregate = A::TYPE, %id, "command executed"),
+            Ok(()) => {
+                tracing::debug!(aggregate = A::TYPE, %id, "command executed");
+                self.announce_commit();
+            }
             Err(CommandError::Internal(detail)) => {
                 tracing::error!(aggregate = A::TYPE, %id, request_id = %ctx.request_id, %detail, "command failed")
             }

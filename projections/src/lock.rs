@@ -1,0 +1,46 @@
+//! Exactly one process runs a given projection: on Postgres a session-level advisory lock held
+//! on a connection of its own for as long as the runner lives. When that process dies its
+//! connection closes, the lock is released, and a standby takes over. SQLite is a single-machine
+//! backend: one process owns the file, and no lock is taken.
+
+use dinghuo_commands::Database;
+use sqlx::{Connection, PgConnection};
+
+/// Holds the lock until dropped (dropping closes the connection, which releases it).
+pub struct ProjectionLock {
+    _connection: Option<PgConnection>,
+}
+
+/// A stable 64-bit key for the lock of projection `name` (FNV-1a, so every process agrees).
+pub fn lock_key(name: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in b"dinghuo.projection:".iter().chain(name.as_bytes()) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// Tries once to take the lock of projection `name`. `Ok(None)`: another process holds it.
+pub async fn try_lock(db: &Database, name: &str) -> Result<Option<ProjectionLock>, sqlx::Error> {
+    match db {
+        Database::Sqlite(_) => Ok(Some(ProjectionLock { _connection: None })),
+        Database::Postgres(pool) => {
+            // A connection of its own, detached from the pool: returning it to the pool would
+            // hand the lock to whoever borrows it next.
+            let mut connection = pool.acquire().await?.detach();
+            let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(lock_key(name))
+                .fetch_one(&mut connection)
+                .await?;
+            if locked {
+                Ok(Some(ProjectionLock {
+                    _connection: Some(connection),
+                }))
+            } else {
+                let _ = connection.close().await;
+                Ok(None)
+            }
+        }
+    }
+}

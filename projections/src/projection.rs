@@ -1,0 +1,104 @@
+//! What a projection is: a named, versioned fold of the feed into tables it owns.
+
+use async_trait::async_trait;
+
+use crate::feed::FeedEvent;
+use crate::sql::Tx;
+
+/// Which dialect to write DDL for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// Physical names of a projection's tables. Live tables are `rm_<table>`; a rebuild writes into
+/// `rm_<table>__next` and swaps them in. Index names carry the build's generation so that the
+/// indexes of a swapped-in table never collide with those of the next rebuild.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    suffix: &'static str,
+    generation: String,
+}
+
+impl TableNames {
+    pub const LIVE_PREFIX: &'static str = "rm_";
+    const NEXT_SUFFIX: &'static str = "__next";
+
+    pub fn live(generation: &str) -> Self {
+        Self {
+            suffix: "",
+            generation: generation.to_owned(),
+        }
+    }
+
+    pub fn next(generation: &str) -> Self {
+        Self {
+            suffix: Self::NEXT_SUFFIX,
+            generation: generation.to_owned(),
+        }
+    }
+
+    /// The physical name of logical table `table` (`orders` → `rm_orders`).
+    pub fn table(&self, table: &str) -> String {
+        format!("{}{table}{}", Self::LIVE_PREFIX, self.suffix)
+    }
+
+    /// A name for an index of `table`, unique to this build.
+    pub fn index(&self, table: &str, purpose: &str) -> String {
+        format!("ix_{table}_{purpose}_{}", self.generation)
+    }
+
+    pub fn is_next(&self) -> bool {
+        !self.suffix.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The event cannot be applied (unknown shape, impossible state). The projection stops here
+    /// rather than skip it: a silently skipped event is a wrong read model forever.
+    #[error("cannot apply {event_type} at position {position}: {reason}")]
+    Unappliable {
+        event_type: String,
+        position: i64,
+        reason: String,
+    },
+}
+
+impl ProjectionError {
+    pub fn unappliable(event: &FeedEvent, reason: impl Into<String>) -> Self {
+        Self::Unappliable {
+            event_type: event.event_type.clone(),
+            position: event.position(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A read model: a fold of the feed into tables. `apply` must be deterministic and call no
+/// service: it runs again, identically, on every rebuild.
+#[async_trait]
+pub trait Projection: Send + Sync {
+    /// Stable name: the checkpoint's key and what operators type (`dinghuo projections rebuild orders`).
+    fn name(&self) -> &'static str;
+
+    /// Bump when the tables or the fold change: the runner then rebuilds at start.
+    fn schema_version(&self) -> i32;
+
+    /// The logical names of the tables this projection owns.
+    fn tables(&self) -> &'static [&'static str];
+
+    /// Statements creating the tables (and their indexes) under `names`.
+    fn schema(&self, dialect: Dialect, names: &TableNames) -> Vec<String>;
+
+    /// Folds one event into the tables under `names`. Events it has no interest in are `Ok`.
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        event: &FeedEvent,
+    ) -> Result<(), ProjectionError>;
+}

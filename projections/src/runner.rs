@@ -1,0 +1,253 @@
+//! Running one projection: follow the feed in batches, each batch applied to the read-model
+//! tables and the checkpoint in one transaction, so a crash never loses or doubles an event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dinghuo_commands::Database;
+use tokio::sync::watch;
+
+use crate::checkpoint;
+use crate::feed::{read_feed, Checkpoint, FeedError};
+use crate::lock;
+use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
+use crate::sql::{self, Arg, Tx};
+use crate::wake::Wakeup;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<RunnerError> for ProjectionError {
+    fn from(error: RunnerError) -> Self {
+        match error {
+            RunnerError::Projection(inner) => inner,
+            RunnerError::Database(inner) => Self::Database(inner),
+            RunnerError::Feed(FeedError::Database(inner)) => Self::Database(inner),
+            RunnerError::Feed(FeedError::Malformed { position, reason }) => Self::Unappliable {
+                event_type: "?".into(),
+                position,
+                reason,
+            },
+        }
+    }
+}
+
+/// How a runner paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct RunnerSettings {
+    /// Events per transaction.
+    pub batch_size: u32,
+    /// The longest a caught-up runner sleeps without a wake-up signal.
+    pub poll_interval: Duration,
+    /// How often a standby tries to take over the lock.
+    pub standby_interval: Duration,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            poll_interval: Duration::from_millis(500),
+            standby_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+fn dialect(db: &Database) -> Dialect {
+    match db {
+        Database::Postgres(_) => Dialect::Postgres,
+        Database::Sqlite(_) => Dialect::Sqlite,
+    }
+}
+
+/// A fresh generation token for index names.
+fn new_generation() -> String {
+    uuid::Uuid::now_v7().simple().to_string()[20..].to_owned()
+}
+
+/// Applies one batch after the checkpoint `key` into `names`, in one transaction. Answers the
+/// number of events applied (0: caught up). On failure nothing of the batch is kept.
+pub(crate) async fn apply_batch(
+    db: &Database,
+    projection: &dyn Projection,
+    key: &str,
+    names: &TableNames,
+    batch_size: u32,
+) -> Result<usize, RunnerError> {
+    let mut tx = Tx::begin(db).await?;
+    let Some(after) = checkpoint::lock(&mut tx, key).await? else {
+        return Err(RunnerError::Database(sqlx::Error::RowNotFound));
+    };
+    let events = read_feed(db, after, batch_size).await?;
+    let Some(last) = events.last() else {
+        return Ok(0);
+    };
+    for event in &events {
+        projection.apply(&mut tx, names, event).await?;
+    }
+    checkpoint::advance(&mut tx, key, last.checkpoint, last.recorded_at).await?;
+    tx.commit().await?;
+    Ok(events.len())
+}
+
+/// Creates the live tables and checkpoint of a projection seen for the first time; rebuilds a
+/// projection whose schema version changed. Answers the checkpoint to start from.
+pub async fn prepare(db: &Database, projection: &dyn Projection) -> Result<(), RunnerError> {
+    let mut tx = Tx::begin(db).await?;
+    let version = checkpoint::schema_version(&mut tx, projection.name()).await?;
+    match version {
+        Some(v) if v == projection.schema_version() => Ok(()),
+        Some(_) => {
+            drop(tx);
+            tracing::info!(projection = projection.name(), "schema changed: rebuilding");
+            crate::rebuild::rebuild(db, projection, RunnerSettings::default(), |_| {}).await?;
+            Ok(())
+        }
+        None => {
+            let names = TableNames::live(&new_generation());
+            for table in projection.tables() {
+                tx.execute(&format!("DROP TABLE IF EXISTS {}", names.table(table)), &[])
+                    .await?;
+            }
+            for statement in projection.schema(dialect(db), &names) {
+                tx.execute(&statement, &[]).await?;
+            }
+            checkpoint::reset(&mut tx, projection.name(), projection.schema_version()).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+}
+
+/// Applies batches until the feed has nothing more that is safe to read. Answers the number of
+/// events applied. Used by the CLI and tests; a running service uses [`Runner::run`].
+pub async fn catch_up(
+    db: &Database,
+    projection: &dyn Projection,
+    batch_size: u32,
+) -> Result<u64, RunnerError> {
+    let names = TableNames::live("");
+    let mut applied = 0u64;
+    loop {
+        match apply_batch(db, projection, projection.name(), &names, batch_size).await {
+            Ok(0) => return Ok(applied),
+            Ok(n) => applied += n as u64,
+            Err(error) => {
+                record_failure(db, projection.name(), &error).await;
+                return Err(error);
+            }
+        }
+    }
+}
+
+/// Marks a projection failed with the error, for `dinghuo projections status`.
+async fn record_failure(db: &Database, name: &str, error: &RunnerError) {
+    tracing::error!(projection = name, %error, "projection stopped");
+    let marked = sql::execute(
+        db,
+        "UPDATE projection_checkpoints SET state = 'failed', error = $2 WHERE name = $1",
+        &[name.into(), Arg::from(error.to_string())],
+    )
+    .await;
+    if let Err(db_error) = marked {
+        tracing::error!(projection = name, %db_error, "cannot record the failure");
+    }
+}
+
+/// Runs one projection until `stop` turns true: waits for the lock (standby), prepares the
+/// tables, then follows the feed, waking on commits and polling as a fallback.
+pub struct Runner {
+    db: Database,
+    projection: Arc<dyn Projection>,
+    settings: RunnerSettings,
+    wakeup: Wakeup,
+}
+
+impl Runner {
+    pub fn new(db: Database, projection: Arc<dyn Projection>, wakeup: Wakeup) -> Self {
+        Self {
+            db,
+            projection,
+            settings: RunnerSettings::default(),
+            wakeup,
+        }
+    }
+
+    pub fn with_settings(mut self, settings: RunnerSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Returns when `stop` becomes true (after committing the batch in progress), or with the
+    /// error that stopped the projection.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), RunnerError> {
+        let name = self.projection.name();
+        let _lock = loop {
+            if let Some(lock) = lock::try_lock(&self.db, name).await? {
+                break lock;
+            }
+            tracing::debug!(projection = name, "standby: another process runs it");
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.standby_interval) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                return Ok(());
+            }
+        };
+        tracing::info!(projection = name, "running");
+        prepare(&self.db, self.projection.as_ref()).await?;
+        let names = TableNames::live("");
+        let mut wake = self.wakeup.subscribe();
+        loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            let applied = apply_batch(
+                &self.db,
+                self.projection.as_ref(),
+                name,
+                &names,
+                self.settings.batch_size,
+            )
+            .await;
+            match applied {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = wake.changed() => {}
+                        _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    record_failure(&self.db, name, &error).await;
+                    return Err(error);
+                }
+            }
+        }
+    }
+}
+
+/// The checkpoint stored for `key`, outside any transaction.
+pub async fn stored_checkpoint(
+    db: &Database,
+    key: &str,
+) -> Result<Option<Checkpoint>, sqlx::Error> {
+    let sql = "SELECT tx_id, position FROM projection_checkpoints WHERE name = $1";
+    let row: Option<(i64, i64)> = match db {
+        Database::Postgres(pool) => sqlx::query_as(sql).bind(key).fetch_optional(pool).await?,
+        Database::Sqlite(pool) => sqlx::query_as(sql).bind(key).fetch_optional(pool).await?,
+    };
+    Ok(row.map(|(tx_id, position)| Checkpoint {
+        tx_id: u64::try_from(tx_id).unwrap_or(0),
+        position,
+    }))
+}
