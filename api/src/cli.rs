@@ -65,6 +65,9 @@ pub enum Command {
     /// Load a realistic sample tenant through the command layer and show the product
     /// document's refusals happening.
     Demo(crate::demo::DemoArgs),
+    /// Inspect and maintain the read-model projections.
+    #[command(subcommand)]
+    Projections(crate::projections_cmd::ProjectionsCommand),
 }
 
 impl Cli {
@@ -95,6 +98,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let commands = Commands::new(db.clone());
             crate::demo::run(&commands, args).await?;
         }
+        Command::Projections(command) => crate::projections_cmd::run(&db, command).await?,
     }
     db.close().await;
     Ok(())

@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod projections_cmd;
 mod telemetry;
 
 use clap::Parser;

@@ -10,6 +10,7 @@
 //! - [`wait`]: read-your-writes (wait until projections passed a write);
 //! - [`lock`]: one process per projection (Postgres advisory lock);
 //! - [`wake`]: waking runners on commits (in-process, and `LISTEN/NOTIFY` across processes);
+//! - [`status`]: checkpoint, lag and state of each projection;
 //! - [`sql`]: the thin dialect layer (one transaction and argument type for both backends).
 
 pub mod checkpoint;
@@ -20,6 +21,7 @@ pub mod projection;
 pub mod rebuild;
 pub mod runner;
 pub mod sql;
+pub mod status;
 pub mod wait;
 pub mod wake;
 
@@ -27,5 +29,6 @@ pub use feed::{read_feed, Checkpoint, FeedError, FeedEvent};
 pub use projection::{Dialect, Projection, ProjectionError, TableNames};
 pub use rebuild::{rebuild, RebuildProgress};
 pub use runner::{catch_up, prepare, Runner, RunnerError, RunnerSettings};
+pub use status::{status, ProjectionStatus, State};
 pub use wait::{head_of_stream, wait_for, WaitError};
 pub use wake::Wakeup;

@@ -1,0 +1,108 @@
+//! `dinghuo projections status|rebuild|catch-up`.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use dinghuo_commands::Database;
+use dinghuo_projections::{models, Projection, RunnerSettings, State};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ProjectionsCommand {
+    /// Each projection's checkpoint, lag (events and seconds) and state.
+    Status,
+    /// Rebuild from position zero into fresh tables while the old ones keep serving, then swap.
+    Rebuild {
+        /// The projection to rebuild (see `status` for names).
+        name: Option<String>,
+        /// Rebuild every projection.
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+    },
+    /// Apply everything in the log that the projections have not seen yet, then exit.
+    CatchUp,
+}
+
+type Error = Box<dyn std::error::Error>;
+
+pub async fn run(db: &Database, command: &ProjectionsCommand) -> Result<(), Error> {
+    match command {
+        ProjectionsCommand::Status => print_status(db).await,
+        ProjectionsCommand::Rebuild { name, all } => {
+            let chosen: Vec<Arc<dyn Projection>> = match (name, all) {
+                (Some(name), false) => vec![models::by_name(name).ok_or_else(|| {
+                    format!("no projection named {name:?}; `dinghuo projections status` lists them")
+                })?],
+                (None, true) => models::all(),
+                _ => return Err("name a projection, or pass --all".into()),
+            };
+            for projection in chosen {
+                rebuild_one(db, projection.as_ref()).await?;
+            }
+            Ok(())
+        }
+        ProjectionsCommand::CatchUp => {
+            for projection in models::all() {
+                dinghuo_projections::prepare(db, projection.as_ref()).await?;
+                let applied = dinghuo_projections::catch_up(db, projection.as_ref(), 500).await?;
+                println!("{:<20} {applied} events applied", projection.name());
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn print_status(db: &Database) -> Result<(), Error> {
+    println!(
+        "{:<20} {:>22} {:>12} {:>10}  state",
+        "projection", "checkpoint (tx, pos)", "lag events", "lag s"
+    );
+    for projection in models::all() {
+        let status = dinghuo_projections::status(db, projection.as_ref()).await?;
+        let state = match &status.state {
+            State::New => "new (never run)".to_owned(),
+            State::Running => "running".to_owned(),
+            State::Idle => "idle (no process runs it)".to_owned(),
+            State::Failed(error) => format!("FAILED: {error}"),
+        };
+        println!(
+            "{:<20} {:>22} {:>12} {:>10.1}  {state}",
+            status.name,
+            format!(
+                "({}, {})",
+                status.checkpoint.tx_id, status.checkpoint.position
+            ),
+            status.lag_events,
+            status.lag_seconds,
+        );
+    }
+    Ok(())
+}
+
+async fn rebuild_one(db: &Database, projection: &dyn Projection) -> Result<(), Error> {
+    let total = dinghuo_projections::status(db, projection).await?;
+    // The whole log is replayed: its size is the bar's length.
+    let total_events = u64::try_from(total.lag_events.max(0)).unwrap_or(0)
+        + u64::try_from(total.checkpoint.position.max(0)).unwrap_or(0);
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(total_events), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:16} [{bar:40}] {pos}/{len} events  {per_sec}  ETA {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(projection.name().to_owned());
+    let applied = dinghuo_projections::rebuild(db, projection, RunnerSettings::default(), |p| {
+        bar.set_position(p.applied);
+    })
+    .await?;
+    bar.finish_and_clear();
+    println!(
+        "{:<20} rebuilt from {applied} events and swapped in",
+        projection.name()
+    );
+    Ok(())
+}
