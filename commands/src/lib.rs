@@ -4,6 +4,7 @@
 //! - [`db`]: the database (Postgres or SQLite by URL), connection settings, migrations;
 //! - [`store`]: one aggregate type's cqrs-es framework over postgres-es / sqlite-es;
 //! - [`lookup`]: the domain's `Lookup`, answered from committed events;
+//! - [`announce`]: telling other processes' projection runners that events were committed;
 //! - [`context`]: the caller (`Actor`, `Role`) and the metadata every event carries;
 //! - [`policy`]: which role may run which command;
 //! - [`service`]: the entry points (`Commands`), input parsing, idempotency;
@@ -11,6 +12,7 @@
 //! - [`throttle`]: counting failed identity verifications;
 //! - [`error`]: `CommandError` and its stable codes.
 
+pub mod announce;
 pub mod context;
 pub mod db;
 pub mod error;
@@ -21,6 +23,7 @@ pub mod service;
 pub mod store;
 pub mod throttle;
 
+pub use announce::COMMIT_CHANNEL;
 pub use context::{Actor, RequestContext, Role};
 pub use db::{Database, DatabaseError, DatabaseSettings, SqliteDurability};
 pub use error::CommandError;

@@ -38,6 +38,7 @@ pub use self::tenant::{
     PublishWechatMenuInput, PurchaseAppInput, RegisterTenantInput, SetFunctionPermissionsInput,
     UnbindWechatAccountInput,
 };
+use crate::announce::CommitAnnouncer;
 use crate::context::{RequestContext, Role};
 use crate::db::Database;
 use crate::error::CommandError;
@@ -60,17 +61,18 @@ pub struct Commands {
     clock: Arc<dyn Clock>,
     /// Called after every successful command, to wake this process's projection runners.
     on_commit: Option<Arc<dyn Fn() + Send + Sync>>,
-    /// Whether to `NOTIFY` other processes (Postgres) after each successful command.
-    notify_postgres: bool,
+    /// Announces commits to other processes (Postgres only; `None` when turned off).
+    announcer: Option<CommitAnnouncer>,
 }
-
-/// The Postgres channel on which commits are announced to other processes.
-pub const COMMIT_CHANNEL: &str = "dinghuo_events";
 
 impl Commands {
     pub fn new(db: Database) -> Self {
         let lookup = Arc::new(EventStoreLookup::new(&db));
         let services: Services = lookup.clone();
+        let announcer = match &db {
+            Database::Postgres(pool) => Some(CommitAnnouncer::new(pool.clone())),
+            Database::Sqlite(_) => None,
+        };
         Self {
             tenants: AggregateStore::new(&db, services.clone()),
             partners: AggregateStore::new(&db, services.clone()),
@@ -82,7 +84,7 @@ impl Commands {
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
             on_commit: None,
-            notify_postgres: true,
+            announcer,
         }
     }
 
@@ -92,9 +94,9 @@ impl Commands {
         self
     }
 
-    /// Turns the Postgres `NOTIFY` after each command on or off (on by default).
-    pub fn with_postgres_notify(mut self, enabled: bool) -> Self {
-        self.notify_postgres = enabled;
+    /// Turns the Postgres `NOTIFY` after commits off (it is on by default).
+    pub fn without_postgres_notify(mut self) -> Self {
+        self.announcer = None;
         self
     }
 
@@ -103,54 +105,9 @@ impl Commands {
         if let Some(signal) = &self.on_commit {
             signal();
         }
-        if let (true, Database::Postgres(pool)) = (self.notify_postgres, &self.db) {
-            // Fire and forget: the commit is durable already, and runners also poll.
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
-                    .bind(COMMIT_CHANNEL)
-                    .execute(&pool)
-                    .await
-                {
-                    tracing::debug!(%error, "NOTIFY after commit failed; runners will poll");
-                }
-            });
+        if let Some(announcer) = &self.announcer {
+            announcer.announce();
         }
-    }
-
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    pub fn database(&self) -> &Database {
-        &self.db
-    }
-
-    /// Committed state of any aggregate, for callers that must decide before commanding.
-    pub fn lookup(&self) -> &EventStoreLookup {
-        &self.lookup
-    }
-
-    pub fn orders(&self) -> &AggregateStore<Order> {
-        &self.orders
-    }
-    pub fn products(&self) -> &AggregateStore<Product> {
-        &self.products
-    }
-    pub fn contacts(&self) -> &AggregateStore<Contact> {
-        &self.contacts
-    }
-    pub fn partners(&self) -> &AggregateStore<Partner> {
-        &self.partners
-    }
-    pub fn tenants(&self) -> &AggregateStore<Tenant> {
-        &self.tenants
     }
 
     /// Executes `command` on aggregate `id` of `store`, with retries on a lost race.
