@@ -33,7 +33,11 @@ pub async fn run(db: &Database, command: &ProjectionsCommand) -> Result<(), Erro
                 (Some(name), false) => vec![models::by_name(name).ok_or_else(|| {
                     format!("no projection named {name:?}; `dinghuo projections status` lists them")
                 })?],
-                (None, true) => models::all(),
+                // Reactors act on the world once; they are never rebuilt.
+                (None, true) => models::all()
+                    .into_iter()
+                    .filter(|projection| projection.replayable())
+                    .collect(),
                 _ => return Err("name a projection, or pass --all".into()),
             };
             for projection in chosen {

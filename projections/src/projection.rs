@@ -88,6 +88,12 @@ pub trait Projection: Send + Sync {
     /// Bump when the tables or the fold change: the runner then rebuilds at start.
     fn schema_version(&self) -> i32;
 
+    /// `false` for reactors (they act on the world: send an SMS, provision an account). Their
+    /// effects must happen once, so they are never rebuilt or replayed from zero.
+    fn replayable(&self) -> bool {
+        true
+    }
+
     /// The logical names of the tables this projection owns.
     fn tables(&self) -> &'static [&'static str];
 

@@ -29,6 +29,9 @@ pub async fn rebuild(
     mut on_progress: impl FnMut(RebuildProgress),
 ) -> Result<u64, RunnerError> {
     let name = projection.name();
+    if !projection.replayable() {
+        return Err(RunnerError::NotReplayable(name.to_owned()));
+    }
     let key = rebuild_key(name);
     let generation = uuid::Uuid::now_v7().simple().to_string()[20..].to_owned();
     let next = TableNames::next(&generation);

@@ -22,6 +22,8 @@ pub enum RunnerError {
     Projection(#[from] ProjectionError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("{0} is a reactor: its effects happen once, so it is never rebuilt")]
+    NotReplayable(String),
 }
 
 impl From<RunnerError> for ProjectionError {
@@ -34,6 +36,11 @@ impl From<RunnerError> for ProjectionError {
                 event_type: "?".into(),
                 position,
                 reason,
+            },
+            RunnerError::NotReplayable(name) => Self::Unappliable {
+                event_type: "-".into(),
+                position: 0,
+                reason: format!("{name} is not replayable"),
             },
         }
     }
@@ -104,6 +111,19 @@ pub async fn prepare(db: &Database, projection: &dyn Projection) -> Result<(), R
     let version = checkpoint::schema_version(&mut tx, projection.name()).await?;
     match version {
         Some(v) if v == projection.schema_version() => Ok(()),
+        Some(_) if !projection.replayable() => {
+            // A reactor's tables come from migrations; a new version just continues.
+            tx.execute(
+                "UPDATE projection_checkpoints SET schema_version = $2 WHERE name = $1",
+                &[
+                    projection.name().into(),
+                    i64::from(projection.schema_version()).into(),
+                ],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
         Some(_) => {
             drop(tx);
             tracing::info!(projection = projection.name(), "schema changed: rebuilding");
