@@ -88,6 +88,16 @@ impl Commands {
         }
     }
 
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Calls `signal` after every successful command (in-process wake-up of projections).
     pub fn with_commit_signal(mut self, signal: Arc<dyn Fn() + Send + Sync>) -> Self {
         self.on_commit = Some(signal);
@@ -108,6 +118,31 @@ impl Commands {
         if let Some(announcer) = &self.announcer {
             announcer.announce();
         }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Committed state of any aggregate, for callers that must decide before commanding.
+    pub fn lookup(&self) -> &EventStoreLookup {
+        &self.lookup
+    }
+
+    pub fn orders(&self) -> &AggregateStore<Order> {
+        &self.orders
+    }
+    pub fn products(&self) -> &AggregateStore<Product> {
+        &self.products
+    }
+    pub fn contacts(&self) -> &AggregateStore<Contact> {
+        &self.contacts
+    }
+    pub fn partners(&self) -> &AggregateStore<Partner> {
+        &self.partners
+    }
+    pub fn tenants(&self) -> &AggregateStore<Tenant> {
+        &self.tenants
     }
 
     /// Executes `command` on aggregate `id` of `store`, with retries on a lost race.
