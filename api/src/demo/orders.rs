@@ -77,6 +77,8 @@ pub struct PlacedOrder {
     pub contact: usize,
     /// The idempotency key it was submitted with.
     pub key: String,
+    /// What was submitted: a replay with the same key must send the same request.
+    pub input: SubmitOrderInput,
     pub outcome: Outcome,
 }
 
@@ -130,11 +132,12 @@ async fn place_one(
         .choose(rng)
         .ok_or_else(|| DemoError::Inconsistent("no contact may order".into()))?;
     let key = format!("demo-order-{number:04}");
-    let id = submit(commands, world, contact, &key, rng).await?;
+    let (id, input) = submit(commands, world, contact, &key, rng).await?;
     let order = PlacedOrder {
         id,
         contact,
         key,
+        input,
         outcome,
     };
     drive(commands, world, &order, rng).await?;
@@ -167,7 +170,7 @@ async fn submit(
     contact: usize,
     key: &str,
     rng: &mut StdRng,
-) -> Result<OrderId, DemoError> {
+) -> Result<(OrderId, SubmitOrderInput), DemoError> {
     let who = &world.contacts[contact];
     let lines = random_lines(world, rng);
     let note = rng
@@ -175,16 +178,18 @@ async fn submit(
         .then(|| catalog::ORDER_NOTES.choose(rng).copied())
         .flatten()
         .map(str::to_owned);
-    commands
+    let input = SubmitOrderInput { lines, note };
+    let id = commands
         .submit_order(
             &world.contact_ctx(who).with_idempotency_key(key),
-            SubmitOrderInput { lines, note },
+            input.clone(),
         )
         .await
         .step(|| {
             let partner = &world.partners[who.partner];
             format!("{} of {} submitting order {key}", who.name, partner.name)
-        })
+        })?;
+    Ok((id, input))
 }
 
 /// The admin, or now and then an employee who looks after the dealer.

@@ -534,7 +534,7 @@ async fn idempotent_replay(
     let answered = commands
         .submit_order(
             &world.contact_ctx(contact).with_idempotency_key(&first.key),
-            one_line(world, 0, 1),
+            first.input.clone(),
         )
         .await
         .step(|| format!("replaying order {}", first.key))?;
