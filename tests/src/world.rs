@@ -128,11 +128,11 @@ impl World {
         }
     }
 
-    /// Records a their-side contact of `partner` with `phone`, adds it and lets it bind.
-    pub async fn add_bound_contact(
+    /// Records a their-side contact of `partner` with `phone` and adds it as partner contact,
+    /// without binding it.
+    pub async fn add_unbound_contact(
         commands: &Commands,
         admin: &RequestContext,
-        tenant: TenantId,
         partner: PartnerId,
         phone: &str,
     ) -> ContactId {
@@ -159,6 +159,18 @@ impl World {
             )
             .await
             .expect("add partner contact");
+        contact
+    }
+
+    /// Records a their-side contact of `partner` with `phone`, adds it and lets it bind.
+    pub async fn add_bound_contact(
+        commands: &Commands,
+        admin: &RequestContext,
+        tenant: TenantId,
+        partner: PartnerId,
+        phone: &str,
+    ) -> ContactId {
+        let contact = Self::add_unbound_contact(commands, admin, partner, phone).await;
         let me = RequestContext::new(Actor::in_tenant(contact.as_uuid(), Role::Contact, tenant));
         commands
             .bind_contact(

@@ -117,30 +117,7 @@ async fn unbound_contact(
     partner: PartnerId,
     phone: &str,
 ) -> ContactId {
-    let contact = commands
-        .record_contact(
-            &world.admin_ctx(),
-            RecordContactInput {
-                name: "Wang Wu".into(),
-                phone: Some(phone.into()),
-                customer_id: Some(partner.to_string()),
-                employee: false,
-            },
-        )
-        .await
-        .expect("record contact");
-    commands
-        .add_partner_contact(
-            &world.admin_ctx(),
-            AddPartnerContactInput {
-                contact_id: contact.to_string(),
-                partner_id: partner.to_string(),
-                side: "THEIRS".into(),
-            },
-        )
-        .await
-        .expect("add partner contact");
-    contact
+    World::add_unbound_contact(commands, &world.admin_ctx(), partner, phone).await
 }
 
 fn contact_in(world: &World, contact: ContactId) -> RequestContext {
