@@ -1,0 +1,150 @@
+//! `rm_onboarding_partners`: when each customer reached each step of the onboarding funnel —
+//! customer recorded → partner added → ordering assigned → first their-side contact added →
+//! first contact bound → first order. Each time is the first time; later steps never reset it.
+//! The funnel per tenant (counts and median times between steps) is a query over this table;
+//! `docs/read-models.md` gives it.
+
+use async_trait::async_trait;
+use dinghuo_domain::contact::ContactEvent;
+use dinghuo_domain::order::OrderEvent;
+use dinghuo_domain::partner::PartnerEvent;
+use dinghuo_domain::{App, Side};
+
+use super::decode;
+use crate::feed::FeedEvent;
+use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
+use crate::sql::{Arg, Tx};
+
+pub struct OnboardingProjection;
+
+#[async_trait]
+impl Projection for OnboardingProjection {
+    fn name(&self) -> &'static str {
+        "onboarding"
+    }
+
+    fn schema_version(&self) -> i32 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["onboarding_partners", "onboarding_contacts"]
+    }
+
+    fn schema(&self, dialect: Dialect, names: &TableNames) -> Vec<String> {
+        let time = match dialect {
+            Dialect::Postgres => "timestamptz",
+            Dialect::Sqlite => "text",
+        };
+        let partners = names.table("onboarding_partners");
+        let contacts = names.table("onboarding_contacts");
+        vec![
+            format!(
+                "CREATE TABLE {partners} (
+                    partner_id             text   NOT NULL PRIMARY KEY,
+                    tenant_id              text   NOT NULL,
+                    customer_recorded_at   {time} NOT NULL,
+                    partner_added_at       {time},
+                    ordering_assigned_at   {time},
+                    first_contact_added_at {time},
+                    first_contact_bound_at {time},
+                    first_order_at         {time}
+                )"
+            ),
+            format!(
+                "CREATE INDEX {} ON {partners} (tenant_id)",
+                names.index("onboarding_partners", "tenant")
+            ),
+            // Which partner a their-side contact belongs to, to credit its binding.
+            format!(
+                "CREATE TABLE {contacts} (
+                    contact_id text NOT NULL,
+                    partner_id text NOT NULL,
+                    PRIMARY KEY (contact_id, partner_id)
+                )"
+            ),
+        ]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        event: &FeedEvent,
+    ) -> Result<(), ProjectionError> {
+        let partners = names.table("onboarding_partners");
+        let contacts = names.table("onboarding_contacts");
+        let at = Arg::from(event.recorded_at);
+        let first = |column: &str| {
+            format!("UPDATE {partners} SET {column} = COALESCE({column}, $2) WHERE partner_id = $1")
+        };
+        if let Some(partner) = decode::<PartnerEvent>(event, "Partner")? {
+            let id = Arg::from(event.aggregate_id.as_str());
+            match partner {
+                PartnerEvent::CustomerRecorded { tenant_id, .. } => {
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO {partners} (partner_id, tenant_id, customer_recorded_at)
+                             VALUES ($1, $2, $3)"
+                        ),
+                        &[id, tenant_id.to_string().into(), at],
+                    )
+                    .await?;
+                }
+                PartnerEvent::PartnerAdded { .. } => {
+                    tx.execute(&first("partner_added_at"), &[id, at]).await?;
+                }
+                PartnerEvent::AppAssigned { app: App::Ordering } => {
+                    tx.execute(&first("ordering_assigned_at"), &[id, at])
+                        .await?;
+                }
+                _ => {}
+            }
+        } else if let Some(contact) = decode::<ContactEvent>(event, "Contact")? {
+            let id = Arg::from(event.aggregate_id.as_str());
+            match contact {
+                ContactEvent::PartnerContactAdded {
+                    partner_id,
+                    side: Side::Theirs,
+                    ..
+                } => {
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO {contacts} (contact_id, partner_id) VALUES ($1, $2)
+                             ON CONFLICT (contact_id, partner_id) DO NOTHING"
+                        ),
+                        &[id, partner_id.to_string().into()],
+                    )
+                    .await?;
+                    tx.execute(
+                        &first("first_contact_added_at"),
+                        &[partner_id.to_string().into(), at],
+                    )
+                    .await?;
+                }
+                ContactEvent::ContactBound { .. } => {
+                    tx.execute(
+                        &format!(
+                            "UPDATE {partners}
+                                SET first_contact_bound_at = COALESCE(first_contact_bound_at, $2)
+                              WHERE partner_id IN
+                                    (SELECT partner_id FROM {contacts} WHERE contact_id = $1)"
+                        ),
+                        &[id, at],
+                    )
+                    .await?;
+                }
+                _ => {}
+            }
+        } else if let Some(OrderEvent::OrderSubmitted { partner_id, .. }) =
+            decode::<OrderEvent>(event, "Order")?
+        {
+            tx.execute(
+                &first("first_order_at"),
+                &[partner_id.to_string().into(), at],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}

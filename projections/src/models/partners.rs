@@ -1,0 +1,246 @@
+//! `rm_partners`: every CRM customer of a tenant and, once added, its life as a partner
+//! enterprise: mode, ordering assigned, suspended, how many contacts on each side, how many
+//! orders and when the first and the last were placed.
+
+use async_trait::async_trait;
+use dinghuo_domain::contact::ContactEvent;
+use dinghuo_domain::order::OrderEvent;
+use dinghuo_domain::partner::PartnerEvent;
+use dinghuo_domain::{App, Side};
+
+use super::decode;
+use crate::feed::FeedEvent;
+use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
+use crate::sql::{Arg, Tx};
+
+pub struct PartnersProjection;
+
+#[async_trait]
+impl Projection for PartnersProjection {
+    fn name(&self) -> &'static str {
+        "partners"
+    }
+
+    fn schema_version(&self) -> i32 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["partners", "partner_links"]
+    }
+
+    fn schema(&self, dialect: Dialect, names: &TableNames) -> Vec<String> {
+        let (time, boolean) = match dialect {
+            Dialect::Postgres => ("timestamptz", "boolean"),
+            Dialect::Sqlite => ("text", "integer"),
+        };
+        let partners = names.table("partners");
+        let links = names.table("partner_links");
+        vec![
+            format!(
+                "CREATE TABLE {partners} (
+                    partner_id           text      NOT NULL PRIMARY KEY,
+                    tenant_id            text      NOT NULL,
+                    name                 text      NOT NULL,
+                    phone                text,
+                    address              text,
+                    customer_recorded_at {time}    NOT NULL,
+                    is_partner           {boolean} NOT NULL,
+                    mode                 text,
+                    partner_added_at     {time},
+                    ordering_assigned    {boolean} NOT NULL,
+                    ordering_assigned_at {time},
+                    suspended            {boolean} NOT NULL,
+                    suspended_at         {time},
+                    their_side_contacts  bigint    NOT NULL,
+                    our_side_contacts    bigint    NOT NULL,
+                    orders_count         bigint    NOT NULL,
+                    first_order_at       {time},
+                    last_order_at        {time},
+                    updated_at           {time}    NOT NULL
+                )"
+            ),
+            format!(
+                "CREATE INDEX {} ON {partners} (tenant_id, name)",
+                names.index("partners", "tenant_name")
+            ),
+            // Which side each current link is on, to count a removal on the right side.
+            format!(
+                "CREATE TABLE {links} (
+                    contact_id text NOT NULL,
+                    partner_id text NOT NULL,
+                    side       text NOT NULL,
+                    PRIMARY KEY (contact_id, partner_id)
+                )"
+            ),
+        ]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        event: &FeedEvent,
+    ) -> Result<(), ProjectionError> {
+        let partners = names.table("partners");
+        let at = Arg::from(event.recorded_at);
+        if let Some(partner) = decode::<PartnerEvent>(event, "Partner")? {
+            let id = Arg::from(event.aggregate_id.as_str());
+            let (sql, args): (String, Vec<Arg>) = match partner {
+                PartnerEvent::CustomerRecorded {
+                    tenant_id,
+                    name,
+                    phone,
+                    address,
+                } => (
+                    format!(
+                        "INSERT INTO {partners} (partner_id, tenant_id, name, phone, address,
+                            customer_recorded_at, is_partner, ordering_assigned, suspended,
+                            their_side_contacts, our_side_contacts, orders_count, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, 0, 0, 0, $6)"
+                    ),
+                    vec![
+                        id,
+                        tenant_id.to_string().into(),
+                        name.as_str().into(),
+                        phone.map(String::from).into(),
+                        address.map(String::from).into(),
+                        at,
+                        false.into(),
+                    ],
+                ),
+                PartnerEvent::CustomerUpdated {
+                    name,
+                    phone,
+                    address,
+                } => (
+                    format!(
+                        "UPDATE {partners} SET name = $2, phone = $3, address = $4, updated_at = $5
+                          WHERE partner_id = $1"
+                    ),
+                    vec![
+                        id,
+                        name.as_str().into(),
+                        phone.map(String::from).into(),
+                        address.map(String::from).into(),
+                        at,
+                    ],
+                ),
+                PartnerEvent::PartnerAdded { mode } => (
+                    format!(
+                        "UPDATE {partners} SET is_partner = $2, mode = $3, partner_added_at = $4,
+                            updated_at = $4 WHERE partner_id = $1"
+                    ),
+                    vec![id, true.into(), mode.as_str().into(), at],
+                ),
+                PartnerEvent::AppAssigned { app: App::Ordering } => (
+                    format!(
+                        "UPDATE {partners} SET ordering_assigned = $2, ordering_assigned_at = $3,
+                            updated_at = $3 WHERE partner_id = $1"
+                    ),
+                    vec![id, true.into(), at],
+                ),
+                PartnerEvent::AppUnassigned { app: App::Ordering } => (
+                    format!(
+                        "UPDATE {partners} SET ordering_assigned = $2, ordering_assigned_at = NULL,
+                            updated_at = $3 WHERE partner_id = $1"
+                    ),
+                    vec![id, false.into(), at],
+                ),
+                PartnerEvent::PartnerSuspended => (
+                    format!(
+                        "UPDATE {partners} SET suspended = $2, suspended_at = $3, updated_at = $3
+                          WHERE partner_id = $1"
+                    ),
+                    vec![id, true.into(), at],
+                ),
+                PartnerEvent::PartnerReinstated => (
+                    format!(
+                        "UPDATE {partners} SET suspended = $2, suspended_at = NULL, updated_at = $3
+                          WHERE partner_id = $1"
+                    ),
+                    vec![id, false.into(), at],
+                ),
+            };
+            tx.execute(&sql, &args).await?;
+        } else if let Some(contact) = decode::<ContactEvent>(event, "Contact")? {
+            let links = names.table("partner_links");
+            let contact_id = Arg::from(event.aggregate_id.as_str());
+            match contact {
+                ContactEvent::PartnerContactAdded {
+                    partner_id, side, ..
+                } => {
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO {links} (contact_id, partner_id, side) VALUES ($1, $2, $3)"
+                        ),
+                        &[
+                            contact_id,
+                            partner_id.to_string().into(),
+                            side.as_str().into(),
+                        ],
+                    )
+                    .await?;
+                    count_contact(tx, &partners, partner_id.to_string(), side, 1, at).await?;
+                }
+                ContactEvent::PartnerContactRemoved { partner_id } => {
+                    let link = [contact_id, partner_id.to_string().into()];
+                    let theirs = tx
+                        .fetch_int(
+                            &format!(
+                                "SELECT COUNT(*) FROM {links}
+                                  WHERE contact_id = $1 AND partner_id = $2 AND side = 'THEIRS'"
+                            ),
+                            &link,
+                        )
+                        .await?
+                        .unwrap_or(0);
+                    tx.execute(
+                        &format!("DELETE FROM {links} WHERE contact_id = $1 AND partner_id = $2"),
+                        &link,
+                    )
+                    .await?;
+                    let side = if theirs > 0 { Side::Theirs } else { Side::Ours };
+                    count_contact(tx, &partners, partner_id.to_string(), side, -1, at).await?;
+                }
+                _ => {}
+            }
+        } else if let Some(OrderEvent::OrderSubmitted { partner_id, .. }) =
+            decode::<OrderEvent>(event, "Order")?
+        {
+            tx.execute(
+                &format!(
+                    "UPDATE {partners} SET orders_count = orders_count + 1,
+                        first_order_at = COALESCE(first_order_at, $2), last_order_at = $2,
+                        updated_at = $2
+                      WHERE partner_id = $1"
+                ),
+                &[partner_id.to_string().into(), at],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+async fn count_contact(
+    tx: &mut Tx,
+    partners: &str,
+    partner: String,
+    side: Side,
+    delta: i64,
+    at: Arg,
+) -> Result<(), ProjectionError> {
+    let column = match side {
+        Side::Theirs => "their_side_contacts",
+        Side::Ours => "our_side_contacts",
+    };
+    tx.execute(
+        &format!(
+            "UPDATE {partners} SET {column} = {column} + $2, updated_at = $3 WHERE partner_id = $1"
+        ),
+        &[partner.into(), delta.into(), at],
+    )
+    .await?;
+    Ok(())
+}
