@@ -104,12 +104,12 @@ impl Projection for ContactsProjection {
                 "CREATE INDEX {} ON {links} (partner_id)",
                 names.index("partner_contacts", "partner")
             ),
-            // The full number, only to tell whether an update changed it (which clears bindings,
-            // exactly as the aggregate does). Not for display.
+            // A fingerprint of the number, only to tell whether an update changed it (which clears
+            // bindings, exactly as the aggregate does). Not the number: analysts read these tables.
             format!(
                 "CREATE TABLE {phones} (
-                    contact_id text NOT NULL PRIMARY KEY,
-                    phone      text
+                    contact_id        text NOT NULL PRIMARY KEY,
+                    phone_fingerprint text
                 )"
             ),
             format!(
@@ -199,21 +199,23 @@ impl Projection for ContactsProjection {
                 )
                 .await?;
                 tx.execute(
-                    &format!("INSERT INTO {phones} (contact_id, phone) VALUES ($1, $2)"),
-                    &[id, phone.map(String::from).into()],
+                    &format!(
+                        "INSERT INTO {phones} (contact_id, phone_fingerprint) VALUES ($1, $2)"
+                    ),
+                    &[id, phone.as_ref().map(fingerprint).into()],
                 )
                 .await?;
                 recompute_permissions(tx, names, "contact_id", &event.aggregate_id).await?;
             }
             ContactEvent::ContactUpdated { name, phone } => {
-                let phone_text: Option<String> = phone.as_ref().map(|p| p.as_str().to_owned());
+                let phone_text: Option<String> = phone.as_ref().map(fingerprint);
                 // A new number must be verified again (see `Contact::apply`).
                 tx.execute(
                     &format!(
                         "UPDATE {contacts} SET bound = $2, bound_channel = NULL, bound_at = NULL
                           WHERE contact_id = $1
                             AND NOT EXISTS (SELECT 1 FROM {phones} p WHERE p.contact_id = $1
-                                AND p.phone IS NOT DISTINCT FROM $3)"
+                                AND p.phone_fingerprint IS NOT DISTINCT FROM $3)"
                     ),
                     &[id.clone(), false.into(), phone_text.clone().into()],
                 )
@@ -232,7 +234,7 @@ impl Projection for ContactsProjection {
                 )
                 .await?;
                 tx.execute(
-                    &format!("UPDATE {phones} SET phone = $2 WHERE contact_id = $1"),
+                    &format!("UPDATE {phones} SET phone_fingerprint = $2 WHERE contact_id = $1"),
                     &[id, phone_text.into()],
                 )
                 .await?;
@@ -304,6 +306,14 @@ impl Projection for ContactsProjection {
         }
         Ok(())
     }
+}
+
+/// A stable fingerprint of a phone number (UUID v5), to compare numbers without storing them.
+/// Mobile numbers are few enough to be guessed from it by trying them all: it keeps numbers out
+/// of sight, it is not a secret.
+fn fingerprint(phone: &dinghuo_domain::Phone) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x3f1c_52a9_8d0e_4b7a_9e21_6c4d_0a8b_f713);
+    uuid::Uuid::new_v5(&NAMESPACE, phone.as_str().as_bytes()).to_string()
 }
 
 /// Effective permission = the tenant's default (all granted until it sets them) and not denied
