@@ -48,7 +48,15 @@ impl Projection for OnboardingProjection {
                     ordering_assigned_at   {time},
                     first_contact_added_at {time},
                     first_contact_bound_at {time},
-                    first_order_at         {time}
+                    first_order_at         {time},
+                    -- The same moments as milliseconds since the epoch, so that durations
+                    -- between steps are plain integer arithmetic on both backends.
+                    customer_recorded_ms   bigint NOT NULL,
+                    partner_added_ms       bigint,
+                    ordering_assigned_ms   bigint,
+                    first_contact_added_ms bigint,
+                    first_contact_bound_ms bigint,
+                    first_order_ms         bigint
                 )"
             ),
             format!(
@@ -75,8 +83,14 @@ impl Projection for OnboardingProjection {
         let partners = names.table("onboarding_partners");
         let contacts = names.table("onboarding_contacts");
         let at = Arg::from(event.recorded_at);
+        let ms = Arg::from(event.recorded_at.timestamp_millis());
+        // Sets step `column` (and its `_ms` twin) unless the partner reached that step before.
         let first = |column: &str| {
-            format!("UPDATE {partners} SET {column} = COALESCE({column}, $2) WHERE partner_id = $1")
+            let millis = column.replace("_at", "_ms");
+            format!(
+                "UPDATE {partners} SET {column} = COALESCE({column}, $2),
+                    {millis} = COALESCE({millis}, $3) WHERE partner_id = $1"
+            )
         };
         if let Some(partner) = decode::<PartnerEvent>(event, "Partner")? {
             let id = Arg::from(event.aggregate_id.as_str());
@@ -84,18 +98,19 @@ impl Projection for OnboardingProjection {
                 PartnerEvent::CustomerRecorded { tenant_id, .. } => {
                     tx.execute(
                         &format!(
-                            "INSERT INTO {partners} (partner_id, tenant_id, customer_recorded_at)
-                             VALUES ($1, $2, $3)"
+                            "INSERT INTO {partners} (partner_id, tenant_id, customer_recorded_at,
+                                customer_recorded_ms) VALUES ($1, $2, $3, $4)"
                         ),
-                        &[id, tenant_id.to_string().into(), at],
+                        &[id, tenant_id.to_string().into(), at, ms],
                     )
                     .await?;
                 }
                 PartnerEvent::PartnerAdded { .. } => {
-                    tx.execute(&first("partner_added_at"), &[id, at]).await?;
+                    tx.execute(&first("partner_added_at"), &[id, at, ms])
+                        .await?;
                 }
                 PartnerEvent::AppAssigned { app: App::Ordering } => {
-                    tx.execute(&first("ordering_assigned_at"), &[id, at])
+                    tx.execute(&first("ordering_assigned_at"), &[id, at, ms])
                         .await?;
                 }
                 _ => {}
@@ -118,7 +133,7 @@ impl Projection for OnboardingProjection {
                     .await?;
                     tx.execute(
                         &first("first_contact_added_at"),
-                        &[partner_id.to_string().into(), at],
+                        &[partner_id.to_string().into(), at, ms],
                     )
                     .await?;
                 }
@@ -126,11 +141,12 @@ impl Projection for OnboardingProjection {
                     tx.execute(
                         &format!(
                             "UPDATE {partners}
-                                SET first_contact_bound_at = COALESCE(first_contact_bound_at, $2)
+                                SET first_contact_bound_at = COALESCE(first_contact_bound_at, $2),
+                                    first_contact_bound_ms = COALESCE(first_contact_bound_ms, $3)
                               WHERE partner_id IN
                                     (SELECT partner_id FROM {contacts} WHERE contact_id = $1)"
                         ),
-                        &[id, at],
+                        &[id, at, ms],
                     )
                     .await?;
                 }
@@ -141,7 +157,7 @@ impl Projection for OnboardingProjection {
         {
             tx.execute(
                 &first("first_order_at"),
-                &[partner_id.to_string().into(), at],
+                &[partner_id.to_string().into(), at, ms],
             )
             .await?;
         }
