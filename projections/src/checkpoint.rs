@@ -38,7 +38,9 @@ pub async fn lock(tx: &mut Tx, key: &str) -> Result<Option<Checkpoint>, sqlx::Er
 pub async fn schema_version(tx: &mut Tx, key: &str) -> Result<Option<i32>, sqlx::Error> {
     let version = tx
         .fetch_int(
-            "SELECT schema_version FROM projection_checkpoints WHERE name = $1",
+            // `integer` on Postgres is INT4, which sqlx will not decode as the i64 of
+            // `fetch_int`: widen it, or preparing an existing projection fails there.
+            "SELECT CAST(schema_version AS bigint) FROM projection_checkpoints WHERE name = $1",
             &[key.into()],
         )
         .await?;

@@ -3,6 +3,7 @@
 //! Modules:
 //! - [`feed`]: the commit-safe global feed every projection follows;
 //! - [`models`]: the read models, one projection per file;
+//! - [`outbox`]: the SMS outbox reactor (`notifications`), its dispatcher and SMS providers;
 //! - [`projection`]: the `Projection` trait and the naming of its tables;
 //! - [`runner`]: following the feed in batches, read models and checkpoint in one transaction;
 //! - [`checkpoint`]: the rows of `projection_checkpoints`;
@@ -17,6 +18,7 @@ pub mod checkpoint;
 pub mod feed;
 pub mod lock;
 pub mod models;
+pub mod outbox;
 pub mod projection;
 pub mod rebuild;
 pub mod runner;

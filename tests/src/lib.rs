@@ -3,9 +3,13 @@
 //!   or a throwaway Postgres database that is dropped afterwards);
 //! - [`World`]: the product document's onboarding flow run through the command layer, leaving an
 //!   upstream tenant with a partner, a bound their-side contact and listed products;
-//! - [`on_both_backends!`]: declares one test per backend from one body.
+//! - [`on_both_backends!`]: declares one test per backend from one body;
+//! - [`history`]: a seeded-random history of valid and invalid commands over two tenants;
+//! - [`read_model`]: full dumps of a projection's tables, and waiting for the feed to settle.
 
+pub mod history;
 pub mod inspect;
+pub mod read_model;
 pub mod refusal;
 mod test_db;
 mod world;

@@ -1,0 +1,28 @@
+//! The SMS outbox (DESIGN §2 Contact, seed "维护联系人对象，添加对接人"): adding a their-side
+//! partner contact sends the product document's SMS, exactly once per addition, with the
+//! tenant-mode initial password kept out of the event log, the read models and the logs.
+//!
+//! - [`reactor`]: the `notifications` reactor: queues messages in `notification_outbox` and
+//!   provisions platform accounts in `credentials` (argon2id hashes only);
+//! - [`texts`]: the messages' Chinese texts and the links they carry;
+//! - [`dispatcher`]: claims due messages, sends them, retries with exponential backoff, marks
+//!   them SENT or FAILED, and takes over messages of a dispatcher that died;
+//! - [`providers`]: the [`SmsProvider`] trait, [`LogProvider`] (default) and [`HttpProvider`];
+//! - [`settings`]: [`SmsSettings`], with the gateway token wrapped so it never prints.
+//!
+//! Tables (migration `0003_notifications.sql`): `notification_outbox`, `credentials`, the view
+//! `notification_messages` (the outbox without the secret, phone masked: what analysts and the
+//! API read), and the reactor's lookups `outbox_contacts`, `outbox_tenants`,
+//! `outbox_wechat_accounts`.
+
+pub mod dispatcher;
+pub mod providers;
+pub mod reactor;
+pub mod settings;
+pub mod texts;
+
+pub use dispatcher::{DispatchReport, Dispatcher};
+pub use providers::{Delivery, HttpProvider, LogProvider, OutgoingSms, SendError, SmsProvider};
+pub use reactor::NotificationsReactor;
+pub use settings::{ProviderKind, SecretString, SettingsError, SmsSettings};
+pub use texts::{MessageSettings, Template, PASSWORD_PLACEHOLDER};

@@ -1,0 +1,746 @@
+//! A realistic, seeded-random history written through the command layer: two onboarded tenants
+//! whose admins, staff and dealer contacts run a few hundred commands, valid and invalid alike
+//! (orders through every state, reprices, delists, suspensions, restrictions, bindings with the
+//! wrong phone…). Invalid commands are simply refused by the domain; the point is a log with
+//! every kind of event in an order no one planned, for tests that replay it.
+
+use dinghuo_commands::{
+    Actor, AddPartnerContactInput, AddPartnerInput, AppAssignmentInput, AppInput, BindContactInput,
+    BindWechatAccountInput, CancelOrderInput, CommandError, Commands, ConfirmOrderInput,
+    DelistProductInput, ListProductInput, MenuButtonInput, MoneyInput, OrderLineInput,
+    PartnerRefInput, PublishWechatMenuInput, ReceiveOrderInput, RecordContactInput,
+    RecordCustomerInput, RejectOrderInput, RemovePartnerContactInput, RepriceProductInput,
+    RequestContext, RestrictContactPermissionsInput, Role, SetFunctionPermissionsInput,
+    ShipOrderInput, SubmitOrderInput, UpdateCustomerInput,
+};
+use std::collections::{BTreeMap, HashSet};
+
+use dinghuo_domain::{ContactId, ErrorCode, OrderId, PartnerId, ProductId, TenantId};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use crate::World;
+
+/// A their-side contact the history knows about.
+struct Person {
+    id: ContactId,
+    partner: PartnerId,
+}
+
+/// One tenant's share of the history.
+struct Shop {
+    world: World,
+    partners: Vec<PartnerId>,
+    people: Vec<Person>,
+    products: Vec<ProductId>,
+    /// Orders, the contact who submitted each, and how far each has come.
+    orders: Vec<(OrderId, ContactId, Stage)>,
+    next_sku: usize,
+    wechat_app_id: String,
+    /// Whether the admin switched the ordering app off and has not switched it on again.
+    ordering_disabled: bool,
+    delisted: HashSet<ProductId>,
+    /// Partners that cannot order now: suspended, or without the ordering app.
+    suspended: HashSet<PartnerId>,
+    unassigned: HashSet<PartnerId>,
+}
+
+/// How the commands of a history were answered.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcomes {
+    pub accepted: usize,
+    pub refused: usize,
+    /// Refusals by error code (`PHONE_MISMATCH`, `INVALID_STATE`, …).
+    pub refusals: BTreeMap<&'static str, usize>,
+}
+
+/// Where an order stands, as far as the history knows (it learns from accepted commands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Submitted,
+    Confirmed,
+    Shipped,
+    /// Received, rejected or cancelled: every further move is refused.
+    Closed,
+}
+
+/// A running history: call [`History::run`] as often as wanted, each call continues the story.
+pub struct History {
+    rng: StdRng,
+    shops: Vec<Shop>,
+    next_phone: u32,
+    pub outcomes: Outcomes,
+}
+
+impl History {
+    /// Onboards two tenants with [`World::build`] (3 products each, a bound dealer contact).
+    pub async fn start(commands: &Commands, seed: u64) -> Self {
+        let mut shops = Vec::new();
+        for shop in 0..2 {
+            let world = World::build(commands, 3).await;
+            let products = world.products.clone();
+            let people = vec![Person {
+                id: world.contact,
+                partner: world.partner,
+            }];
+            shops.push(Shop {
+                partners: vec![world.partner],
+                people,
+                products,
+                orders: Vec::new(),
+                next_sku: 100,
+                wechat_app_id: format!("wx{:016x}", 0xd1_0000 + shop),
+                ordering_disabled: false,
+                delisted: HashSet::new(),
+                suspended: HashSet::new(),
+                unassigned: HashSet::new(),
+                world,
+            });
+        }
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            shops,
+            next_phone: 0,
+            outcomes: Outcomes::default(),
+        }
+    }
+
+    /// Runs `steps` random commands. Refusals are expected and counted; a failure that is not
+    /// a refusal (the database, a conflict in this single-writer story) fails the test.
+    pub async fn run(&mut self, commands: &Commands, steps: usize) {
+        for _ in 0..steps {
+            let shop = self.rng.gen_range(0..self.shops.len());
+            // A switched-off app refuses every order of the tenant; admins notice soon.
+            let result = if self.shops[shop].ordering_disabled && self.rng.gen_bool(0.3) {
+                self.switch_ordering(commands, shop, true).await
+            } else {
+                self.step(commands, shop).await
+            };
+            self.count(result);
+        }
+    }
+
+    fn count(&mut self, result: Result<(), CommandError>) {
+        match result {
+            Ok(()) => self.outcomes.accepted += 1,
+            Err(error) if matches!(error.code(), ErrorCode::Internal | ErrorCode::Conflict) => {
+                panic!("a command failed instead of being decided: {error:?}")
+            }
+            Err(error) => {
+                self.outcomes.refused += 1;
+                *self
+                    .outcomes
+                    .refusals
+                    .entry(error.code().as_str())
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    fn new_phone(&mut self) -> String {
+        self.next_phone += 1;
+        format!("139{:08}", self.next_phone)
+    }
+
+    /// Runs every kind of step (every variant of tenant configuration and partner rework
+    /// included) once in each tenant, so that what follows has touched every read model.
+    pub async fn run_every_kind(&mut self, commands: &Commands) {
+        for shop in 0..self.shops.len() {
+            for kind in 0..Self::KINDS {
+                let variants = match kind {
+                    9 => 5,
+                    10 => 4,
+                    _ => 1,
+                };
+                for variant in 0..variants {
+                    let result = self.step_kind(commands, shop, kind, Some(variant)).await;
+                    self.count(result);
+                }
+            }
+        }
+    }
+
+    /// Kinds of step, each with its share of the random steps, in percent.
+    const SHARES: [u32; 11] = [28, 27, 7, 3, 4, 4, 5, 8, 4, 5, 5];
+    const KINDS: usize = Self::SHARES.len();
+
+    async fn step(&mut self, commands: &Commands, shop: usize) -> Result<(), CommandError> {
+        let mut roll = self.rng.gen_range(0..Self::SHARES.iter().sum::<u32>());
+        let mut kind = 0;
+        while roll >= Self::SHARES[kind] {
+            roll -= Self::SHARES[kind];
+            kind += 1;
+        }
+        self.step_kind(commands, shop, kind, None).await
+    }
+
+    /// One step of `kind`; `variant` forces the variant of kinds that have several.
+    async fn step_kind(
+        &mut self,
+        commands: &Commands,
+        shop: usize,
+        kind: usize,
+        variant: Option<usize>,
+    ) -> Result<(), CommandError> {
+        match kind {
+            0 => self.submit_order(commands, shop).await,
+            1 => self.move_order(commands, shop).await,
+            2 => self.reprice(commands, shop).await,
+            3 => self.delist(commands, shop).await,
+            4 => self.list(commands, shop).await,
+            5 => self.suspend_or_reinstate(commands, shop).await,
+            6 => self.new_partner(commands, shop).await,
+            7 => self.new_contact(commands, shop).await,
+            8 => self.restrict(commands, shop).await,
+            9 => {
+                let variant = variant.unwrap_or_else(|| self.rng.gen_range(0..5));
+                self.configure_tenant(commands, shop, variant % 5).await
+            }
+            _ => {
+                let variant = variant.unwrap_or_else(|| self.rng.gen_range(0..4));
+                self.rework_partner(commands, shop, variant % 4).await
+            }
+        }
+    }
+
+    fn admin(&self, shop: usize) -> RequestContext {
+        self.shops[shop].world.admin_ctx()
+    }
+
+    fn contact_ctx(tenant: TenantId, contact: ContactId) -> RequestContext {
+        RequestContext::new(Actor::in_tenant(contact.as_uuid(), Role::Contact, tenant))
+    }
+
+    async fn submit_order(&mut self, commands: &Commands, shop: usize) -> Result<(), CommandError> {
+        let s = &self.shops[shop];
+        // Mostly dealers that may order, from the listed catalog; sometimes anyone, anything.
+        let careful = self.rng.gen_bool(0.85);
+        let people: Vec<ContactId> = s
+            .people
+            .iter()
+            .filter(|p| {
+                !careful || !(s.suspended.contains(&p.partner) || s.unassigned.contains(&p.partner))
+            })
+            .map(|p| p.id)
+            .collect();
+        let Some(&contact) = people.choose(&mut self.rng) else {
+            return Ok(());
+        };
+        let catalog: Vec<ProductId> = s
+            .products
+            .iter()
+            .filter(|p| !careful || !s.delisted.contains(p))
+            .copied()
+            .collect();
+        if catalog.is_empty() {
+            return Ok(());
+        }
+        let count = self.rng.gen_range(1..=3.min(catalog.len()));
+        let products: Vec<ProductId> = catalog
+            .choose_multiple(&mut self.rng, count)
+            .copied()
+            .collect();
+        let mut lines: Vec<OrderLineInput> = products
+            .into_iter()
+            .map(|product| OrderLineInput {
+                product_id: product.to_string(),
+                quantity: self.rng.gen_range(1..=24),
+            })
+            .collect();
+        if self.rng.gen_bool(0.08) {
+            lines[0].quantity = 0; // refused: VALIDATION
+        }
+        let note = self.rng.gen_bool(0.3).then(|| "请尽快发货".to_owned());
+        let ctx = Self::contact_ctx(s.world.tenant, contact);
+        let id = commands
+            .submit_order(&ctx, SubmitOrderInput { lines, note })
+            .await?;
+        self.shops[shop]
+            .orders
+            .push((id, contact, Stage::Submitted));
+        Ok(())
+    }
+
+    /// Mostly the next step of an open order (as staff and dealers do), sometimes any step on
+    /// any order (refused when the order's state does not allow it).
+    async fn move_order(&mut self, commands: &Commands, shop: usize) -> Result<(), CommandError> {
+        let s = &self.shops[shop];
+        let open: Vec<usize> = (0..s.orders.len())
+            .filter(|&i| s.orders[i].2 != Stage::Closed)
+            .collect();
+        let wild = open.is_empty() || self.rng.gen_bool(0.15);
+        let index = if wild {
+            let Some(index) = (0..s.orders.len())
+                .collect::<Vec<_>>()
+                .choose(&mut self.rng)
+                .copied()
+            else {
+                return Ok(());
+            };
+            index
+        } else {
+            open[self.rng.gen_range(0..open.len())]
+        };
+        let (order, by, stage) = s.orders[index];
+        let order_id = order.to_string();
+        let admin = self.admin(shop);
+        let contact = Self::contact_ctx(s.world.tenant, by);
+        let roll = self.rng.gen_range(0..100);
+        let action = match (wild, stage) {
+            (true, _) => self.rng.gen_range(0..5),
+            (false, Stage::Submitted) if roll < 70 => 0,
+            (false, Stage::Submitted) if roll < 85 => 1,
+            (false, Stage::Submitted) => 4,
+            (false, Stage::Confirmed) if roll < 85 => 2,
+            (false, Stage::Confirmed) => 4,
+            (false, _) => 3,
+        };
+        let (result, next) = match action {
+            0 => (
+                commands
+                    .confirm_order(&admin, ConfirmOrderInput { order_id })
+                    .await,
+                Stage::Confirmed,
+            ),
+            1 => (
+                commands
+                    .reject_order(
+                        &admin,
+                        RejectOrderInput {
+                            order_id,
+                            reason: "库存不足".into(),
+                        },
+                    )
+                    .await,
+                Stage::Closed,
+            ),
+            2 => (
+                commands
+                    .ship_order(
+                        &admin,
+                        ShipOrderInput {
+                            order_id,
+                            carrier: Some("顺丰速运".into()),
+                            tracking: self.rng.gen_bool(0.5).then(|| "SF1234567890".into()),
+                        },
+                    )
+                    .await,
+                Stage::Shipped,
+            ),
+            3 => (
+                commands
+                    .receive_order(&contact, ReceiveOrderInput { order_id })
+                    .await,
+                Stage::Closed,
+            ),
+            _ => {
+                let ctx = if self.rng.gen_bool(0.5) {
+                    contact
+                } else {
+                    admin
+                };
+                let cancelled = commands
+                    .cancel_order(
+                        &ctx,
+                        CancelOrderInput {
+                            order_id,
+                            reason: "不需要了".into(),
+                        },
+                    )
+                    .await;
+                (cancelled, Stage::Closed)
+            }
+        };
+        if result.is_ok() {
+            self.shops[shop].orders[index].2 = next;
+        }
+        result
+    }
+
+    async fn reprice(&mut self, commands: &Commands, shop: usize) -> Result<(), CommandError> {
+        let Some(product) = self.shops[shop].products.choose(&mut self.rng).copied() else {
+            return Ok(());
+        };
+        let amount = if self.rng.gen_bool(0.1) {
+            "-3.00".to_owned() // refused: VALIDATION
+        } else {
+            format!(
+                "{}.{:02}",
+                self.rng.gen_range(5..200),
+                self.rng.gen_range(0..100)
+            )
+        };
+        commands
+            .reprice_product(
+                &self.admin(shop),
+                RepriceProductInput {
+                    product_id: product.to_string(),
+                    price: MoneyInput::cny(amount),
+                },
+            )
+            .await
+    }
+
+    async fn delist(&mut self, commands: &Commands, shop: usize) -> Result<(), CommandError> {
+        let Some(product) = self.shops[shop].products.choose(&mut self.rng).copied() else {
+            return Ok(());
+        };
+        commands
+            .delist_product(
+                &self.admin(shop),
+                DelistProductInput {
+                    product_id: product.to_string(),
+                },
+            )
+            .await?;
+        self.shops[shop].delisted.insert(product);
+        Ok(())
+    }
+
+    async fn list(&mut self, commands: &Commands, shop: usize) -> Result<(), CommandError> {
+        let s = &mut self.shops[shop];
+        // Now and then a SKU that exists already: refused as DUPLICATE_SKU.
+        let number = if self.rng.gen_bool(0.15) {
+            0
+        } else {
+            s.next_sku += 1;
+            s.next_sku
+        };
+        let id = commands
+            .list_product(
+                &s.world.admin_ctx(),
+                ListProductInput {
+                    sku: format!("SKU-{number:04}"),
+                    name: format!("新品 {number}"),
+                    unit: "箱".into(),
+                    price: MoneyInput::cny(format!("{}.50", 8 + number % 50)),
+                },
+            )
+            .await?;
+        s.products.push(id);
+        Ok(())
+    }
+
+    async fn suspend_or_reinstate(
+        &mut self,
+        commands: &Commands,
+        shop: usize,
+    ) -> Result<(), CommandError> {
+        let Some(partner) = self.shops[shop].partners.choose(&mut self.rng).copied() else {
+            return Ok(());
+        };
+        let input = PartnerRefInput {
+            partner_id: partner.to_string(),
+        };
+        let admin = self.admin(shop);
+        // Suspended partners are refused orders; reinstating more often keeps orders flowing.
+        if self.rng.gen_bool(0.4) {
+            commands.suspend_partner(&admin, input).await?;
+            self.shops[shop].suspended.insert(partner);
+        } else {
+            commands.reinstate_partner(&admin, input).await?;
+            self.shops[shop].suspended.remove(&partner);
+        }
+        Ok(())
+    }
+
+    async fn new_partner(&mut self, commands: &Commands, shop: usize) -> Result<(), CommandError> {
+        let admin = self.admin(shop);
+        let number = self.shops[shop].partners.len();
+        let phone = self.rng.gen_bool(0.5).then(|| self.new_phone());
+        let customer = commands
+            .record_customer(
+                &admin,
+                RecordCustomerInput {
+                    name: format!("经销商 {number}"),
+                    phone,
+                    address: Some(format!("{number} 号 长江路")),
+                },
+            )
+            .await?;
+        self.count(Ok(()));
+        let mode = ["TENANTLESS", "TENANT", "SOMETIMES"].choose(&mut self.rng);
+        let added = commands
+            .add_partner(
+                &admin,
+                AddPartnerInput {
+                    customer_id: customer.to_string(),
+                    mode: mode.map(|m| (*m).to_owned()),
+                },
+            )
+            .await;
+        if added.is_ok() {
+            self.shops[shop].partners.push(customer);
+            self.shops[shop].unassigned.insert(customer);
+        }
+        self.count(added);
+        if self.rng.gen_bool(0.8) {
+            return self.assign(commands, shop, customer, true).await;
+        }
+        Ok(())
+    }
+
+    /// Assigns (or unassigns) the ordering app to `partner`.
+    async fn assign(
+        &mut self,
+        commands: &Commands,
+        shop: usize,
+        partner: PartnerId,
+        on: bool,
+    ) -> Result<(), CommandError> {
+        let admin = self.admin(shop);
+        let input = AppAssignmentInput {
+            partner_id: partner.to_string(),
+            app: "ORDERING".into(),
+        };
+        if on {
+            commands.assign_app(&admin, input).await?;
+            self.shops[shop].unassigned.remove(&partner);
+        } else {
+            commands.unassign_app(&admin, input).await?;
+            self.shops[shop].unassigned.insert(partner);
+        }
+        Ok(())
+    }
+
+    async fn new_contact(&mut self, commands: &Commands, shop: usize) -> Result<(), CommandError> {
+        let admin = self.admin(shop);
+        let Some(partner) = self.shops[shop].partners.choose(&mut self.rng).copied() else {
+            return Ok(());
+        };
+        let phone = self.new_phone();
+        let contact = commands
+            .record_contact(
+                &admin,
+                RecordContactInput {
+                    name: format!("联系人 {}", self.next_phone),
+                    phone: Some(phone.clone()),
+                    customer_id: Some(partner.to_string()),
+                    employee: false,
+                },
+            )
+            .await?;
+        self.count(Ok(()));
+        let added = commands
+            .add_partner_contact(
+                &admin,
+                AddPartnerContactInput {
+                    contact_id: contact.to_string(),
+                    partner_id: partner.to_string(),
+                    side: "THEIRS".into(),
+                },
+            )
+            .await;
+        self.count(added);
+        let tenant = self.shops[shop].world.tenant;
+        let me = Self::contact_ctx(tenant, contact);
+        // A third of the bindings are tried with a wrong phone first: PHONE_MISMATCH.
+        if self.rng.gen_bool(0.33) {
+            let wrong = commands
+                .bind_contact(
+                    &me,
+                    BindContactInput {
+                        contact_id: contact.to_string(),
+                        phone: "13700000000".into(),
+                        channel: "MINI_PROGRAM".into(),
+                        wechat_open_id: None,
+                    },
+                )
+                .await;
+            self.count(wrong);
+        }
+        let channel = ["MINI_PROGRAM", "OFFICIAL_ACCOUNT", "WEB_QR", "APP"]
+            .choose(&mut self.rng)
+            .copied()
+            .unwrap_or("APP");
+        let bound = commands
+            .bind_contact(
+                &me,
+                BindContactInput {
+                    contact_id: contact.to_string(),
+                    phone,
+                    channel: channel.into(),
+                    wechat_open_id: Some(format!("open-{}", contact.as_uuid().simple())),
+                },
+            )
+            .await;
+        // Unbound contacts stay in the story too: their orders are refused.
+        self.shops[shop].people.push(Person {
+            id: contact,
+            partner,
+        });
+        bound
+    }
+
+    async fn restrict(&mut self, commands: &Commands, shop: usize) -> Result<(), CommandError> {
+        let Some(person) = self.shops[shop].people.choose(&mut self.rng) else {
+            return Ok(());
+        };
+        let contact_id = person.id.to_string();
+        let how_many = self.rng.gen_range(0..=2);
+        let mut denied: Vec<String> = ["CREATE_SALES_ORDER", "CANCEL_ORDER", "VIEW_ORDERS"]
+            .choose_multiple(&mut self.rng, how_many)
+            .map(|p| (*p).to_owned())
+            .collect();
+        if self.rng.gen_bool(0.1) {
+            denied.push("FLY_TO_THE_MOON".into()); // refused: VALIDATION
+        }
+        commands
+            .restrict_contact_permissions(
+                &self.admin(shop),
+                RestrictContactPermissionsInput {
+                    contact_id,
+                    app: "ORDERING".into(),
+                    denied,
+                },
+            )
+            .await
+    }
+
+    async fn configure_tenant(
+        &mut self,
+        commands: &Commands,
+        shop: usize,
+        variant: usize,
+    ) -> Result<(), CommandError> {
+        let admin = self.admin(shop);
+        let app_id = self.shops[shop].wechat_app_id.clone();
+        match variant {
+            0 => {
+                let how_many = self.rng.gen_range(1..=3);
+                let permissions = ["CREATE_SALES_ORDER", "CANCEL_ORDER", "VIEW_ORDERS"]
+                    .choose_multiple(&mut self.rng, how_many)
+                    .map(|p| (*p).to_owned())
+                    .collect();
+                commands
+                    .set_function_permissions(
+                        &admin,
+                        SetFunctionPermissionsInput {
+                            app: "ORDERING".into(),
+                            permissions,
+                        },
+                    )
+                    .await
+            }
+            1 => {
+                commands
+                    .bind_wechat_account(
+                        &admin,
+                        BindWechatAccountInput {
+                            app_id,
+                            name: "味道食品服务号".into(),
+                        },
+                    )
+                    .await
+            }
+            2 => {
+                let url = if self.rng.gen_bool(0.2) {
+                    "http://insecure.example.com" // refused: VALIDATION
+                } else {
+                    "https://shop.example.com/new"
+                };
+                commands
+                    .publish_wechat_menu(
+                        &admin,
+                        PublishWechatMenuInput {
+                            app_id,
+                            buttons: vec![
+                                MenuButtonInput {
+                                    name: "在线订货".into(),
+                                    app: Some("ORDERING".into()),
+                                    url: None,
+                                },
+                                MenuButtonInput {
+                                    name: "新品推荐".into(),
+                                    app: None,
+                                    url: Some(url.into()),
+                                },
+                            ],
+                        },
+                    )
+                    .await
+            }
+            3 => self.switch_ordering(commands, shop, false).await,
+            _ => self.switch_ordering(commands, shop, true).await,
+        }
+    }
+
+    async fn switch_ordering(
+        &mut self,
+        commands: &Commands,
+        shop: usize,
+        on: bool,
+    ) -> Result<(), CommandError> {
+        let admin = self.admin(shop);
+        let app = AppInput {
+            app: "ORDERING".into(),
+        };
+        let result = if on {
+            commands.enable_app(&admin, app).await
+        } else {
+            commands.disable_app(&admin, app).await
+        };
+        if result.is_ok() {
+            self.shops[shop].ordering_disabled = !on;
+        }
+        result
+    }
+
+    async fn rework_partner(
+        &mut self,
+        commands: &Commands,
+        shop: usize,
+        variant: usize,
+    ) -> Result<(), CommandError> {
+        let admin = self.admin(shop);
+        let s = &self.shops[shop];
+        let Some(partner) = s.partners.choose(&mut self.rng).copied() else {
+            return Ok(());
+        };
+        match variant {
+            0 => {
+                commands
+                    .update_customer(
+                        &admin,
+                        UpdateCustomerInput {
+                            customer_id: partner.to_string(),
+                            name: format!("经销商 {}", self.rng.gen_range(0..1000)),
+                            phone: None,
+                            address: Some("88 号 黄河路".into()),
+                        },
+                    )
+                    .await
+            }
+            1 => self.assign(commands, shop, partner, false).await,
+            2 => self.assign(commands, shop, partner, true).await,
+            _ => {
+                // Removing a contact from a partner it may not belong to: sometimes refused.
+                let Some(person) = s.people.choose(&mut self.rng) else {
+                    return Ok(());
+                };
+                let removed_from = if self.rng.gen_bool(0.7) {
+                    person.partner
+                } else {
+                    partner
+                };
+                commands
+                    .remove_partner_contact(
+                        &admin,
+                        RemovePartnerContactInput {
+                            contact_id: person.id.to_string(),
+                            partner_id: removed_from.to_string(),
+                        },
+                    )
+                    .await
+            }
+        }
+    }
+}
+
+impl History {
+    /// The first tenant's world (its admin, its first products).
+    pub fn world(&self) -> &World {
+        &self.shops[0].world
+    }
+}
