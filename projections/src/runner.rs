@@ -1,10 +1,12 @@
 //! Running one projection: follow the feed in batches, each batch applied to the read-model
 //! tables and the checkpoint in one transaction, so a crash never loses or doubles an event.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dinghuo_commands::Database;
+use futures::FutureExt;
 use tokio::sync::watch;
 
 use crate::checkpoint;
@@ -24,6 +26,8 @@ pub enum RunnerError {
     Database(#[from] sqlx::Error),
     #[error("{0} is a reactor: its effects happen once, so it is never rebuilt")]
     NotReplayable(String),
+    #[error("the projection panicked: {0}")]
+    Panicked(String),
 }
 
 impl From<RunnerError> for ProjectionError {
@@ -36,6 +40,11 @@ impl From<RunnerError> for ProjectionError {
                 event_type: "?".into(),
                 position,
                 reason,
+            },
+            RunnerError::Panicked(message) => Self::Unappliable {
+                event_type: "?".into(),
+                position: 0,
+                reason: format!("panicked: {message}"),
             },
             RunnerError::NotReplayable(name) => Self::Unappliable {
                 event_type: "-".into(),
@@ -82,6 +91,30 @@ fn new_generation() -> String {
 /// Applies one batch after the checkpoint `key` into `names`, in one transaction. Answers the
 /// number of events applied (0: caught up). On failure nothing of the batch is kept.
 pub(crate) async fn apply_batch(
+    db: &Database,
+    projection: &dyn Projection,
+    key: &str,
+    names: &TableNames,
+    batch_size: u32,
+) -> Result<usize, RunnerError> {
+    // A panic in a projection must stop it like an error does, visibly: the transaction is
+    // dropped (rolled back) either way, and the caller records the failure.
+    AssertUnwindSafe(apply_batch_unguarded(
+        db, projection, key, names, batch_size,
+    ))
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        Err(RunnerError::Panicked(message))
+    })
+}
+
+async fn apply_batch_unguarded(
     db: &Database,
     projection: &dyn Projection,
     key: &str,
@@ -216,7 +249,8 @@ impl Runner {
             tracing::debug!(projection = name, "standby: another process runs it");
             tokio::select! {
                 _ = tokio::time::sleep(self.settings.standby_interval) => {}
-                _ = stop.changed() => {}
+                // A dropped stop sender means nobody can stop us any more: stop now.
+                changed = stop.changed() => if changed.is_err() { return Ok(()) },
             }
             if *stop.borrow() {
                 return Ok(());
@@ -243,7 +277,7 @@ impl Runner {
                     tokio::select! {
                         _ = wake.changed() => {}
                         _ = tokio::time::sleep(self.settings.poll_interval) => {}
-                        _ = stop.changed() => {}
+                        changed = stop.changed() => if changed.is_err() { return Ok(()) },
                     }
                 }
                 Ok(_) => {}

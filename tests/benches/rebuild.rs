@@ -215,8 +215,9 @@ impl Report {
             out += &format!("  rebuild {}\n", phase.describe());
         }
         out += &format!(
-            "  rebuild of all: {:.1} s = {:.0} events/s ({:.0} % of raw streaming)\n  VmHWM at start \
-             {} kB, after the stream {} kB, after the rebuilds {} kB; VmRSS after the rebuilds {} kB",
+            "  rebuild of all: {:.1} s = {:.0} events/s ({:.0} % of raw streaming)\n  \
+             VmHWM at start {} kB, after the stream {} kB, after the rebuilds {} kB; \
+             VmRSS after the rebuilds {} kB",
             self.rebuild_seconds(),
             self.rebuild_rate(),
             100.0 * self.rebuild_rate() / self.stream_rate(),

@@ -50,3 +50,72 @@ on_both_backends! {
         assert_eq!(catch_up(&test.db, &projection, 4).await.expect("catch up"), 0);
     }
 }
+
+/// The products projection, except that it panics on every event.
+struct PanickingProducts;
+
+#[async_trait::async_trait]
+impl dinghuo_projections::Projection for PanickingProducts {
+    fn name(&self) -> &'static str {
+        "panicking_products"
+    }
+    fn schema_version(&self) -> i32 {
+        1
+    }
+    fn tables(&self) -> &'static [&'static str] {
+        &["panicking_products"]
+    }
+    fn schema(
+        &self,
+        _dialect: dinghuo_projections::Dialect,
+        names: &dinghuo_projections::TableNames,
+    ) -> Vec<String> {
+        vec![format!(
+            "CREATE TABLE {} (id text PRIMARY KEY)",
+            names.table("panicking_products")
+        )]
+    }
+    async fn apply(
+        &self,
+        _tx: &mut dinghuo_projections::sql::Tx,
+        _names: &dinghuo_projections::TableNames,
+        event: &dinghuo_projections::FeedEvent,
+    ) -> Result<(), dinghuo_projections::ProjectionError> {
+        panic!("cannot fold {}", event.event_type);
+    }
+}
+
+on_both_backends! {
+    async fn a_projection_that_panics_is_stopped_and_shows_as_failed(test) {
+        let commands = test.commands();
+        World::build(&commands, 1).await;
+        prepare(&test.db, &PanickingProducts).await.expect("prepare");
+        let error = catch_up(&test.db, &PanickingProducts, 10)
+            .await
+            .expect_err("a panic must stop the projection");
+        assert!(error.to_string().contains("panicked"), "{error}");
+        let status = dinghuo_projections::status(&test.db, &PanickingProducts)
+            .await
+            .expect("status");
+        assert!(
+            matches!(&status.state, dinghuo_projections::State::Failed(why) if why.contains("cannot fold")),
+            "{:?}",
+            status.state
+        );
+        assert_eq!(status.checkpoint, dinghuo_projections::Checkpoint::START);
+    }
+
+    async fn a_runner_whose_stop_sender_is_gone_stops_instead_of_spinning(test) {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        drop(stop);
+        let runner = dinghuo_projections::Runner::new(
+            test.db.clone(),
+            std::sync::Arc::new(ProductsProjection),
+            dinghuo_projections::Wakeup::new(),
+        );
+        let finished = tokio::time::timeout(std::time::Duration::from_secs(30), runner.run(stopped))
+            .await
+            .expect("the runner returns once nobody can stop it");
+        assert!(finished.is_ok(), "{finished:?}");
+    }
+}
