@@ -12,6 +12,24 @@ pub enum Dialect {
     Sqlite,
 }
 
+impl Dialect {
+    /// The column type of a point in time (see `sql.rs` for the SQLite text form).
+    pub fn time_type(self) -> &'static str {
+        match self {
+            Self::Postgres => "timestamptz",
+            Self::Sqlite => "text",
+        }
+    }
+
+    /// The column type of a boolean (`0`/`1` on SQLite).
+    pub fn bool_type(self) -> &'static str {
+        match self {
+            Self::Postgres => "boolean",
+            Self::Sqlite => "integer",
+        }
+    }
+}
+
 /// Physical names of a projection's tables. Live tables are `rm_<table>`; a rebuild writes into
 /// `rm_<table>__next` and swaps them in. Index names carry the build's generation so that the
 /// indexes of a swapped-in table never collide with those of the next rebuild.

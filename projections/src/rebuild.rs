@@ -10,8 +10,8 @@ use dinghuo_commands::Database;
 
 use crate::checkpoint::{self, rebuild_key};
 use crate::feed::Checkpoint;
-use crate::projection::{Dialect, Projection, TableNames};
-use crate::runner::{apply_batch, RunnerError, RunnerSettings};
+use crate::projection::{Projection, TableNames};
+use crate::runner::{apply_batch, dialect, new_generation, RunnerError, RunnerSettings};
 use crate::sql::Tx;
 
 /// Progress of a rebuild, reported after each batch.
@@ -33,12 +33,8 @@ pub async fn rebuild(
         return Err(RunnerError::NotReplayable(name.to_owned()));
     }
     let key = rebuild_key(name);
-    let generation = uuid::Uuid::now_v7().simple().to_string()[20..].to_owned();
-    let next = TableNames::next(&generation);
-    let dialect = match db {
-        Database::Postgres(_) => Dialect::Postgres,
-        Database::Sqlite(_) => Dialect::Sqlite,
-    };
+    let next = TableNames::next(&new_generation());
+    let dialect = dialect(db);
 
     let mut tx = Tx::begin(db).await?;
     for table in projection.tables() {

@@ -76,7 +76,7 @@ impl Default for RunnerSettings {
     }
 }
 
-fn dialect(db: &Database) -> Dialect {
+pub(crate) fn dialect(db: &Database) -> Dialect {
     match db {
         Database::Postgres(_) => Dialect::Postgres,
         Database::Sqlite(_) => Dialect::Sqlite,
@@ -84,7 +84,7 @@ fn dialect(db: &Database) -> Dialect {
 }
 
 /// A fresh generation token for index names.
-fn new_generation() -> String {
+pub(crate) fn new_generation() -> String {
     uuid::Uuid::now_v7().simple().to_string()[20..].to_owned()
 }
 

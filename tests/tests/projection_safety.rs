@@ -368,7 +368,8 @@ on_both_backends! {
                 other => panic!("{name}: status shows {other:?} after a failure"),
             }
 
-            // A panic: the runner's task dies, the batch is rolled back all the same.
+            // A panic: the runner stops with the panic as its error, the batch is rolled back
+            // all the same, and the status says so.
             let panicking = Wrapped::failing(projection.clone(), Some((halfway, Fault::Panic)));
             let (_stop, stop_rx) = watch::channel(false);
             let joined = tokio::time::timeout(
@@ -381,7 +382,17 @@ on_both_backends! {
             )
             .await
             .expect("a panicking runner stops");
-            assert!(joined.as_ref().is_err_and(|e| e.is_panic()), "{name}: {joined:?}");
+            assert!(
+                matches!(&joined, Ok(Err(RunnerError::Panicked(why))) if why.contains(INJECTED)),
+                "{name}: {joined:?}"
+            );
+            assert!(
+                matches!(
+                    status(&test.db, projection.as_ref()).await.expect("status").state,
+                    State::Failed(ref error) if error.contains("panicked")
+                ),
+                "{name}: a panic must show as failed"
+            );
             assert_eq!(checkpoint_of(&test.db, projection.as_ref()).await, committed_at);
             let after = dump(&test.db, projection.as_ref()).await;
             assert_same(committed, &after, "rows of the panicked batch were kept (right)");

@@ -56,10 +56,7 @@ impl Projection for ContactsProjection {
     }
 
     fn schema(&self, dialect: Dialect, names: &TableNames) -> Vec<String> {
-        let (time, boolean) = match dialect {
-            Dialect::Postgres => ("timestamptz", "boolean"),
-            Dialect::Sqlite => ("text", "integer"),
-        };
+        let (time, boolean) = (dialect.time_type(), dialect.bool_type());
         let contacts = names.table("contacts");
         let links = names.table("partner_contacts");
         let phones = names.table("contact_phones");

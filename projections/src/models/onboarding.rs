@@ -32,10 +32,7 @@ impl Projection for OnboardingProjection {
     }
 
     fn schema(&self, dialect: Dialect, names: &TableNames) -> Vec<String> {
-        let time = match dialect {
-            Dialect::Postgres => "timestamptz",
-            Dialect::Sqlite => "text",
-        };
+        let time = dialect.time_type();
         let partners = names.table("onboarding_partners");
         let contacts = names.table("onboarding_contacts");
         vec![

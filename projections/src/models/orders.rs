@@ -40,10 +40,7 @@ impl Projection for OrdersProjection {
     }
 
     fn schema(&self, dialect: Dialect, names: &TableNames) -> Vec<String> {
-        let time = match dialect {
-            Dialect::Postgres => "timestamptz",
-            Dialect::Sqlite => "text",
-        };
+        let time = dialect.time_type();
         let orders = names.table("orders");
         let lines = names.table("order_lines");
         let sales = names.table("sales_daily");

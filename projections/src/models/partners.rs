@@ -30,10 +30,7 @@ impl Projection for PartnersProjection {
     }
 
     fn schema(&self, dialect: Dialect, names: &TableNames) -> Vec<String> {
-        let (time, boolean) = match dialect {
-            Dialect::Postgres => ("timestamptz", "boolean"),
-            Dialect::Sqlite => ("text", "integer"),
-        };
+        let (time, boolean) = (dialect.time_type(), dialect.bool_type());
         let partners = names.table("partners");
         let links = names.table("partner_links");
         vec![

@@ -25,10 +25,7 @@ impl Projection for ProductsProjection {
     }
 
     fn schema(&self, dialect: Dialect, names: &TableNames) -> Vec<String> {
-        let (time, boolean) = match dialect {
-            Dialect::Postgres => ("timestamptz", "boolean"),
-            Dialect::Sqlite => ("text", "integer"),
-        };
+        let (time, boolean) = (dialect.time_type(), dialect.bool_type());
         let table = names.table("products");
         vec![
             format!(

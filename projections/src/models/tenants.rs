@@ -31,10 +31,7 @@ impl Projection for TenantsProjection {
     }
 
     fn schema(&self, dialect: Dialect, names: &TableNames) -> Vec<String> {
-        let (time, boolean) = match dialect {
-            Dialect::Postgres => ("timestamptz", "boolean"),
-            Dialect::Sqlite => ("text", "integer"),
-        };
+        let (time, boolean) = (dialect.time_type(), dialect.bool_type());
         let tenants = names.table("tenants");
         let accounts = names.table("tenant_wechat_accounts");
         let buttons = names.table("tenant_wechat_menu_buttons");
