@@ -15,24 +15,17 @@ pub fn rebuild_key(name: &str) -> String {
 /// SQLite the transaction already holds the write lock). `None`: no such row.
 pub async fn lock(tx: &mut Tx, key: &str) -> Result<Option<Checkpoint>, sqlx::Error> {
     let sql = if tx.is_postgres() {
-        "SELECT tx_id FROM projection_checkpoints WHERE name = $1 FOR UPDATE"
+        "SELECT tx_id, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE"
     } else {
-        "SELECT tx_id FROM projection_checkpoints WHERE name = $1"
+        "SELECT tx_id, position FROM projection_checkpoints WHERE name = $1"
     };
-    let Some(tx_id) = tx.fetch_int(sql, &[key.into()]).await? else {
-        return Ok(None);
-    };
-    let position = tx
-        .fetch_int(
-            "SELECT position FROM projection_checkpoints WHERE name = $1",
-            &[key.into()],
-        )
+    Ok(tx
+        .fetch_int_pair(sql, &[key.into()])
         .await?
-        .unwrap_or(0);
-    Ok(Some(Checkpoint {
-        tx_id: u64::try_from(tx_id).unwrap_or(0),
-        position,
-    }))
+        .map(|(tx_id, position)| Checkpoint {
+            tx_id: u64::try_from(tx_id).unwrap_or(0),
+            position,
+        }))
 }
 
 pub async fn schema_version(tx: &mut Tx, key: &str) -> Result<Option<i32>, sqlx::Error> {

@@ -99,19 +99,14 @@ async fn swap(
         .await?;
     }
     tx.execute(
-        "INSERT INTO projection_checkpoints (name, tx_id, position, schema_version, state)
-         SELECT $1, tx_id, position, schema_version, 'running'
+        "INSERT INTO projection_checkpoints
+                (name, tx_id, position, schema_version, state, last_event_at)
+         SELECT $1, tx_id, position, schema_version, 'running', last_event_at
            FROM projection_checkpoints WHERE name = $2
          ON CONFLICT (name) DO UPDATE
             SET tx_id = excluded.tx_id, position = excluded.position,
-                schema_version = excluded.schema_version, state = 'running', error = NULL",
-        &[name.into(), key.as_str().into()],
-    )
-    .await?;
-    tx.execute(
-        "UPDATE projection_checkpoints SET last_event_at =
-            (SELECT last_event_at FROM projection_checkpoints WHERE name = $2)
-          WHERE name = $1",
+                schema_version = excluded.schema_version, state = 'running', error = NULL,
+                last_event_at = excluded.last_event_at",
         &[name.into(), key.as_str().into()],
     )
     .await?;

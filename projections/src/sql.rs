@@ -158,6 +158,26 @@ impl Tx {
                 .flatten(),
         })
     }
+
+    /// Runs a query answering one row of two integers (or none), e.g. a checkpoint.
+    pub async fn fetch_int_pair(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Option<(i64, i64)>, sqlx::Error> {
+        match self {
+            Self::Postgres(tx) => {
+                bind_all!(sqlx::query_as::<_, (i64, i64)>(sql), args, postgres)
+                    .fetch_optional(&mut **tx)
+                    .await
+            }
+            Self::Sqlite(tx) => {
+                bind_all!(sqlx::query_as::<_, (i64, i64)>(sql), args, sqlite)
+                    .fetch_optional(&mut **tx)
+                    .await
+            }
+        }
+    }
 }
 
 /// Runs a statement outside any transaction (DDL, status queries).
