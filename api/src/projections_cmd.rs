@@ -40,10 +40,8 @@ pub async fn run(db: &Database, command: &ProjectionsCommand) -> Result<(), Erro
                     .collect(),
                 _ => return Err("name a projection, or pass --all".into()),
             };
-            for projection in chosen {
-                rebuild_one(db, projection.as_ref()).await?;
-            }
-            Ok(())
+            let chosen: Vec<&dyn Projection> = chosen.iter().map(|p| p.as_ref()).collect();
+            rebuild(db, &chosen).await
         }
         ProjectionsCommand::CatchUp => {
             for projection in models::all() {
@@ -83,8 +81,12 @@ async fn print_status(db: &Database) -> Result<(), Error> {
     Ok(())
 }
 
-async fn rebuild_one(db: &Database, projection: &dyn Projection) -> Result<(), Error> {
-    let total = dinghuo_projections::status(db, projection).await?;
+/// Rebuilds `projections` in one pass over the log, with a progress bar on a terminal.
+async fn rebuild(db: &Database, projections: &[&dyn Projection]) -> Result<(), Error> {
+    let Some(first) = projections.first() else {
+        return Ok(());
+    };
+    let total = dinghuo_projections::status(db, *first).await?;
     // The whole log is replayed: its size is the bar's length.
     let total_events = u64::try_from(total.lag_events.max(0)).unwrap_or(0)
         + u64::try_from(total.checkpoint.position.max(0)).unwrap_or(0);
@@ -98,15 +100,15 @@ async fn rebuild_one(db: &Database, projection: &dyn Projection) -> Result<(), E
     {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_message(projection.name().to_owned());
-    let applied = dinghuo_projections::rebuild(db, projection, RunnerSettings::default(), |p| {
+    let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
+    bar.set_message(names.join(", "));
+    let applied = dinghuo_projections::rebuild(db, projections, RunnerSettings::default(), |p| {
         bar.set_position(p.applied);
     })
     .await?;
     bar.finish_and_clear();
-    println!(
-        "{:<20} rebuilt from {applied} events and swapped in",
-        projection.name()
-    );
+    for name in names {
+        println!("{name:<20} rebuilt from {applied} events and swapped in");
+    }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use dinghuo_projections::{catch_up, prepare, rebuild, RunnerSettings};
+use dinghuo_projections::{catch_up, prepare, rebuild, Projection, RunnerSettings};
 use dinghuo_tests::history::History;
 use dinghuo_tests::on_both_backends;
 use dinghuo_tests::read_model::{dump, replayable_projections, settle_feed};
@@ -40,12 +40,39 @@ on_both_backends! {
             catch_up(&test.db, projection.as_ref(), 37).await.expect("catch up");
             let incremental = dump(&test.db, projection.as_ref()).await;
             assert!(incremental.row_count() > 0, "{name} has no rows after the demo");
-            rebuild(&test.db, projection.as_ref(), RunnerSettings::default(), |_| {})
+            rebuild(&test.db, &[projection.as_ref()], RunnerSettings::default(), |_| {})
                 .await
                 .expect("rebuild");
             let rebuilt = dump(&test.db, projection.as_ref()).await;
             if let Some(difference) = incremental.difference(&rebuilt) {
                 panic!("{name}: the rebuild differs from incremental processing:\n{difference}");
+            }
+        }
+        // All together in one pass, one event per batch: the in-memory folds of a batch give
+        // what applying events one at a time gives.
+        let all = replayable_projections();
+        let together: Vec<&dyn Projection> = all.iter().map(|p| p.as_ref()).collect();
+        let expected = {
+            let mut dumps = Vec::new();
+            for projection in &together {
+                dumps.push(dump(&test.db, *projection).await);
+            }
+            dumps
+        };
+        let one_by_one = RunnerSettings {
+            rebuild_batch_size: 1,
+            ..RunnerSettings::default()
+        };
+        rebuild(&test.db, &together, one_by_one, |_| {})
+            .await
+            .expect("rebuild one event at a time");
+        for (projection, expected) in together.iter().zip(&expected) {
+            let rebuilt = dump(&test.db, *projection).await;
+            if let Some(difference) = expected.difference(&rebuilt) {
+                panic!(
+                    "{}: a rebuild in batches of one differs:\n{difference}",
+                    projection.name()
+                );
             }
         }
     }

@@ -21,6 +21,16 @@ impl Dialect {
         }
     }
 
+    /// Table options of a table whose rows are updated in place after they are written: on
+    /// Postgres, room left in each page so that an update can stay on its page (a HOT update,
+    /// which touches no index). SQLite updates in place anyway.
+    pub fn updated_in_place(self) -> &'static str {
+        match self {
+            Self::Postgres => " WITH (fillfactor = 50)",
+            Self::Sqlite => "",
+        }
+    }
+
     /// The column type of a boolean (`0`/`1` on SQLite).
     pub fn bool_type(self) -> &'static str {
         match self {
@@ -115,8 +125,16 @@ pub trait Projection: Send + Sync {
     /// The logical names of the tables this projection owns.
     fn tables(&self) -> &'static [&'static str];
 
-    /// Statements creating the tables (and their indexes) under `names`.
+    /// Statements creating the tables (with their primary keys) under `names`.
     fn schema(&self, dialect: Dialect, names: &TableNames) -> Vec<String>;
+
+    /// Statements creating the secondary indexes under `names`. Kept apart from [`schema`] so
+    /// that a rebuild fills its fresh tables first and indexes them once, at the end.
+    ///
+    /// [`schema`]: Projection::schema
+    fn indexes(&self, _names: &TableNames) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Folds one event into the tables under `names`. Events it has no interest in are `Ok`.
     async fn apply(
@@ -125,4 +143,33 @@ pub trait Projection: Send + Sync {
         names: &TableNames,
         event: &FeedEvent,
     ) -> Result<(), ProjectionError>;
+
+    /// Called once by a rebuild after the last batch, before the indexes and the swap: a table
+    /// that is cheaper to derive from the others in one set-based statement than to maintain
+    /// event by event can be filled here (see `TableNames::is_next`). The rebuild-equals-
+    /// incremental tests hold the two ways to the same rows.
+    async fn finish_rebuild(
+        &self,
+        _tx: &mut Tx,
+        _names: &TableNames,
+    ) -> Result<(), ProjectionError> {
+        Ok(())
+    }
+
+    /// Folds a batch of events, in feed order, into the tables under `names`. The result must
+    /// equal applying them one by one with [`apply`]; a projection whose events are many
+    /// overrides it to fold the batch in memory and write each table with a few bulk statements.
+    ///
+    /// [`apply`]: Projection::apply
+    async fn apply_batch(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        events: &[FeedEvent],
+    ) -> Result<(), ProjectionError> {
+        for event in events {
+            self.apply(tx, names, event).await?;
+        }
+        Ok(())
+    }
 }

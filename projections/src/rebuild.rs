@@ -1,18 +1,26 @@
-//! Rebuilding a projection from position zero into fresh tables while the live ones keep
-//! serving, then swapping them in with the checkpoint, in one transaction.
+//! Rebuilding projections from position zero into fresh tables while the live ones keep
+//! serving, then swapping them in with their checkpoints, in one transaction.
 //!
-//! The swap locks the live checkpoint row first, so a live runner in the middle of a batch
+//! Several projections rebuild in one pass over the feed: each page is read and decoded once,
+//! while the next pages are already being read, and every projection applies it to its
+//! `__next` tables on a connection of its own. The fresh tables get their secondary indexes
+//! once they are full.
+//!
+//! The swap locks the live checkpoint rows first, so a live runner in the middle of a batch
 //! finishes it, and its next batch starts from the rebuilt checkpoint on the rebuilt tables.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use dinghuo_commands::Database;
+use tokio::sync::mpsc;
 
 use crate::checkpoint::{self, rebuild_key};
-use crate::feed::Checkpoint;
+use crate::feed::{read_feed, Checkpoint, FeedEvent};
 use crate::projection::{Projection, TableNames};
-use crate::runner::{apply_batch, dialect, new_generation, RunnerError, RunnerSettings};
-use crate::sql::Tx;
+use crate::runner::{dialect, guard_panics, new_generation, RunnerError, RunnerSettings};
+use crate::sql::{Arg, Tx};
 
 /// Progress of a rebuild, reported after each batch.
 #[derive(Debug, Clone, Copy)]
@@ -22,100 +30,219 @@ pub struct RebuildProgress {
     pub events_per_second: f64,
 }
 
+/// Pages read ahead of the one being applied: reading the next page overlaps applying this one.
+const PAGES_AHEAD: usize = 1;
+
+/// Rebuilds `projections` together; answers the number of events replayed.
 pub async fn rebuild(
     db: &Database,
-    projection: &dyn Projection,
+    projections: &[&dyn Projection],
     settings: RunnerSettings,
     mut on_progress: impl FnMut(RebuildProgress),
 ) -> Result<u64, RunnerError> {
-    let name = projection.name();
-    if !projection.replayable() {
-        return Err(RunnerError::NotReplayable(name.to_owned()));
+    if let Some(reactor) = projections.iter().find(|p| !p.replayable()) {
+        return Err(RunnerError::NotReplayable(reactor.name().to_owned()));
     }
-    let key = rebuild_key(name);
     let next = TableNames::next(&new_generation());
-    let dialect = dialect(db);
+    create_next_tables(db, projections, &next).await?;
+
+    let pages = read_ahead(db.clone(), settings.rebuild_batch_size);
+    let applied = replay(db, projections, &next, pages, &mut on_progress).await?;
 
     let mut tx = Tx::begin(db).await?;
-    for table in projection.tables() {
-        tx.execute(&format!("DROP TABLE IF EXISTS {}", next.table(table)), &[])
-            .await?;
+    for projection in projections {
+        guard_panics(projection.finish_rebuild(&mut tx, &next)).await?;
+        for statement in projection.indexes(&next) {
+            tx.execute(&statement, &[]).await?;
+        }
     }
-    for statement in projection.schema(dialect, &next) {
-        tx.execute(&statement, &[]).await?;
-    }
-    checkpoint::reset(&mut tx, &key, projection.schema_version()).await?;
     tx.commit().await?;
 
-    let started = Instant::now();
-    let mut applied = 0u64;
-    loop {
-        let n = apply_batch(db, projection, &key, &next, settings.batch_size).await?;
-        if n == 0 {
-            break;
-        }
-        applied += n as u64;
-        let position = crate::runner::stored_checkpoint(db, &key)
-            .await?
-            .unwrap_or(Checkpoint::START)
-            .position;
-        on_progress(RebuildProgress {
+    swap(db, projections, &next).await?;
+    for projection in projections {
+        tracing::info!(
+            projection = projection.name(),
             applied,
-            position,
-            events_per_second: applied as f64 / started.elapsed().as_secs_f64().max(1e-9),
-        });
+            "rebuilt and swapped in"
+        );
     }
-
-    swap(db, projection, &next).await?;
-    tracing::info!(projection = name, applied, "rebuilt and swapped in");
     Ok(applied)
+}
+
+/// Fresh, empty `__next` tables (without secondary indexes) and rebuild checkpoints at zero.
+async fn create_next_tables(
+    db: &Database,
+    projections: &[&dyn Projection],
+    next: &TableNames,
+) -> Result<(), RunnerError> {
+    let mut tx = Tx::begin(db).await?;
+    for projection in projections {
+        for table in projection.tables() {
+            tx.execute(&format!("DROP TABLE IF EXISTS {}", next.table(table)), &[])
+                .await?;
+        }
+        for statement in projection.schema(dialect(db), next) {
+            tx.execute(&statement, &[]).await?;
+        }
+        checkpoint::reset(
+            &mut tx,
+            &rebuild_key(projection.name()),
+            projection.schema_version(),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Reads the whole feed from the start in a task of its own, a few pages ahead of the reader.
+/// The channel closes after the page that reached the end of what is safe to read.
+fn read_ahead(
+    db: Database,
+    page_size: u32,
+) -> mpsc::Receiver<Result<Arc<[FeedEvent]>, RunnerError>> {
+    let (sender, receiver) = mpsc::channel(PAGES_AHEAD);
+    tokio::spawn(async move {
+        let mut after = Checkpoint::START;
+        loop {
+            let page = match read_feed(&db, after, page_size).await {
+                Ok(page) => page,
+                Err(error) => {
+                    // The rebuild stops with this error; nobody else is listening.
+                    let _ = sender.send(Err(error.into())).await;
+                    return;
+                }
+            };
+            let Some(last) = page.last() else { return };
+            after = last.checkpoint;
+            if sender.send(Ok(page.into())).await.is_err() {
+                return; // The rebuild stopped.
+            }
+        }
+    });
+    receiver
+}
+
+/// Replays the pages into every projection. Each projection applies them on a connection and
+/// in transactions of its own, so that one projection's statements run on the server while
+/// another folds its next page: the rebuild keeps both the client and the server busy.
+async fn replay(
+    db: &Database,
+    projections: &[&dyn Projection],
+    next: &TableNames,
+    mut pages: mpsc::Receiver<Result<Arc<[FeedEvent]>, RunnerError>>,
+    on_progress: &mut impl FnMut(RebuildProgress),
+) -> Result<u64, RunnerError> {
+    let started = Instant::now();
+    let done: Vec<AtomicU64> = projections.iter().map(|_| AtomicU64::new(0)).collect();
+    let mut inboxes = Vec::with_capacity(projections.len());
+    let mut workers = Vec::with_capacity(projections.len());
+    for (projection, done) in projections.iter().zip(&done) {
+        let (inbox, pages) = mpsc::channel::<Arc<[FeedEvent]>>(1);
+        inboxes.push(inbox);
+        workers.push(apply_pages(db, *projection, next, pages, done));
+    }
+    let distribute = async {
+        let mut read = 0u64;
+        while let Some(page) = pages.recv().await {
+            let page = page?;
+            read += page.len() as u64;
+            for inbox in &inboxes {
+                // A closed inbox means its worker failed: `try_join` below reports why.
+                if inbox.send(page.clone()).await.is_err() {
+                    return Ok(read);
+                }
+            }
+            let applied = done
+                .iter()
+                .map(|d| d.load(Ordering::Relaxed))
+                .min()
+                .unwrap_or(read);
+            on_progress(RebuildProgress {
+                applied,
+                position: page.last().map_or(0, FeedEvent::position),
+                events_per_second: applied as f64 / started.elapsed().as_secs_f64().max(1e-9),
+            });
+        }
+        drop(inboxes);
+        Ok::<u64, RunnerError>(read)
+    };
+    let (read, _) =
+        futures::future::try_join(distribute, futures::future::try_join_all(workers)).await?;
+    Ok(read)
+}
+
+/// One projection's side of [`replay`]: each page and the rebuild checkpoint in one transaction.
+async fn apply_pages(
+    db: &Database,
+    projection: &dyn Projection,
+    next: &TableNames,
+    mut pages: mpsc::Receiver<Arc<[FeedEvent]>>,
+    done: &AtomicU64,
+) -> Result<(), RunnerError> {
+    let key = rebuild_key(projection.name());
+    while let Some(events) = pages.recv().await {
+        let Some(last) = events.last() else { continue };
+        let mut tx = Tx::begin(db).await?;
+        // A crash before the swap loses the rebuild anyway (it starts again from zero), and
+        // the swap's durable commit makes every earlier batch durable.
+        tx.commit_lazily().await?;
+        guard_panics(projection.apply_batch(&mut tx, next, &events)).await?;
+        checkpoint::advance(&mut tx, &key, last.checkpoint, last.recorded_at).await?;
+        tx.commit().await?;
+        done.fetch_add(events.len() as u64, Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 async fn swap(
     db: &Database,
-    projection: &dyn Projection,
+    projections: &[&dyn Projection],
     next: &TableNames,
 ) -> Result<(), RunnerError> {
-    let name = projection.name();
-    let key = rebuild_key(name);
     let live = TableNames::live("");
     let mut tx = Tx::begin(db).await?;
-    // Order matters: the live row first (a running runner holds it while applying a batch).
-    checkpoint::lock(&mut tx, name).await?;
-    let built = checkpoint::lock(&mut tx, &key)
-        .await?
-        .ok_or(RunnerError::Database(sqlx::Error::RowNotFound))?;
-    for table in projection.tables() {
-        tx.execute(&format!("DROP TABLE IF EXISTS {}", live.table(table)), &[])
+    // Order matters: the live rows first (a running runner holds its row while applying a batch).
+    for projection in projections {
+        checkpoint::lock(&mut tx, projection.name()).await?;
+    }
+    for projection in projections {
+        let name = projection.name();
+        let key = rebuild_key(name);
+        checkpoint::lock(&mut tx, &key)
+            .await?
+            .ok_or(RunnerError::Database(sqlx::Error::RowNotFound))?;
+        for table in projection.tables() {
+            tx.execute(&format!("DROP TABLE IF EXISTS {}", live.table(table)), &[])
+                .await?;
+            tx.execute(
+                &format!(
+                    "ALTER TABLE {} RENAME TO {}",
+                    next.table(table),
+                    live.table(table)
+                ),
+                &[],
+            )
             .await?;
+        }
         tx.execute(
-            &format!(
-                "ALTER TABLE {} RENAME TO {}",
-                next.table(table),
-                live.table(table)
-            ),
-            &[],
+            "INSERT INTO projection_checkpoints
+                    (name, tx_id, position, schema_version, state, last_event_at)
+             SELECT $1, tx_id, position, schema_version, 'running', last_event_at
+               FROM projection_checkpoints WHERE name = $2
+             ON CONFLICT (name) DO UPDATE
+                SET tx_id = excluded.tx_id, position = excluded.position,
+                    schema_version = excluded.schema_version, state = 'running', error = NULL,
+                    last_event_at = excluded.last_event_at",
+            &[name.into(), Arg::from(key.as_str())],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM projection_checkpoints WHERE name = $1",
+            &[key.as_str().into()],
         )
         .await?;
     }
-    tx.execute(
-        "INSERT INTO projection_checkpoints
-                (name, tx_id, position, schema_version, state, last_event_at)
-         SELECT $1, tx_id, position, schema_version, 'running', last_event_at
-           FROM projection_checkpoints WHERE name = $2
-         ON CONFLICT (name) DO UPDATE
-            SET tx_id = excluded.tx_id, position = excluded.position,
-                schema_version = excluded.schema_version, state = 'running', error = NULL,
-                last_event_at = excluded.last_event_at",
-        &[name.into(), key.as_str().into()],
-    )
-    .await?;
-    tx.execute(
-        "DELETE FROM projection_checkpoints WHERE name = $1",
-        &[key.as_str().into()],
-    )
-    .await?;
     tx.commit().await?;
-    tracing::debug!(projection = name, position = built.position, "swapped");
     Ok(())
 }

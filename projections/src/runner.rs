@@ -60,6 +60,9 @@ impl From<RunnerError> for ProjectionError {
 pub struct RunnerSettings {
     /// Events per transaction.
     pub batch_size: u32,
+    /// Events per transaction of a rebuild: larger, since nobody reads the tables it fills and
+    /// a projection folds a batch in memory before writing it.
+    pub rebuild_batch_size: u32,
     /// The longest a caught-up runner sleeps without a wake-up signal.
     pub poll_interval: Duration,
     /// How often a standby tries to take over the lock.
@@ -70,6 +73,7 @@ impl Default for RunnerSettings {
     fn default() -> Self {
         Self {
             batch_size: 500,
+            rebuild_batch_size: 5_000,
             poll_interval: Duration::from_millis(500),
             standby_interval: Duration::from_secs(1),
         }
@@ -97,21 +101,32 @@ pub(crate) async fn apply_batch(
     names: &TableNames,
     batch_size: u32,
 ) -> Result<usize, RunnerError> {
-    // A panic in a projection must stop it like an error does, visibly: the transaction is
-    // dropped (rolled back) either way, and the caller records the failure.
-    AssertUnwindSafe(apply_batch_unguarded(
+    guard_panics(apply_batch_unguarded(
         db, projection, key, names, batch_size,
     ))
-    .catch_unwind()
     .await
-    .unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned());
-        Err(RunnerError::Panicked(message))
-    })
+}
+
+/// Runs `work`, turning a panic in it into [`RunnerError::Panicked`]. A panic in a projection
+/// must stop it like an error does, visibly: the transaction is dropped (rolled back) either
+/// way, and the caller records the failure.
+pub(crate) async fn guard_panics<T, E>(
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, RunnerError>
+where
+    RunnerError: From<E>,
+{
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => result.map_err(RunnerError::from),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            Err(RunnerError::Panicked(message))
+        }
+    }
 }
 
 async fn apply_batch_unguarded(
@@ -129,9 +144,7 @@ async fn apply_batch_unguarded(
     let Some(last) = events.last() else {
         return Ok(0);
     };
-    for event in &events {
-        projection.apply(&mut tx, names, event).await?;
-    }
+    projection.apply_batch(&mut tx, names, &events).await?;
     checkpoint::advance(&mut tx, key, last.checkpoint, last.recorded_at).await?;
     tx.commit().await?;
     Ok(events.len())
@@ -160,7 +173,7 @@ pub async fn prepare(db: &Database, projection: &dyn Projection) -> Result<(), R
         Some(_) => {
             drop(tx);
             tracing::info!(projection = projection.name(), "schema changed: rebuilding");
-            crate::rebuild::rebuild(db, projection, RunnerSettings::default(), |_| {}).await?;
+            crate::rebuild::rebuild(db, &[projection], RunnerSettings::default(), |_| {}).await?;
             Ok(())
         }
         None => {
@@ -169,8 +182,9 @@ pub async fn prepare(db: &Database, projection: &dyn Projection) -> Result<(), R
                 tx.execute(&format!("DROP TABLE IF EXISTS {}", names.table(table)), &[])
                     .await?;
             }
-            for statement in projection.schema(dialect(db), &names) {
-                tx.execute(&statement, &[]).await?;
+            let statements = projection.schema(dialect(db), &names);
+            for statement in statements.iter().chain(&projection.indexes(&names)) {
+                tx.execute(statement, &[]).await?;
             }
             checkpoint::reset(&mut tx, projection.name(), projection.schema_version()).await?;
             tx.commit().await?;

@@ -125,6 +125,18 @@ impl Tx {
         }
     }
 
+    /// Lets this transaction's commit return before its WAL reaches the disk (Postgres
+    /// `synchronous_commit = off`). Only for work that a crash may lose: WAL is still written in
+    /// order, so the next durable commit makes this one durable too.
+    pub async fn commit_lazily(&mut self) -> Result<(), sqlx::Error> {
+        if let Self::Postgres(tx) = self {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self, Self::Postgres(_))
     }
@@ -192,4 +204,241 @@ pub async fn execute(db: &Database, sql: &str, args: &[Arg]) -> Result<u64, sqlx
             .await?
             .rows_affected(),
     })
+}
+
+/// Many rows bound as one relation `v(column, …)` that a single statement reads, so that a
+/// batch writes each table with one statement instead of one per row: Postgres binds one array
+/// per column (`UNNEST`), SQLite a multi-row `VALUES` list (in chunks under its parameter limit).
+///
+/// Values are kept by column, as Postgres takes them. Each column's type is that of its first
+/// value; a row giving another type is an error when the statement runs.
+#[derive(Debug, Clone)]
+pub struct Rows {
+    names: &'static [&'static str],
+    columns: Vec<Column>,
+    len: usize,
+    mixed: Option<String>,
+}
+
+/// SQLite's default `SQLITE_MAX_VARIABLE_NUMBER` (since 3.32).
+const SQLITE_MAX_PARAMETERS: usize = 32_766;
+
+impl Rows {
+    pub fn new(names: &'static [&'static str]) -> Self {
+        Self {
+            names,
+            columns: Vec::new(),
+            len: 0,
+            mixed: None,
+        }
+    }
+
+    /// Adds a row; `values` follow the order of the columns.
+    pub fn push(&mut self, values: Vec<Arg>) {
+        debug_assert_eq!(values.len(), self.names.len(), "one value per column");
+        if self.columns.is_empty() {
+            self.columns = values.iter().map(Column::of).collect();
+        }
+        for (column, value) in self.columns.iter_mut().zip(values) {
+            if let Err(mixed) = column.push(value) {
+                self.mixed.get_or_insert(mixed);
+            }
+        }
+        self.len += 1;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    fn check(&self) -> Result<(), sqlx::Error> {
+        match &self.mixed {
+            Some(mixed) => Err(sqlx::Error::Protocol(format!(
+                "a column of bulk rows mixes types ({mixed})"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn prefix(&self) -> String {
+        format!("WITH v ({}) AS ", self.names.join(", "))
+    }
+
+    /// The Postgres form: `WITH v (…) AS (SELECT * FROM UNNEST($1::text[], …)) <statement>`.
+    fn postgres(&self, statement: &str) -> String {
+        let arrays: Vec<String> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| format!("${}::{}", i + 1, column.array_type()))
+            .collect();
+        format!(
+            "{}(SELECT * FROM UNNEST({})) {statement}",
+            self.prefix(),
+            arrays.join(", ")
+        )
+    }
+
+    /// The SQLite form, one statement per chunk of rows:
+    /// `WITH v (…) AS (VALUES ($1, $2), ($3, $4)) <statement>`.
+    fn sqlite_chunks<'a>(
+        &'a self,
+        statement: &'a str,
+    ) -> impl Iterator<Item = (String, Vec<Arg>)> + 'a {
+        let width = self.names.len().max(1);
+        let per_chunk = (SQLITE_MAX_PARAMETERS / width).max(1);
+        (0..self.len).step_by(per_chunk).map(move |start| {
+            let end = (start + per_chunk).min(self.len);
+            let mut n = 0;
+            let mut args = Vec::with_capacity((end - start) * width);
+            let mut tuples = Vec::with_capacity(end - start);
+            for row in start..end {
+                let mut placeholders = Vec::with_capacity(width);
+                for column in &self.columns {
+                    n += 1;
+                    placeholders.push(format!("${n}"));
+                    args.push(column.get(row));
+                }
+                tuples.push(format!("({})", placeholders.join(", ")));
+            }
+            let sql = format!(
+                "{}(VALUES {}) {statement}",
+                self.prefix(),
+                tuples.join(", ")
+            );
+            (sql, args)
+        })
+    }
+}
+
+/// One column of [`Rows`].
+#[derive(Debug, Clone)]
+enum Column {
+    Text(Vec<Option<String>>),
+    Int(Vec<Option<i64>>),
+    Bool(Vec<bool>),
+    Time(Vec<Option<DateTime<Utc>>>),
+}
+
+impl Column {
+    fn of(first: &Arg) -> Self {
+        match first {
+            Arg::Text(_) => Self::Text(Vec::new()),
+            Arg::Int(_) => Self::Int(Vec::new()),
+            Arg::Bool(_) => Self::Bool(Vec::new()),
+            Arg::Time(_) => Self::Time(Vec::new()),
+        }
+    }
+
+    fn push(&mut self, value: Arg) -> Result<(), String> {
+        match (self, value) {
+            (Self::Text(values), Arg::Text(v)) => values.push(v),
+            (Self::Int(values), Arg::Int(v)) => values.push(v),
+            (Self::Bool(values), Arg::Bool(v)) => values.push(v),
+            (Self::Time(values), Arg::Time(v)) => values.push(v),
+            (_, other) => return Err(format!("{other:?}")),
+        }
+        Ok(())
+    }
+
+    fn get(&self, row: usize) -> Arg {
+        match self {
+            Self::Text(values) => Arg::Text(values.get(row).cloned().flatten()),
+            Self::Int(values) => Arg::Int(values.get(row).copied().flatten()),
+            Self::Bool(values) => Arg::Bool(values.get(row).copied().unwrap_or_default()),
+            Self::Time(values) => Arg::Time(values.get(row).copied().flatten()),
+        }
+    }
+
+    fn array_type(&self) -> &'static str {
+        match self {
+            Self::Text(_) => "text[]",
+            Self::Int(_) => "int8[]",
+            Self::Bool(_) => "boolean[]",
+            Self::Time(_) => "timestamptz[]",
+        }
+    }
+}
+
+macro_rules! bind_columns {
+    ($query:expr, $columns:expr) => {{
+        let mut query = $query;
+        for column in $columns {
+            query = match column {
+                Column::Text(v) => query.bind(v),
+                Column::Int(v) => query.bind(v),
+                Column::Bool(v) => query.bind(v),
+                Column::Time(v) => query.bind(v),
+            };
+        }
+        query
+    }};
+}
+
+impl Tx {
+    /// Runs `statement`, which reads the relation `v` of `rows` (e.g. `INSERT INTO t (a, b)
+    /// SELECT a, b FROM v WHERE true ON CONFLICT …`; SQLite needs that `WHERE true` to parse an
+    /// upsert from a `SELECT`). Answers the number of rows changed; does nothing for no rows.
+    pub async fn execute_rows(&mut self, rows: Rows, statement: &str) -> Result<u64, sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        rows.check()?;
+        match self {
+            Self::Postgres(tx) => {
+                let sql = rows.postgres(statement);
+                Ok(bind_columns!(sqlx::query(&sql), rows.columns)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected())
+            }
+            Self::Sqlite(tx) => {
+                let mut changed = 0;
+                for (sql, args) in rows.sqlite_chunks(statement) {
+                    changed += bind_all!(sqlx::query(&sql), &args, sqlite)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected();
+                }
+                Ok(changed)
+            }
+        }
+    }
+
+    /// Runs a query that reads the relation `v` of `rows` and answers rows of `T`.
+    pub async fn fetch_rows<T>(&mut self, rows: Rows, query: &str) -> Result<Vec<T>, sqlx::Error>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + Send
+            + Unpin,
+    {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        rows.check()?;
+        match self {
+            Self::Postgres(tx) => {
+                let sql = rows.postgres(query);
+                bind_columns!(sqlx::query_as::<_, T>(&sql), rows.columns)
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+            Self::Sqlite(tx) => {
+                let mut found = Vec::new();
+                for (sql, args) in rows.sqlite_chunks(query) {
+                    found.extend(
+                        bind_all!(sqlx::query_as::<_, T>(&sql), &args, sqlite)
+                            .fetch_all(&mut **tx)
+                            .await?,
+                    );
+                }
+                Ok(found)
+            }
+        }
+    }
 }

@@ -18,11 +18,11 @@
 //! 3. runs `VACUUM ANALYZE events`, so that neither measurement pays for setting hint bits on
 //!    fresh rows and both read a table that is in the OS page cache;
 //! 4. re-executes itself as a child (`--measure <url>`), which measures and reports:
-//!    (a) **raw streaming**: `read_feed` from the start in pages of 500 (the runner's default
-//!    batch size) until the end of the log, decoding every row but applying nothing;
-//!    (b) **rebuild**: `rebuild` of every replayable projection of `models::all()`, one after the
-//!    other, with the product's default `RunnerSettings` (what `dinghuo projections rebuild`
-//!    uses);
+//!    (a) **raw streaming**: `read_feed` from the start in pages of the rebuild's batch size
+//!    until the end of the log, decoding every row but applying nothing;
+//!    (b) **rebuild**: one `rebuild` of every replayable projection of `models::all()` together,
+//!    with the product's default `RunnerSettings` (what `dinghuo projections rebuild --all`
+//!    does);
 //!    and its peak resident set (`VmHWM` of `/proc/self/status`) after each. Measuring in a child
 //!    keeps the loader's memory out of the figure and gives each size a peak of its own.
 //!
@@ -45,7 +45,7 @@ use dinghuo_domain::{
     OpenId, OrderId, PartnerId, PartnerMode, Permission, Phone, ProductId, Quantity, Reason, Side,
     Sku, TenantId, TrackingNumber, Unit, WechatAppId, EVENT_VERSION,
 };
-use dinghuo_projections::{models, read_feed, rebuild, Checkpoint, RunnerSettings};
+use dinghuo_projections::{models, read_feed, rebuild, Checkpoint, Projection, RunnerSettings};
 use dinghuo_tests::{Backend, TestDb};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -59,8 +59,6 @@ const DEFAULT_EVENTS: u64 = 1_000_000;
 const DEFAULT_SMALL_EVENTS: u64 = 100_000;
 /// Rows per `INSERT` statement (and so per transaction) of the loader.
 const LOAD_BATCH: usize = 2_000;
-/// The runner's default batch size: raw streaming reads pages of the same size.
-const PAGE: u32 = 500;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -101,7 +99,7 @@ async fn parent() {
 
     let mut runs = Vec::new();
     for size in sizes {
-        let Some(test) = TestDb::with_pool_size(Backend::Postgres, 4).await else {
+        let Some(test) = TestDb::with_pool_size(Backend::Postgres, 10).await else {
             println!("Postgres is unreachable: nothing measured");
             return;
         };
@@ -116,6 +114,12 @@ async fn parent() {
             .execute(pool)
             .await
             .expect("vacuum the events table");
+        // Write the loaded pages out now, so that no checkpoint triggered by the load runs
+        // during one measurement and not the other.
+        sqlx::query("CHECKPOINT")
+            .execute(pool)
+            .await
+            .expect("checkpoint after loading");
         let vacuum_time = started.elapsed();
         let table_size: String =
             sqlx::query_scalar("SELECT pg_size_pretty(pg_total_relation_size('events'))")
@@ -284,10 +288,14 @@ async fn measure(url: &str) -> Report {
     let (hwm_start_kb, _) = memory_kb();
 
     let before = Usage::now(pool).await;
+    // Pages of the size a rebuild reads, so that the two read the feed the same way.
+    let page_size = RunnerSettings::default().rebuild_batch_size;
     let mut after = Checkpoint::START;
     let mut streamed = 0u64;
     loop {
-        let page = read_feed(&db, after, PAGE).await.expect("read the feed");
+        let page = read_feed(&db, after, page_size)
+            .await
+            .expect("read the feed");
         let Some(last) = page.last() else { break };
         after = last.checkpoint;
         streamed += page.len() as u64;
@@ -297,16 +305,25 @@ async fn measure(url: &str) -> Report {
     eprintln!("  {}", stream.describe());
     let (hwm_after_stream_kb, _) = memory_kb();
 
-    let mut rebuilds = Vec::new();
-    for projection in models::all().iter().filter(|p| p.replayable()) {
-        let before = Usage::now(pool).await;
-        let applied = rebuild(&db, projection.as_ref(), RunnerSettings::default(), |_| {})
-            .await
-            .expect("rebuild");
-        let phase = before.phase(projection.name(), applied, pool).await;
-        eprintln!("  rebuild {}", phase.describe());
-        rebuilds.push(phase);
-    }
+    let all = models::all();
+    // `DINGHUO_BENCH_PROJECTIONS=orders,partners` rebuilds only those, to see where time goes.
+    let only = std::env::var("DINGHUO_BENCH_PROJECTIONS").ok();
+    let replayable: Vec<&dyn Projection> = all
+        .iter()
+        .filter(|p| p.replayable())
+        .filter(|p| {
+            only.as_deref()
+                .is_none_or(|names| names.split(',').any(|n| n == p.name()))
+        })
+        .map(|p| p.as_ref())
+        .collect();
+    let before = Usage::now(pool).await;
+    let applied = rebuild(&db, &replayable, RunnerSettings::default(), |_| {})
+        .await
+        .expect("rebuild");
+    let phase = before.phase("all projections", applied, pool).await;
+    eprintln!("  rebuild {}", phase.describe());
+    let rebuilds = vec![phase];
     let (hwm_after_rebuild_kb, rss_after_rebuild_kb) = memory_kb();
     Report {
         events,

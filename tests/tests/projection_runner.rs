@@ -41,7 +41,7 @@ on_both_backends! {
             .expect("the repriced product");
         assert_eq!(repriced.2, 9990);
 
-        let rebuilt_events = rebuild(&test.db, &projection, RunnerSettings::default(), |_| {})
+        let rebuilt_events = rebuild(&test.db, &[&projection], RunnerSettings::default(), |_| {})
             .await
             .expect("rebuild");
         assert_eq!(rebuilt_events as i64, test.event_count().await);

@@ -137,6 +137,7 @@ fn quick(batch_size: u32) -> RunnerSettings {
         batch_size,
         poll_interval: Duration::from_millis(50),
         standby_interval: Duration::from_millis(50),
+        ..RunnerSettings::default()
     }
 }
 
@@ -216,7 +217,7 @@ fn assert_same(left: &Dump, right: &Dump, what: &str) {
 
 /// Rebuilds `projection` from zero and asserts that the rebuilt tables hold exactly `expected`.
 async fn assert_rebuild_gives(db: &Database, projection: &dyn Projection, expected: &Dump) {
-    rebuild(db, projection, RunnerSettings::default(), |_| {})
+    rebuild(db, &[projection], RunnerSettings::default(), |_| {})
         .await
         .expect("rebuild");
     let rebuilt = dump(db, projection).await;

@@ -84,10 +84,6 @@ impl Projection for ContactsProjection {
                 )"
             ),
             format!(
-                "CREATE INDEX {} ON {contacts} (tenant_id, name)",
-                names.index("contacts", "tenant_name")
-            ),
-            format!(
                 "CREATE TABLE {links} (
                     contact_id text   NOT NULL,
                     partner_id text   NOT NULL,
@@ -96,10 +92,6 @@ impl Projection for ContactsProjection {
                     added_at   {time} NOT NULL,
                     PRIMARY KEY (contact_id, partner_id)
                 )"
-            ),
-            format!(
-                "CREATE INDEX {} ON {links} (partner_id)",
-                names.index("partner_contacts", "partner")
             ),
             // A fingerprint of the number, only to tell whether an update changed it (which clears
             // bindings, exactly as the aggregate does). Not the number: analysts read these tables.
@@ -116,6 +108,21 @@ impl Projection for ContactsProjection {
                     grants_cancel_order       {boolean} NOT NULL,
                     grants_view_orders        {boolean} NOT NULL
                 )"
+            ),
+        ]
+    }
+
+    fn indexes(&self, names: &TableNames) -> Vec<String> {
+        vec![
+            format!(
+                "CREATE INDEX {} ON {} (tenant_id, name)",
+                names.index("contacts", "tenant_name"),
+                names.table("contacts")
+            ),
+            format!(
+                "CREATE INDEX {} ON {} (partner_id)",
+                names.index("partner_contacts", "partner"),
+                names.table("partner_contacts")
             ),
         ]
     }

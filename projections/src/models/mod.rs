@@ -5,6 +5,7 @@ mod onboarding;
 mod orders;
 mod partners;
 mod products;
+mod submissions;
 mod tenants;
 
 use std::sync::Arc;
@@ -51,7 +52,8 @@ pub(crate) fn decode<E: DeserializeOwned>(
     if event.aggregate_type != aggregate_type {
         return Ok(None);
     }
-    serde_json::from_value(event.payload.clone())
+    // From a borrowed `Value`: no copy of the payload per projection.
+    E::deserialize(&event.payload)
         .map(Some)
         .map_err(|error| ProjectionError::unappliable(event, error.to_string()))
 }

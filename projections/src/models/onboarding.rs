@@ -6,11 +6,11 @@
 
 use async_trait::async_trait;
 use dinghuo_domain::contact::ContactEvent;
-use dinghuo_domain::order::OrderEvent;
 use dinghuo_domain::partner::PartnerEvent;
 use dinghuo_domain::{App, Side};
 
 use super::decode;
+use super::submissions::SubmissionsByPartner;
 use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
 use crate::sql::{Arg, Tx};
@@ -56,10 +56,6 @@ impl Projection for OnboardingProjection {
                     first_order_ms         bigint
                 )"
             ),
-            format!(
-                "CREATE INDEX {} ON {partners} (tenant_id)",
-                names.index("onboarding_partners", "tenant")
-            ),
             // Which partner a their-side contact belongs to, to credit its binding.
             format!(
                 "CREATE TABLE {contacts} (
@@ -71,7 +67,67 @@ impl Projection for OnboardingProjection {
         ]
     }
 
+    fn indexes(&self, names: &TableNames) -> Vec<String> {
+        vec![format!(
+            "CREATE INDEX {} ON {} (tenant_id)",
+            names.index("onboarding_partners", "tenant"),
+            names.table("onboarding_partners")
+        )]
+    }
+
     async fn apply(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        event: &FeedEvent,
+    ) -> Result<(), ProjectionError> {
+        self.apply_batch(tx, names, std::slice::from_ref(event))
+            .await
+    }
+
+    async fn apply_batch(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        events: &[FeedEvent],
+    ) -> Result<(), ProjectionError> {
+        // Runs of submissions are counted in memory; any other event that is ours writes the
+        // run so far first, so that everything lands in feed order.
+        let mut submissions = SubmissionsByPartner::default();
+        for event in events {
+            if submissions.add(event)? || event.aggregate_type == "Order" {
+                continue;
+            }
+            self.write_submissions(tx, names, &mut submissions).await?;
+            self.apply_other(tx, names, event).await?;
+        }
+        self.write_submissions(tx, names, &mut submissions).await
+    }
+}
+
+impl OnboardingProjection {
+    async fn write_submissions(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        submissions: &mut SubmissionsByPartner,
+    ) -> Result<(), ProjectionError> {
+        let rows = submissions.take();
+        let table = names.table("onboarding_partners");
+        tx.execute_rows(
+            rows,
+            &format!(
+                "UPDATE {table} SET first_order_at = COALESCE({table}.first_order_at, v.first_at),
+                    first_order_ms = COALESCE({table}.first_order_ms, v.first_ms)
+                   FROM v WHERE {table}.partner_id = v.partner_id"
+            ),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Applies an event other than an order submission.
+    async fn apply_other(
         &self,
         tx: &mut Tx,
         names: &TableNames,
@@ -149,14 +205,6 @@ impl Projection for OnboardingProjection {
                 }
                 _ => {}
             }
-        } else if let Some(OrderEvent::OrderSubmitted { partner_id, .. }) =
-            decode::<OrderEvent>(event, "Order")?
-        {
-            tx.execute(
-                &first("first_order_at"),
-                &[partner_id.to_string().into(), at, ms],
-            )
-            .await?;
         }
         Ok(())
     }

@@ -4,11 +4,11 @@
 
 use async_trait::async_trait;
 use dinghuo_domain::contact::ContactEvent;
-use dinghuo_domain::order::OrderEvent;
 use dinghuo_domain::partner::PartnerEvent;
 use dinghuo_domain::{App, Side};
 
 use super::decode;
+use super::submissions::SubmissionsByPartner;
 use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
 use crate::sql::{Arg, Tx};
@@ -57,10 +57,6 @@ impl Projection for PartnersProjection {
                     updated_at           {time}    NOT NULL
                 )"
             ),
-            format!(
-                "CREATE INDEX {} ON {partners} (tenant_id, name)",
-                names.index("partners", "tenant_name")
-            ),
             // Which side each current link is on, to count a removal on the right side.
             format!(
                 "CREATE TABLE {links} (
@@ -73,7 +69,68 @@ impl Projection for PartnersProjection {
         ]
     }
 
+    fn indexes(&self, names: &TableNames) -> Vec<String> {
+        vec![format!(
+            "CREATE INDEX {} ON {} (tenant_id, name)",
+            names.index("partners", "tenant_name"),
+            names.table("partners")
+        )]
+    }
+
     async fn apply(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        event: &FeedEvent,
+    ) -> Result<(), ProjectionError> {
+        self.apply_batch(tx, names, std::slice::from_ref(event))
+            .await
+    }
+
+    async fn apply_batch(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        events: &[FeedEvent],
+    ) -> Result<(), ProjectionError> {
+        // Runs of submissions are counted in memory; any other event that is ours writes the
+        // run so far first, so that everything lands in feed order.
+        let mut submissions = SubmissionsByPartner::default();
+        for event in events {
+            if submissions.add(event)? || event.aggregate_type == "Order" {
+                continue;
+            }
+            self.write_submissions(tx, names, &mut submissions).await?;
+            self.apply_other(tx, names, event).await?;
+        }
+        self.write_submissions(tx, names, &mut submissions).await
+    }
+}
+
+impl PartnersProjection {
+    async fn write_submissions(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        submissions: &mut SubmissionsByPartner,
+    ) -> Result<(), ProjectionError> {
+        let rows = submissions.take();
+        let table = names.table("partners");
+        tx.execute_rows(
+            rows,
+            &format!(
+                "UPDATE {table} SET orders_count = {table}.orders_count + v.orders,
+                    first_order_at = COALESCE({table}.first_order_at, v.first_at),
+                    last_order_at = v.last_at, updated_at = v.last_at
+                   FROM v WHERE {table}.partner_id = v.partner_id"
+            ),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Applies an event other than an order submission.
+    async fn apply_other(
         &self,
         tx: &mut Tx,
         names: &TableNames,
@@ -202,19 +259,6 @@ impl Projection for PartnersProjection {
                 }
                 _ => {}
             }
-        } else if let Some(OrderEvent::OrderSubmitted { partner_id, .. }) =
-            decode::<OrderEvent>(event, "Order")?
-        {
-            tx.execute(
-                &format!(
-                    "UPDATE {partners} SET orders_count = orders_count + 1,
-                        first_order_at = COALESCE(first_order_at, $2), last_order_at = $2,
-                        updated_at = $2
-                      WHERE partner_id = $1"
-                ),
-                &[partner_id.to_string().into(), at],
-            )
-            .await?;
         }
         Ok(())
     }
