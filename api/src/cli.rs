@@ -17,7 +17,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
-    /// Where the default SQLite database lives; created if absent.
+    /// Where the default SQLite database and the generated JWT secret (`jwt-secret`) live;
+    /// created if absent.
     #[arg(
         long,
         global = true,
@@ -68,6 +69,12 @@ pub enum Command {
     /// Inspect and maintain the read-model projections.
     #[command(subcommand)]
     Projections(crate::projections_cmd::ProjectionsCommand),
+    /// Mint a bearer token for the operator, an admin, an employee, an auditor or an analyst;
+    /// prints only the token.
+    Token(crate::token_cmd::TokenArgs),
+    /// Read the event log as an auditor: `audit export` writes a tenant's events as NDJSON.
+    #[command(subcommand)]
+    Audit(crate::audit_cmd::AuditCommand),
 }
 
 impl Cli {
@@ -89,6 +96,11 @@ async fn open(cli: &Cli) -> Result<Database, Box<dyn std::error::Error>> {
 }
 
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    // Minting a token needs the secret, not the database: it works before any migration and
+    // on a machine that cannot reach the database.
+    if let Command::Token(args) = &cli.command {
+        return crate::token_cmd::run(&cli.data_dir, args);
+    }
     let db = open(&cli).await?;
     match &cli.command {
         Command::Migrate => {
@@ -99,6 +111,8 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             crate::demo::run(&commands, args).await?;
         }
         Command::Projections(command) => crate::projections_cmd::run(&db, command).await?,
+        Command::Audit(command) => crate::audit_cmd::run(&db, command).await?,
+        Command::Token(_) => unreachable!("handled before connecting"),
     }
     db.close().await;
     Ok(())

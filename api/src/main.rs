@@ -1,11 +1,7 @@
-//! `dinghuo`: parses flags, sets up tracing, runs the chosen command.
-
-mod cli;
-mod demo;
-mod projections_cmd;
-mod telemetry;
+//! `dinghuo`: parses flags, sets up tracing, runs the chosen command (see the library's `cli`).
 
 use clap::Parser;
+use dinghuo_api::{cli, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

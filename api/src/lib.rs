@@ -1,0 +1,22 @@
+//! Dinghuo's edge: the `dinghuo` command line today, the GraphQL server next. The binary
+//! (`src/main.rs`) only parses flags, sets up tracing and calls [`cli::run`]; everything else
+//! lives here so that the server and the tests in `tests/` can use it.
+//!
+//! Modules:
+//! - [`cli`]: the flags (with `DINGHUO_*` environment fallbacks) and the subcommand dispatch;
+//! - [`telemetry`]: `tracing` to stderr, text or JSON;
+//! - [`auth`]: HS256 JWTs (claims, issuing, verifying into an `Actor`) and the signing secret;
+//! - [`audit`]: reading the event log for auditors (filtered, paged) and the NDJSON export;
+//! - [`token_cmd`]: `dinghuo token`, minting tokens for every role but `contact`;
+//! - [`audit_cmd`]: `dinghuo audit export`;
+//! - [`demo`]: `dinghuo demo`, a realistic sample tenant loaded through the command layer;
+//! - [`projections_cmd`]: `dinghuo projections status|rebuild|catch-up`.
+
+pub mod audit;
+pub mod audit_cmd;
+pub mod auth;
+pub mod cli;
+pub mod demo;
+pub mod projections_cmd;
+pub mod telemetry;
+pub mod token_cmd;
