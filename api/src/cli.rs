@@ -66,6 +66,8 @@ pub enum Command {
     /// Load a realistic sample tenant through the command layer and show the product
     /// document's refusals happening.
     Demo(crate::demo::DemoArgs),
+    /// Serve the GraphQL API, and run the projections and the SMS dispatcher in-process.
+    Serve(crate::server::ServeArgs),
     /// Inspect and maintain the read-model projections.
     #[command(subcommand)]
     Projections(crate::projections_cmd::ProjectionsCommand),
@@ -108,10 +110,15 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Demo(args) => {
             let commands = Commands::new(db.clone());
-            crate::demo::run(&commands, args).await?;
+            crate::demo::run(&commands, args)
+                .await
+                .map_err(|e| e as Box<dyn std::error::Error>)?;
         }
         Command::Projections(command) => crate::projections_cmd::run(&db, command).await?,
         Command::Audit(command) => crate::audit_cmd::run(&db, command).await?,
+        Command::Serve(args) => crate::server::run(db.clone(), &cli.data_dir, args)
+            .await
+            .map_err(|e| e as Box<dyn std::error::Error>)?,
         Command::Token(_) => unreachable!("handled before connecting"),
     }
     db.close().await;

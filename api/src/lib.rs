@@ -17,6 +17,8 @@ pub mod audit_cmd;
 pub mod auth;
 pub mod cli;
 pub mod demo;
+pub mod graphql;
 pub mod projections_cmd;
+pub mod server;
 pub mod telemetry;
 pub mod token_cmd;

@@ -152,6 +152,26 @@ impl Database {
         Ok(())
     }
 
+    /// How many embedded migrations the database has not applied (successfully): 0 when the
+    /// schema is current. Also answers whether the database is reachable.
+    pub async fn pending_migrations(&self) -> Result<usize, sqlx::Error> {
+        let sql = "SELECT version FROM _sqlx_migrations WHERE success";
+        let (applied, embedded): (Vec<i64>, &sqlx::migrate::Migrator) = match self {
+            Self::Postgres(pool) => (
+                sqlx::query_scalar(sql).fetch_all(pool).await?,
+                &POSTGRES_MIGRATIONS,
+            ),
+            Self::Sqlite(pool) => (
+                sqlx::query_scalar(sql).fetch_all(pool).await?,
+                &SQLITE_MIGRATIONS,
+            ),
+        };
+        Ok(embedded
+            .iter()
+            .filter(|migration| !applied.contains(&migration.version))
+            .count())
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Self::Postgres(_) => "postgres",

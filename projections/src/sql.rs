@@ -442,3 +442,59 @@ impl Tx {
         }
     }
 }
+
+/// A point in time read back from a read-model table: `timestamptz` on Postgres, the fixed-width
+/// RFC 3339 text of [`sqlite_time`] on SQLite. Lets one `FromRow` struct read either backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StoredTime(pub DateTime<Utc>);
+
+impl sqlx::Type<Postgres> for StoredTime {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <DateTime<Utc> as sqlx::Type<Postgres>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Postgres> for StoredTime {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Self(<DateTime<Utc> as sqlx::Decode<Postgres>>::decode(
+            value,
+        )?))
+    }
+}
+
+impl sqlx::Type<Sqlite> for StoredTime {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <String as sqlx::Type<Sqlite>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Sqlite> for StoredTime {
+    fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <&str as sqlx::Decode<Sqlite>>::decode(value)?;
+        Ok(Self(
+            DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc),
+        ))
+    }
+}
+
+/// Runs a query outside any transaction and answers its rows as `T` (read-model queries).
+pub async fn fetch_all<T>(db: &Database, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + Send
+        + Unpin,
+{
+    match db {
+        Database::Postgres(pool) => {
+            bind_all!(sqlx::query_as::<_, T>(sql), args, postgres)
+                .fetch_all(pool)
+                .await
+        }
+        Database::Sqlite(pool) => {
+            bind_all!(sqlx::query_as::<_, T>(sql), args, sqlite)
+                .fetch_all(pool)
+                .await
+        }
+    }
+}

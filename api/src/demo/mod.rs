@@ -19,7 +19,7 @@ mod load;
 mod orders;
 mod refusals;
 mod report;
-mod world;
+pub mod world;
 
 use std::io::Write;
 use std::time::Instant;
@@ -89,7 +89,11 @@ impl<T> Step<T> for Result<T, CommandError> {
     }
 }
 
-pub async fn run(commands: &Commands, args: &DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
+/// Loads the demo, prints its summary, and answers the loaded world.
+pub async fn run(
+    commands: &Commands,
+    args: &DemoArgs,
+) -> Result<world::World, Box<dyn std::error::Error + Send + Sync>> {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(args.seed);
     let progress = progress_bar(load::STEPS + args.orders as u64);
@@ -104,7 +108,7 @@ pub async fn run(commands: &Commands, args: &DemoArgs) -> Result<(), Box<dyn std
     let summary = report::gather(commands, &world, &placed, &shown).await?;
     let text = report::render(&summary, &world, &shown, args, started.elapsed());
     std::io::stdout().lock().write_all(text.as_bytes())?;
-    Ok(())
+    Ok(world)
 }
 
 /// Drawn on stderr, so stdout stays the summary; indicatif hides it when stderr is no terminal.

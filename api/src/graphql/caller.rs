@@ -1,0 +1,61 @@
+//! Who is asking: the actor proven by the bearer token (none for anonymous calls such as
+//! `bindContact`), the request id, and the client address (for rate limits).
+
+use std::net::IpAddr;
+
+use async_graphql::Context;
+use dinghuo_commands::{Actor, RequestContext, Role};
+use dinghuo_domain::TenantId;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::state::ApiState;
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Option<Actor>,
+    pub request_id: Uuid,
+    pub client_addr: Option<IpAddr>,
+}
+
+impl Caller {
+    /// The authenticated actor, or `UNAUTHENTICATED`.
+    pub fn actor(&self) -> Result<Actor, ApiError> {
+        self.actor.ok_or_else(ApiError::unauthenticated)
+    }
+
+    /// The actor's tenant: every role but the operator has exactly one.
+    pub fn tenant(&self) -> Result<TenantId, ApiError> {
+        self.actor()?.tenant_id.ok_or_else(ApiError::forbidden)
+    }
+
+    /// The actor, if its role is one of `roles`; `FORBIDDEN` otherwise.
+    pub fn require(&self, roles: &[Role]) -> Result<Actor, ApiError> {
+        let actor = self.actor()?;
+        if roles.contains(&actor.role) {
+            Ok(actor)
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+
+    /// The command layer's context for this request: the actor and the request id, so that
+    /// the events it appends name this request.
+    pub fn command_context(&self) -> Result<RequestContext, ApiError> {
+        let mut ctx = RequestContext::new(self.actor()?);
+        ctx.request_id = self.request_id;
+        ctx.correlation_id = self.request_id;
+        ctx.causation_id = self.request_id;
+        Ok(ctx)
+    }
+}
+
+/// The caller and the shared state of a resolver's request.
+pub fn of<'a>(ctx: &Context<'a>) -> (&'a Caller, &'a ApiState) {
+    // Both are put into every request by the server; a schema executed without them is a bug
+    // in the server, not bad input.
+    (
+        ctx.data_unchecked::<Caller>(),
+        ctx.data_unchecked::<ApiState>(),
+    )
+}

@@ -1,0 +1,74 @@
+//! The GraphQL API (DESIGN §3 "API"): one schema over the command layer (mutations) and the read
+//! models (queries), scoped to the caller's token.
+//!
+//! Modules:
+//! - [`state`]: what every resolver shares (commands, database, tokens, settings);
+//! - [`caller`]: who is asking (from the bearer token) and the request id;
+//! - [`error`]: every error carries `extensions.code` (DESIGN §2) and the request id;
+//! - [`rw`]: read-your-writes, so a mutation answers with what it changed;
+//! - [`types`]: the object types, read from the read models;
+//! - [`mutations`], [`queries`]: the roots, one file per area, merged here.
+
+pub mod caller;
+pub mod error;
+pub mod mutations;
+pub mod queries;
+pub mod rw;
+pub mod state;
+pub mod types;
+
+use async_graphql::{EmptySubscription, Schema};
+
+pub use caller::Caller;
+pub use state::ApiState;
+
+pub type DinghuoSchema = Schema<queries::QueryRoot, mutations::MutationRoot, EmptySubscription>;
+
+/// Limits that protect the server from expensive requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest selection accepted.
+    pub max_depth: usize,
+    /// Largest total complexity (each field counts 1, a connection its `first` times its
+    /// selection).
+    pub max_complexity: usize,
+    /// Introspection is on by default: this is a developer-facing API.
+    pub introspection: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            max_complexity: 5_000,
+            introspection: true,
+        }
+    }
+}
+
+/// The schema served by `dinghuo serve`.
+pub fn build(state: ApiState, limits: Limits) -> DinghuoSchema {
+    let mut builder = Schema::build(
+        queries::QueryRoot::default(),
+        mutations::MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .data(state);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The schema as SDL, as exported to `api/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(
+        queries::QueryRoot::default(),
+        mutations::MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
+}

@@ -1,0 +1,9 @@
+//! The mutation root: one object per aggregate, merged. Every mutation takes one `input` and
+//! returns a payload holding what it changed, read from the read model after read-your-writes.
+
+mod order;
+
+use async_graphql::MergedObject;
+
+#[derive(Default, MergedObject)]
+pub struct MutationRoot(order::OrderMutations);

@@ -1,0 +1,194 @@
+//! `submitOrder`, `confirmOrder`, `rejectOrder`, `shipOrder`, `receiveOrder`, `cancelOrder`.
+
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+use dinghuo_commands::{
+    CancelOrderInput as CancelCommand, ConfirmOrderInput as ConfirmCommand, OrderLineInput,
+    ReceiveOrderInput as ReceiveCommand, RejectOrderInput as RejectCommand,
+    ShipOrderInput as ShipCommand, SubmitOrderInput as SubmitCommand,
+};
+
+use crate::graphql::caller::{self, Caller};
+use crate::graphql::error::ApiResult;
+use crate::graphql::rw;
+use crate::graphql::state::ApiState;
+use crate::graphql::types::{order, Order, Scope};
+
+#[derive(Default)]
+pub struct OrderMutations;
+
+#[derive(Debug, InputObject)]
+pub struct SubmitOrderLineInput {
+    pub product_id: ID,
+    pub quantity: i64,
+}
+
+#[derive(Debug, InputObject)]
+pub struct SubmitOrderInput {
+    pub lines: Vec<SubmitOrderLineInput>,
+    pub note: Option<String>,
+    /// Makes a retried submission answer the first order instead of ordering twice.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, InputObject)]
+pub struct OrderIdInput {
+    pub order_id: ID,
+}
+
+#[derive(Debug, InputObject)]
+pub struct ReasonedOrderInput {
+    pub order_id: ID,
+    pub reason: String,
+}
+
+#[derive(Debug, InputObject)]
+pub struct ShipOrderInput {
+    pub order_id: ID,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+/// What an order mutation changed.
+#[derive(Debug, SimpleObject)]
+pub struct OrderPayload {
+    pub order_id: ID,
+    /// The order as the read model shows it after the change.
+    pub order: Option<Order>,
+}
+
+/// The payload of `order_id` once the orders read model shows the change.
+async fn payload(caller: &Caller, state: &ApiState, order_id: String) -> ApiResult<OrderPayload> {
+    rw::wait(state, "Order", &order_id, &["orders"]).await?;
+    let scope = Scope::of(&caller.actor()?)?;
+    let order = order::find(state.db(), &scope, &order_id).await?;
+    Ok(OrderPayload {
+        order_id: ID(order_id),
+        order,
+    })
+}
+
+#[Object]
+impl OrderMutations {
+    /// A their-side contact orders for its own partner; prices come from the catalog.
+    async fn submit_order(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitOrderInput,
+    ) -> ApiResult<OrderPayload> {
+        let (caller, state) = caller::of(ctx);
+        let mut request = caller.command_context()?;
+        request.idempotency_key = input.idempotency_key;
+        let command = SubmitCommand {
+            lines: input
+                .lines
+                .into_iter()
+                .map(|line| OrderLineInput {
+                    product_id: line.product_id.0,
+                    quantity: line.quantity,
+                })
+                .collect(),
+            note: input.note,
+        };
+        let order_id = state.commands.submit_order(&request, command).await?;
+        payload(caller, state, order_id.to_string()).await
+    }
+
+    async fn confirm_order(
+        &self,
+        ctx: &Context<'_>,
+        input: OrderIdInput,
+    ) -> ApiResult<OrderPayload> {
+        let (caller, state) = caller::of(ctx);
+        let order_id = input.order_id.0;
+        state
+            .commands
+            .confirm_order(
+                &caller.command_context()?,
+                ConfirmCommand {
+                    order_id: order_id.clone(),
+                },
+            )
+            .await?;
+        payload(caller, state, order_id).await
+    }
+
+    async fn reject_order(
+        &self,
+        ctx: &Context<'_>,
+        input: ReasonedOrderInput,
+    ) -> ApiResult<OrderPayload> {
+        let (caller, state) = caller::of(ctx);
+        let order_id = input.order_id.0;
+        state
+            .commands
+            .reject_order(
+                &caller.command_context()?,
+                RejectCommand {
+                    order_id: order_id.clone(),
+                    reason: input.reason,
+                },
+            )
+            .await?;
+        payload(caller, state, order_id).await
+    }
+
+    async fn ship_order(
+        &self,
+        ctx: &Context<'_>,
+        input: ShipOrderInput,
+    ) -> ApiResult<OrderPayload> {
+        let (caller, state) = caller::of(ctx);
+        let order_id = input.order_id.0;
+        state
+            .commands
+            .ship_order(
+                &caller.command_context()?,
+                ShipCommand {
+                    order_id: order_id.clone(),
+                    carrier: input.carrier,
+                    tracking: input.tracking_number,
+                },
+            )
+            .await?;
+        payload(caller, state, order_id).await
+    }
+
+    async fn receive_order(
+        &self,
+        ctx: &Context<'_>,
+        input: OrderIdInput,
+    ) -> ApiResult<OrderPayload> {
+        let (caller, state) = caller::of(ctx);
+        let order_id = input.order_id.0;
+        state
+            .commands
+            .receive_order(
+                &caller.command_context()?,
+                ReceiveCommand {
+                    order_id: order_id.clone(),
+                },
+            )
+            .await?;
+        payload(caller, state, order_id).await
+    }
+
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        input: ReasonedOrderInput,
+    ) -> ApiResult<OrderPayload> {
+        let (caller, state) = caller::of(ctx);
+        let order_id = input.order_id.0;
+        state
+            .commands
+            .cancel_order(
+                &caller.command_context()?,
+                CancelCommand {
+                    order_id: order_id.clone(),
+                    reason: input.reason,
+                },
+            )
+            .await?;
+        payload(caller, state, order_id).await
+    }
+}

@@ -1,0 +1,24 @@
+//! What every resolver shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dinghuo_commands::{Commands, Database};
+
+use crate::auth::Tokens;
+
+/// Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct ApiState {
+    pub commands: Arc<Commands>,
+    pub tokens: Tokens,
+    /// How long a mutation waits for the read models to show its write before answering with
+    /// what they show.
+    pub read_your_writes_timeout: Duration,
+}
+
+impl ApiState {
+    pub fn db(&self) -> &Database {
+        self.commands.database()
+    }
+}

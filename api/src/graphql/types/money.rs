@@ -1,0 +1,37 @@
+//! Money as clients see it: `{amount: "1234.50", currency: "CNY"}` — a decimal string, never a
+//! float, in the currency's minor unit precision.
+
+use async_graphql::SimpleObject;
+
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
+pub struct Money {
+    /// The amount as a decimal string, e.g. `"1234.50"`.
+    pub amount: String,
+    /// ISO 4217 code, e.g. `"CNY"`.
+    pub currency: String,
+}
+
+impl Money {
+    /// From an amount in minor units (fen for CNY: two decimals).
+    pub fn from_minor(amount_minor: i64, currency: &str) -> Self {
+        let sign = if amount_minor < 0 { "-" } else { "" };
+        let abs = amount_minor.unsigned_abs();
+        Self {
+            amount: format!("{sign}{}.{:02}", abs / 100, abs % 100),
+            currency: currency.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Money;
+
+    #[test]
+    fn minor_units_become_a_two_decimal_string() {
+        assert_eq!(Money::from_minor(123_450, "CNY").amount, "1234.50");
+        assert_eq!(Money::from_minor(5, "CNY").amount, "0.05");
+        assert_eq!(Money::from_minor(0, "CNY").amount, "0.00");
+        assert_eq!(Money::from_minor(-1_999, "CNY").amount, "-19.99");
+    }
+}

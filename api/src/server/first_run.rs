@@ -1,0 +1,129 @@
+//! `serve --demo`: on an empty store, load the demo tenant through the command layer; then print
+//! ready-to-paste bearer tokens for an admin, an employee, a bound contact, an auditor and an
+//! analyst of the demo tenant.
+
+use std::time::Duration;
+
+use dinghuo_commands::{Actor, Role};
+use dinghuo_domain::TenantId;
+use dinghuo_projections::sql::{fetch_all, Arg};
+use uuid::Uuid;
+
+use super::{Error, ServeArgs};
+use crate::auth::Tokens;
+use crate::demo::{self, DemoArgs};
+use crate::graphql::ApiState;
+
+/// How long the printed tokens stay valid.
+const TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Who the printed tokens are for.
+struct DemoActors {
+    tenant: TenantId,
+    employee: Option<Uuid>,
+    contact: Option<Uuid>,
+}
+
+pub async fn load_demo_if_empty(
+    state: &ApiState,
+    tokens: &Tokens,
+    _args: &ServeArgs,
+) -> Result<(), Error> {
+    let db = state.db();
+    let events: Vec<(i64,)> = fetch_all(db, "SELECT COUNT(*) FROM events", &[]).await?;
+    let empty = events.first().is_none_or(|(count,)| *count == 0);
+    let actors = if empty {
+        println!("The store is empty: loading the demo tenant…");
+        let world = demo::run(
+            &state.commands,
+            &DemoArgs {
+                seed: 20_240_915,
+                orders: 240,
+            },
+        )
+        .await?;
+        DemoActors {
+            tenant: world.tenant,
+            employee: world.employees.first().map(|e| e.id.as_uuid()),
+            contact: world
+                .contacts
+                .iter()
+                .find(|c| c.channel.is_some() && !c.restricted)
+                .map(|c| c.id.as_uuid()),
+        }
+    } else {
+        match existing(db).await? {
+            Some(actors) => actors,
+            None => {
+                println!("The store holds events but no demo tenant: no tokens printed.");
+                return Ok(());
+            }
+        }
+    };
+    print_tokens(tokens, &actors)?;
+    Ok(())
+}
+
+/// A tenant, one of its employees and one of its bound contacts, read from the event log.
+async fn existing(db: &dinghuo_commands::Database) -> Result<Option<DemoActors>, Error> {
+    let tenants: Vec<(String,)> = fetch_all(
+        db,
+        "SELECT aggregate_id FROM events WHERE event_type = 'TenantRegistered'
+          ORDER BY position LIMIT 1",
+        &[],
+    )
+    .await?;
+    let Some((tenant,)) = tenants.into_iter().next() else {
+        return Ok(None);
+    };
+    let tenant_arg = Arg::from(tenant.as_str());
+    let pick = |sql: &'static str| {
+        let args = [tenant_arg.clone()];
+        async move {
+            let rows: Vec<(String,)> = fetch_all(db, sql, &args).await?;
+            Ok::<_, sqlx::Error>(
+                rows.into_iter()
+                    .next()
+                    .and_then(|(id,)| Uuid::parse_str(&id).ok()),
+            )
+        }
+    };
+    let employee = pick(
+        "SELECT contact_id FROM rm_contacts WHERE tenant_id = $1 AND kind = 'EMPLOYEE'
+          ORDER BY contact_id LIMIT 1",
+    )
+    .await?;
+    let contact = pick(
+        "SELECT contact_id FROM rm_contacts
+          WHERE tenant_id = $1 AND kind = 'CUSTOMER' AND bound AND can_create_sales_order
+          ORDER BY contact_id LIMIT 1",
+    )
+    .await?;
+    Ok(Some(DemoActors {
+        tenant: TenantId::from_uuid(Uuid::parse_str(&tenant)?),
+        employee,
+        contact,
+    }))
+}
+
+fn print_tokens(tokens: &Tokens, actors: &DemoActors) -> Result<(), Error> {
+    let in_tenant = |id: Uuid, role: Role| Actor::in_tenant(id, role, actors.tenant);
+    let mut lines = vec![("admin", in_tenant(Uuid::now_v7(), Role::Admin))];
+    if let Some(employee) = actors.employee {
+        lines.push(("employee", in_tenant(employee, Role::Employee)));
+    }
+    if let Some(contact) = actors.contact {
+        lines.push(("contact", in_tenant(contact, Role::Contact)));
+    }
+    lines.push(("auditor", in_tenant(Uuid::now_v7(), Role::Auditor)));
+    lines.push(("analyst", in_tenant(Uuid::now_v7(), Role::Analyst)));
+    println!(
+        "\nDemo tenant {}. Bearer tokens (valid 7 days), for the header\n  Authorization: Bearer <token>\n",
+        actors.tenant
+    );
+    for (role, actor) in lines {
+        println!("{role:>9}: {}", tokens.issue(&actor, TOKEN_TTL)?);
+    }
+    println!();
+    Ok(())
+}

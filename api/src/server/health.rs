@@ -1,0 +1,58 @@
+//! `/healthz`: the process is up. `/readyz`: it can serve — the database answers, every
+//! migration is applied, and no projection lags more than the bound.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use dinghuo_projections::{models, State as ProjectionState};
+use serde_json::{json, Value};
+
+use super::routes::AppState;
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let db = state.api.db();
+    let mut problems = Vec::new();
+    if let Err(error) = db.pending_migrations().await.map(|pending| {
+        if pending > 0 {
+            problems.push(format!("{pending} migration(s) not applied"));
+        }
+    }) {
+        problems.push(format!("database: {error}"));
+    }
+    let mut projections = Vec::new();
+    if problems.is_empty() {
+        for projection in models::all() {
+            match dinghuo_projections::status(db, projection.as_ref()).await {
+                Ok(status) => {
+                    let failed = matches!(status.state, ProjectionState::Failed(_));
+                    if failed || status.lag_seconds > state.ready_max_lag_secs {
+                        problems.push(format!(
+                            "projection {} lags {:.1} s{}",
+                            status.name,
+                            status.lag_seconds,
+                            if failed { " (failed)" } else { "" }
+                        ));
+                    }
+                    projections.push(json!({
+                        "name": status.name,
+                        "lagEvents": status.lag_events,
+                        "lagSeconds": status.lag_seconds,
+                    }));
+                }
+                Err(error) => problems.push(format!("projection status: {error}")),
+            }
+        }
+    }
+    let code = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body =
+        json!({ "ready": problems.is_empty(), "problems": problems, "projections": projections });
+    (code, Json(body))
+}

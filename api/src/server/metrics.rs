@@ -1,0 +1,59 @@
+//! Prometheus metrics: commands by name and outcome code with latency histograms, HTTP
+//! latencies, and projection lag (read when scraped).
+
+use std::time::Duration;
+
+use axum::extract::State;
+use dinghuo_projections::models;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use super::routes::AppState;
+use super::Error;
+
+/// Installs the process-wide recorder once; later calls (tests starting several servers in one
+/// process) share it.
+pub fn install() -> Result<PrometheusHandle, Error> {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle.clone());
+    }
+    let handle = PrometheusBuilder::new().install_recorder()?;
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+pub fn record_http(method: &str, path: &str, status: u16, took: Duration) {
+    metrics::histogram!(
+        "dinghuo_http_request_duration_seconds",
+        "method" => method.to_owned(),
+        "path" => path.to_owned(),
+        "status" => status.to_string()
+    )
+    .record(took.as_secs_f64());
+}
+
+pub fn record_command(name: &str, outcome: &str, took: Duration) {
+    metrics::counter!(
+        "dinghuo_commands_total",
+        "command" => name.to_owned(),
+        "outcome" => outcome.to_owned()
+    )
+    .increment(1);
+    metrics::histogram!(
+        "dinghuo_command_duration_seconds",
+        "command" => name.to_owned(),
+        "outcome" => outcome.to_owned()
+    )
+    .record(took.as_secs_f64());
+}
+
+pub async fn render(State(state): State<AppState>) -> String {
+    for projection in models::all() {
+        if let Ok(status) = dinghuo_projections::status(state.api.db(), projection.as_ref()).await {
+            metrics::gauge!("dinghuo_projection_lag_events", "projection" => status.name.clone())
+                .set(status.lag_events as f64);
+            metrics::gauge!("dinghuo_projection_lag_seconds", "projection" => status.name)
+                .set(status.lag_seconds);
+        }
+    }
+    state.metrics.render()
+}

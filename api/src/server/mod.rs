@@ -1,0 +1,116 @@
+//! `dinghuo serve`: the HTTP server (GraphQL, health, readiness, metrics) and, unless turned off,
+//! the projection runners and the SMS dispatcher in the same process.
+//!
+//! Modules:
+//! - [`settings`]: flags and `DINGHUO_*` variables of `serve`;
+//! - [`routes`]: the router and the GraphQL handlers;
+//! - [`health`]: `/healthz` and `/readyz`;
+//! - [`metrics`]: `/metrics` (Prometheus) and what is recorded;
+//! - [`processors`]: runners and dispatcher started and stopped with the server;
+//! - [`first_run`]: `--demo`: load the demo tenant into an empty store and print tokens.
+
+pub mod first_run;
+pub mod health;
+pub mod metrics;
+pub mod processors;
+pub mod routes;
+pub mod settings;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use dinghuo_commands::{Commands, Database};
+use dinghuo_projections::Wakeup;
+use tokio::net::TcpListener;
+
+use crate::auth::{JwtSecret, Tokens};
+use crate::graphql::{self, ApiState};
+pub use settings::ServeArgs;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs the server until SIGTERM or Ctrl-C, then shuts down gracefully: stops accepting, lets
+/// in-flight requests (and so commands) finish, then stops the processors, which commit the
+/// batch they are applying.
+pub async fn run(db: Database, data_dir: &std::path::Path, args: &ServeArgs) -> Result<(), Error> {
+    let listener = TcpListener::bind(&args.listen).await?;
+    serve(db, data_dir, args, listener, shutdown_signal()).await
+}
+
+/// [`run`] on a bound listener, until `shutdown` completes (tests pass their own).
+pub async fn serve(
+    db: Database,
+    data_dir: &std::path::Path,
+    args: &ServeArgs,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let secret = JwtSecret::load(data_dir)?;
+    let tokens = Tokens::new(&secret);
+    let wakeup = Wakeup::new();
+    let waker = wakeup.clone();
+    let commands = Commands::new(db.clone()).with_commit_signal(Arc::new(move || waker.wake()));
+    let state = ApiState {
+        commands: Arc::new(commands),
+        tokens: tokens.clone(),
+        read_your_writes_timeout: args.read_your_writes_timeout,
+    };
+
+    if args.demo {
+        first_run::load_demo_if_empty(&state, &tokens, args).await?;
+    }
+
+    let processors = if args.no_processors {
+        None
+    } else {
+        Some(processors::start(&db, &wakeup, args)?)
+    };
+
+    let metrics = metrics::install()?;
+    let schema = graphql::build(state.clone(), args.limits());
+    let app = routes::router(state, schema, metrics, args);
+    let address: SocketAddr = listener.local_addr()?;
+    tracing::info!(%address, "listening");
+    println!("GraphiQL: http://{address}/graphql");
+
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    tracing::info!("stopped accepting; in-flight requests finished");
+    if let Some(processors) = processors {
+        processors.stop().await;
+    }
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

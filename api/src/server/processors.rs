@@ -1,0 +1,56 @@
+//! The projection runners and the SMS dispatcher, started with the server and stopped after it
+//! stops accepting requests.
+
+use std::sync::Arc;
+
+use dinghuo_commands::Database;
+use dinghuo_projections::outbox::Dispatcher;
+use dinghuo_projections::{models, Runner, Wakeup};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{Error, ServeArgs};
+
+pub struct Processors {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    listener: Option<JoinHandle<()>>,
+}
+
+pub fn start(db: &Database, wakeup: &Wakeup, args: &ServeArgs) -> Result<Processors, Error> {
+    let dispatcher = Dispatcher::from_settings(db.clone(), args.sms()?)?;
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for projection in models::all() {
+        let name = projection.name();
+        let runner = Runner::new(db.clone(), Arc::clone(&projection), wakeup.clone());
+        let stopped = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = runner.run(stopped).await {
+                tracing::error!(projection = name, %error, "projection stopped");
+            }
+        }));
+    }
+    tasks.push(tokio::spawn(dispatcher.run(stopped)));
+    Ok(Processors {
+        stop,
+        tasks,
+        listener: wakeup.listen(db),
+    })
+}
+
+impl Processors {
+    /// Asks every processor to stop after its current batch, and waits for them.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a processor task failed");
+            }
+        }
+        if let Some(listener) = self.listener {
+            listener.abort();
+        }
+        tracing::info!("processors stopped");
+    }
+}

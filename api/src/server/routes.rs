@@ -1,0 +1,197 @@
+//! The router: `POST /graphql`, `GET /graphql` (GraphiQL), `/healthz`, `/readyz`, `/metrics`;
+//! a request id per request (the client's `x-request-id`, or a fresh one), answered in the
+//! `x-request-id` header, in every GraphQL error and in the logs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, BatchResponse, ServerError};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use dinghuo_domain::ErrorCode;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::limit::RequestBodyLimitLayer;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::{health, ServeArgs};
+use crate::graphql::types::order::LinesLoader;
+use crate::graphql::{ApiState, Caller, DinghuoSchema};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub api: ApiState,
+    pub schema: DinghuoSchema,
+    pub metrics: PrometheusHandle,
+    pub max_batch: usize,
+    pub ready_max_lag_secs: f64,
+}
+
+pub fn router(
+    api: ApiState,
+    schema: DinghuoSchema,
+    metrics: PrometheusHandle,
+    args: &ServeArgs,
+) -> Router {
+    let state = AppState {
+        api,
+        schema,
+        metrics,
+        max_batch: args.max_batch,
+        ready_max_lag_secs: args.ready_max_lag_secs,
+    };
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(super::metrics::render))
+        .layer(middleware::from_fn(request_id))
+        .layer(RequestBodyLimitLayer::new(args.max_body_bytes))
+        .with_state(state)
+}
+
+/// The request id of this request, as the `request_id` middleware stored it.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestId(pub Uuid);
+
+/// Takes the client's `x-request-id` when it is a UUID, or makes one; runs the request in a
+/// span carrying it; answers it in the header; records the HTTP latency.
+async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| Uuid::parse_str(text).ok())
+        .unwrap_or_else(Uuid::now_v7);
+    request.extensions_mut().insert(RequestId(id));
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "other".to_owned());
+    let method = request.method().to_string();
+    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span).await;
+    super::metrics::record_http(
+        &method,
+        &path,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+async fn graphiql() -> impl IntoResponse {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
+}
+
+/// The bearer token's actor, if the request carries a valid one. A request with an invalid
+/// token is refused outright (`UNAUTHENTICATED`), never served as anonymous.
+fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    request_id: Uuid,
+    client: Option<SocketAddr>,
+) -> Result<Caller, ServerError> {
+    let actor = match headers.get(axum::http::header::AUTHORIZATION) {
+        None => None,
+        Some(value) => {
+            let text = value.to_str().unwrap_or_default();
+            match state.api.tokens.verify_bearer(text) {
+                Ok(actor) => Some(actor),
+                Err(error) => {
+                    tracing::info!(%error, "refused a bearer token");
+                    let mut refused = ServerError::new("a valid bearer token is required", None);
+                    let mut extensions = async_graphql::ErrorExtensionValues::default();
+                    extensions.set("code", ErrorCode::Unauthenticated.as_str());
+                    refused.extensions = Some(extensions);
+                    return Err(refused);
+                }
+            }
+        }
+    };
+    Ok(Caller {
+        actor,
+        request_id,
+        client_addr: client.map(|address| address.ip()),
+    })
+}
+
+async fn graphql(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    axum::Extension(RequestId(request_id)): axum::Extension<RequestId>,
+    request: GraphQLBatchRequest,
+) -> GraphQLResponse {
+    let batch = request.into_inner();
+    let response = match caller(&state, &headers, request_id, Some(client)) {
+        Err(refused) => BatchResponse::Single(async_graphql::Response::from_errors(vec![refused])),
+        Ok(caller) => execute(&state, caller, batch).await,
+    };
+    with_request_id(response, request_id).into()
+}
+
+async fn execute(state: &AppState, caller: Caller, batch: BatchRequest) -> BatchResponse {
+    if let BatchRequest::Batch(requests) = &batch {
+        if requests.len() > state.max_batch {
+            let mut error = ServerError::new(
+                format!("a batch holds at most {} operations", state.max_batch),
+                None,
+            );
+            let mut extensions = async_graphql::ErrorExtensionValues::default();
+            extensions.set("code", ErrorCode::Validation.as_str());
+            error.extensions = Some(extensions);
+            return BatchResponse::Single(async_graphql::Response::from_errors(vec![error]));
+        }
+    }
+    // Per request, so that a DataLoader's cache never serves one caller another's rows.
+    let lines = Arc::new(DataLoader::new(
+        LinesLoader {
+            db: state.api.db().clone(),
+        },
+        tokio::spawn,
+    ));
+    let batch = batch.data(caller).data(lines);
+    state.schema.execute_batch(batch).await
+}
+
+/// Every error names the request, and has a code (GraphQL's own parse and validation errors
+/// are the client's: `VALIDATION`).
+fn with_request_id(response: BatchResponse, request_id: Uuid) -> BatchResponse {
+    let tag = |mut response: async_graphql::Response| {
+        for error in &mut response.errors {
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            if extensions.get("code").is_none() {
+                extensions.set("code", ErrorCode::Validation.as_str());
+            }
+            extensions.set("requestId", request_id.to_string());
+        }
+        response
+    };
+    match response {
+        BatchResponse::Single(response) => BatchResponse::Single(tag(response)),
+        BatchResponse::Batch(responses) => {
+            BatchResponse::Batch(responses.into_iter().map(tag).collect())
+        }
+    }
+}

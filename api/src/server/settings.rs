@@ -1,0 +1,91 @@
+//! The flags of `dinghuo serve`, each with a `DINGHUO_*` variable.
+
+use std::time::Duration;
+
+use dinghuo_projections::outbox::{SecretString, SmsSettings};
+
+use crate::graphql::Limits;
+
+/// The SMS gateway's token: a variable only, so that it never shows in a process list.
+pub const SMS_TOKEN_ENV: &str = "DINGHUO_SMS_TOKEN";
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "DINGHUO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// Load the demo tenant if the store is empty, then print ready-to-paste bearer tokens.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Serve the API only: run no projections and no SMS dispatcher here (extra API nodes;
+    /// another process runs them).
+    #[arg(long, env = "DINGHUO_NO_PROCESSORS")]
+    pub no_processors: bool,
+
+    /// Turn GraphQL introspection off (it is on by default: this is a developer-facing API).
+    #[arg(long, env = "DINGHUO_NO_INTROSPECTION")]
+    pub no_introspection: bool,
+
+    /// Largest accepted query depth.
+    #[arg(long, env = "DINGHUO_MAX_DEPTH", default_value_t = 10)]
+    pub max_depth: usize,
+
+    /// Largest accepted query complexity.
+    #[arg(long, env = "DINGHUO_MAX_COMPLEXITY", default_value_t = 5_000)]
+    pub max_complexity: usize,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "DINGHUO_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Most operations in one batched request.
+    #[arg(long, env = "DINGHUO_MAX_BATCH", default_value_t = 10)]
+    pub max_batch: usize,
+
+    /// How long a mutation waits for the read models to show its write (milliseconds).
+    #[arg(long, env = "DINGHUO_READ_YOUR_WRITES_MS", default_value = "5000", value_parser = parse_millis)]
+    pub read_your_writes_timeout: Duration,
+
+    /// Where SMS go: `log` (records and prints them) or `http` (POSTs JSON to `--sms-url` with
+    /// the bearer token `DINGHUO_SMS_TOKEN`).
+    #[arg(long, env = "DINGHUO_SMS_PROVIDER", default_value = "log")]
+    pub sms_provider: String,
+
+    /// The SMS gateway's endpoint (http provider).
+    #[arg(long, env = "DINGHUO_SMS_URL")]
+    pub sms_url: Option<String>,
+
+    /// `/readyz` fails when a projection lags more than this (seconds).
+    #[arg(long, env = "DINGHUO_READY_MAX_LAG_SECS", default_value_t = 30.0)]
+    pub ready_max_lag_secs: f64,
+}
+
+fn parse_millis(text: &str) -> Result<Duration, String> {
+    text.parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("expected milliseconds, got {text:?}"))
+}
+
+impl ServeArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+            introspection: !self.no_introspection,
+        }
+    }
+}
+
+impl ServeArgs {
+    /// The SMS settings these flags describe.
+    pub fn sms(&self) -> Result<SmsSettings, String> {
+        Ok(SmsSettings {
+            provider: self.sms_provider.parse()?,
+            url: self.sms_url.clone(),
+            token: std::env::var(SMS_TOKEN_ENV).ok().map(SecretString::new),
+            ..SmsSettings::default()
+        })
+    }
+}
