@@ -136,18 +136,30 @@ async fn apply_batch_unguarded(
     names: &TableNames,
     batch_size: u32,
 ) -> Result<usize, RunnerError> {
-    let mut tx = Tx::begin(db).await?;
-    let Some(after) = checkpoint::lock(&mut tx, key).await? else {
-        return Err(RunnerError::Database(sqlx::Error::RowNotFound));
-    };
-    let events = read_feed(db, after, batch_size).await?;
-    let Some(last) = events.last() else {
-        return Ok(0);
-    };
-    projection.apply_batch(&mut tx, names, &events).await?;
-    checkpoint::advance(&mut tx, key, last.checkpoint, last.recorded_at).await?;
-    tx.commit().await?;
-    Ok(events.len())
+    loop {
+        // Read the page before taking the write lock: on SQLite the batch's transaction holds
+        // the database's only write lock, and it must never wait for a pooled connection while
+        // the commands that hold the other connections wait for that lock.
+        let after = stored_checkpoint(db, key)
+            .await?
+            .ok_or(RunnerError::Database(sqlx::Error::RowNotFound))?;
+        let events = read_feed(db, after, batch_size).await?;
+        let Some(last) = events.last() else {
+            return Ok(0);
+        };
+        let mut tx = Tx::begin(db).await?;
+        let locked = checkpoint::lock(&mut tx, key)
+            .await?
+            .ok_or(RunnerError::Database(sqlx::Error::RowNotFound))?;
+        if locked != after {
+            // Moved meanwhile (a rebuild swapped in, or another runner took over): read again.
+            continue;
+        }
+        projection.apply_batch(&mut tx, names, &events).await?;
+        checkpoint::advance(&mut tx, key, last.checkpoint, last.recorded_at).await?;
+        tx.commit().await?;
+        return Ok(events.len());
+    }
 }
 
 /// Creates the live tables and checkpoint of a projection seen for the first time; rebuilds a

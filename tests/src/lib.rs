@@ -5,12 +5,14 @@
 //!   upstream tenant with a partner, a bound their-side contact and listed products;
 //! - [`on_both_backends!`]: declares one test per backend from one body;
 //! - [`history`]: a seeded-random history of valid and invalid commands over two tenants;
-//! - [`read_model`]: full dumps of a projection's tables, and waiting for the feed to settle.
+//! - [`read_model`]: full dumps of a projection's tables, and waiting for the feed to settle;
+//! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it.
 
 pub mod history;
 pub mod inspect;
 pub mod read_model;
 pub mod refusal;
+pub mod server;
 mod test_db;
 mod world;
 

@@ -28,6 +28,9 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         for projection in models::all() {
             match dinghuo_projections::status(db, projection.as_ref()).await {
                 Ok(status) => {
+                    if matches!(status.state, ProjectionState::New) {
+                        problems.push(format!("projection {} has never run", status.name));
+                    }
                     let failed = matches!(status.state, ProjectionState::Failed(_));
                     if failed || status.lag_seconds > state.ready_max_lag_secs {
                         problems.push(format!(

@@ -66,6 +66,8 @@ pub async fn serve(
         Some(processors::start(&db, &wakeup, args)?)
     };
 
+    wait_for_read_models(&db).await;
+
     let metrics = metrics::install()?;
     let schema = graphql::build(state.clone(), args.limits());
     let app = routes::router(state, schema, metrics, args);
@@ -113,4 +115,28 @@ pub async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+/// Waits (bounded) until every projection's tables exist — created by this process's runners,
+/// or by the process that runs them — so that the first requests find the read models.
+async fn wait_for_read_models(db: &Database) {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+    let started = std::time::Instant::now();
+    loop {
+        let mut missing = Vec::new();
+        for projection in dinghuo_projections::models::all() {
+            match dinghuo_projections::status(db, projection.as_ref()).await {
+                Ok(status) if !matches!(status.state, dinghuo_projections::State::New) => {}
+                _ => missing.push(projection.name()),
+            }
+        }
+        if missing.is_empty() {
+            return;
+        }
+        if started.elapsed() > PATIENCE {
+            tracing::warn!(?missing, "serving before these read models exist; /readyz says so");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -1,0 +1,238 @@
+//! `submitOrder` over HTTP against a running `dinghuo serve` on Postgres, beside the command
+//! layer's throughput on the same workload measured in the same run (issue 4, item 11).
+//!
+//! Run with `cargo bench -p dinghuo-tests --bench http_load`; `docs/performance.md` records the
+//! figures. `DINGHUO_BENCH_CLIENTS` (default 16) concurrent clients, `DINGHUO_BENCH_SECONDS`
+//! (default 20) per phase. Postgres is the test helpers' local server; when it is unreachable
+//! the benchmark says so and measures nothing.
+//!
+//! Setup: a fresh migrated database (pool of 32), an onboarded tenant with 3 products (`World`),
+//! one bound their-side contact per client. Then, one after the other:
+//! 1. **command layer**: each task calls `Commands::submit_order` as its contact in a loop;
+//! 2. **HTTP**: a real server (`TestServer`: the product's router, auth, projections and SMS
+//!    dispatcher in-process) and one `reqwest` client per task posting the `submitOrder`
+//!    mutation with its contact's bearer token in a loop. The mutation answers after
+//!    read-your-writes, with the order read from the read model, as a frontend would see it.
+//!
+//! One operation is one order of 3 lines (quantities 1, 2, 3). Each phase reports throughput,
+//! p50 and p99 latency and the count of each error code.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dinghuo_commands::{Actor, Commands, OrderLineInput, RequestContext, Role, SubmitOrderInput};
+use dinghuo_domain::ContactId;
+use dinghuo_tests::server::TestServer;
+use dinghuo_tests::{Backend, TestDb, World};
+use serde_json::{json, Value};
+
+const PRODUCTS: usize = 3;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .map(|text| {
+            text.parse()
+                .unwrap_or_else(|_| panic!("{name} must be a number, not {text:?}"))
+        })
+        .unwrap_or(default)
+}
+
+/// What one phase measured.
+#[derive(Default)]
+struct Phase {
+    latencies: Vec<Duration>,
+    errors: BTreeMap<String, u64>,
+    wall: Duration,
+}
+
+impl Phase {
+    fn merge(&mut self, other: Phase) {
+        self.latencies.extend(other.latencies);
+        for (code, count) in other.errors {
+            *self.errors.entry(code).or_default() += count;
+        }
+    }
+
+    fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.wall.as_secs_f64()
+    }
+
+    fn percentile(&mut self, p: f64) -> Duration {
+        self.latencies.sort();
+        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies.get(index).copied().unwrap_or_default()
+    }
+
+    fn describe(&mut self, name: &str) -> String {
+        let (p50, p99) = (self.percentile(0.50), self.percentile(0.99));
+        format!(
+            "{name}: {} orders in {:.1} s = {:.0} orders/s; p50 {:.1} ms, p99 {:.1} ms; errors {:?}",
+            self.latencies.len(),
+            self.wall.as_secs_f64(),
+            self.throughput(),
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3,
+            self.errors
+        )
+    }
+}
+
+fn lines(world: &World) -> Vec<OrderLineInput> {
+    world
+        .products
+        .iter()
+        .zip(1..)
+        .map(|(product, quantity)| OrderLineInput {
+            product_id: product.to_string(),
+            quantity,
+        })
+        .collect()
+}
+
+async fn command_layer(
+    commands: Arc<Commands>,
+    world: Arc<World>,
+    contacts: &[ContactId],
+    duration: Duration,
+) -> Phase {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for contact in contacts {
+        let (commands, world) = (commands.clone(), world.clone());
+        let actor = Actor::in_tenant(contact.as_uuid(), Role::Contact, world.tenant);
+        tasks.push(tokio::spawn(async move {
+            let mut phase = Phase::default();
+            while started.elapsed() < duration {
+                let began = Instant::now();
+                let input = SubmitOrderInput {
+                    lines: lines(&world),
+                    note: None,
+                };
+                match commands
+                    .submit_order(&RequestContext::new(actor), input)
+                    .await
+                {
+                    Ok(_) => phase.latencies.push(began.elapsed()),
+                    Err(error) => {
+                        *phase
+                            .errors
+                            .entry(error.code().as_str().to_owned())
+                            .or_default() += 1
+                    }
+                }
+            }
+            phase
+        }));
+    }
+    let mut total = Phase::default();
+    for task in tasks {
+        total.merge(task.await.expect("a task"));
+    }
+    total.wall = started.elapsed();
+    total
+}
+
+async fn over_http(
+    server: Arc<TestServer>,
+    world: Arc<World>,
+    contacts: &[ContactId],
+    duration: Duration,
+) -> Phase {
+    const SUBMIT: &str = "mutation($input: SubmitOrderInput!) {
+        submitOrder(input: $input) { orderId order { status total { amount } } }
+    }";
+    let input: Vec<Value> = lines(&world)
+        .into_iter()
+        .map(|line| json!({"productId": line.product_id, "quantity": line.quantity}))
+        .collect();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for contact in contacts {
+        let server = server.clone();
+        let token = server.token(&Actor::in_tenant(
+            contact.as_uuid(),
+            Role::Contact,
+            world.tenant,
+        ));
+        let variables = json!({"input": {"lines": input}});
+        tasks.push(tokio::spawn(async move {
+            let mut phase = Phase::default();
+            while started.elapsed() < duration {
+                let began = Instant::now();
+                let response = server
+                    .try_graphql(Some(&token), SUBMIT, variables.clone())
+                    .await;
+                match response {
+                    Ok(body) if body["data"]["submitOrder"]["order"]["status"] == "SUBMITTED" => {
+                        phase.latencies.push(began.elapsed())
+                    }
+                    Ok(body) => {
+                        let code = body["errors"][0]["extensions"]["code"]
+                            .as_str()
+                            .unwrap_or("NO_ORDER_IN_ANSWER")
+                            .to_owned();
+                        *phase.errors.entry(code).or_default() += 1;
+                    }
+                    Err(_) => *phase.errors.entry("TRANSPORT".into()).or_default() += 1,
+                }
+            }
+            phase
+        }));
+    }
+    let mut total = Phase::default();
+    for task in tasks {
+        total.merge(task.await.expect("a task"));
+    }
+    total.wall = started.elapsed();
+    total
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    runtime.block_on(async {
+        let clients = env_number("DINGHUO_BENCH_CLIENTS", 16) as usize;
+        let duration = Duration::from_secs(env_number("DINGHUO_BENCH_SECONDS", 20));
+        let Some(test) = TestDb::with_pool_size(Backend::Postgres, 32).await else {
+            println!("Postgres is unreachable: nothing measured");
+            return;
+        };
+        let commands = Arc::new(test.commands());
+        let world = Arc::new(World::build(&commands, PRODUCTS).await);
+        let admin = world.admin_ctx();
+        let mut contacts = Vec::with_capacity(clients);
+        for i in 0..clients {
+            let phone = format!("139{:08}", i + 1);
+            contacts.push(
+                World::add_bound_contact(&commands, &admin, world.tenant, world.partner, &phone)
+                    .await,
+            );
+        }
+        println!(
+            "http_load: {clients} clients, {} s per phase, Postgres",
+            duration.as_secs()
+        );
+
+        let mut layer = command_layer(commands.clone(), world.clone(), &contacts, duration).await;
+        println!("  {}", layer.describe("command layer"));
+
+        let server = Arc::new(TestServer::start(&test.db, &[]).await);
+        // Warm up: connections, prepared statements, the read models caught up.
+        let _ = over_http(
+            server.clone(),
+            world.clone(),
+            &contacts,
+            Duration::from_secs(2),
+        )
+        .await;
+        let mut http = over_http(server.clone(), world.clone(), &contacts, duration).await;
+        println!("  {}", http.describe("HTTP"));
+        println!(
+            "  HTTP / command layer throughput: {:.0} %; HTTP p99 {:.1} ms",
+            100.0 * http.throughput() / layer.throughput(),
+            http.percentile(0.99).as_secs_f64() * 1e3
+        );
+        server.stop().await;
+    });
+}
