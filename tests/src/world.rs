@@ -128,6 +128,74 @@ impl World {
         }
     }
 
+    /// Another partner of this world's tenant, with the ordering app assigned.
+    pub async fn add_partner(commands: &Commands, admin: &RequestContext, name: &str) -> PartnerId {
+        let partner = commands
+            .record_customer(
+                admin,
+                RecordCustomerInput {
+                    name: name.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("record customer");
+        commands
+            .add_partner(
+                admin,
+                AddPartnerInput {
+                    customer_id: partner.to_string(),
+                    mode: None,
+                },
+            )
+            .await
+            .expect("add partner");
+        commands
+            .assign_app(
+                admin,
+                AppAssignmentInput {
+                    partner_id: partner.to_string(),
+                    app: "ORDERING".into(),
+                },
+            )
+            .await
+            .expect("assign ordering");
+        partner
+    }
+
+    /// An employee of the tenant linked (our side) to `partner`.
+    pub async fn add_employee(
+        commands: &Commands,
+        admin: &RequestContext,
+        partner: PartnerId,
+        phone: &str,
+    ) -> ContactId {
+        let employee = commands
+            .record_contact(
+                admin,
+                RecordContactInput {
+                    name: "Han Meimei".into(),
+                    phone: Some(phone.to_owned()),
+                    customer_id: None,
+                    employee: true,
+                },
+            )
+            .await
+            .expect("record employee");
+        commands
+            .add_partner_contact(
+                admin,
+                AddPartnerContactInput {
+                    contact_id: employee.to_string(),
+                    partner_id: partner.to_string(),
+                    side: "OURS".into(),
+                },
+            )
+            .await
+            .expect("link the employee");
+        employee
+    }
+
     /// Records a their-side contact of `partner` with `phone` and adds it as partner contact,
     /// without binding it.
     pub async fn add_unbound_contact(

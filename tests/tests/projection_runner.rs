@@ -3,6 +3,7 @@
 use dinghuo_commands::{Database, MoneyInput, RepriceProductInput};
 use dinghuo_projections::models::ProductsProjection;
 use dinghuo_projections::{catch_up, prepare, rebuild, RunnerSettings};
+use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::{on_both_backends, World};
 
 async fn product_rows(db: &Database) -> Vec<(String, String, i64)> {
@@ -29,6 +30,8 @@ on_both_backends! {
             .await
             .expect("reprice");
         let projection = ProductsProjection;
+        // Other tests' transactions in the shared Postgres cluster may briefly hold the feed back.
+        settle_feed(&test.db).await;
         prepare(&test.db, &projection).await.expect("prepare");
         let applied = catch_up(&test.db, &projection, 4).await.expect("catch up");
         assert_eq!(applied as i64, test.event_count().await);

@@ -29,6 +29,8 @@ fn documented_queries() -> Vec<(Option<&'static str>, String)> {
 }
 
 async fn catch_up_all(db: &Database) {
+    // Other tests' transactions in the shared Postgres cluster may briefly hold the feed back.
+    dinghuo_tests::read_model::settle_feed(db).await;
     for projection in models::all() {
         prepare(db, projection.as_ref()).await.expect("prepare");
         catch_up(db, projection.as_ref(), 50)

@@ -6,11 +6,18 @@
 //! - [`token`]: issuing a token for an actor and verifying one back into an actor, with
 //!   [`TokenError`] naming each reason a token is refused;
 //! - [`secret`]: the signing secret, from `DINGHUO_JWT_SECRET` or generated once into a
-//!   private file of the data directory.
+//!   private file of the data directory;
+//! - [`binding`]: one-time SMS codes that let a their-side contact bind (`requestBindingCode`,
+//!   `bindContact`);
+//! - [`login`]: tenant-mode contacts' passwords, checked against argon2id hashes;
+//! - [`limits`]: the rate limits of all contact sign-in, per phone, client address and contact.
 //!
-//! Contacts are not minted by the CLI: they will get their tokens from binding or login.
+//! Contacts are not minted by the CLI: they get their tokens from binding or login.
 
+pub mod binding;
 pub mod claims;
+pub mod limits;
+pub mod login;
 pub mod secret;
 pub mod token;
 

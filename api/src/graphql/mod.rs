@@ -7,22 +7,27 @@
 //! - [`error`]: every error carries `extensions.code` (DESIGN §2) and the request id;
 //! - [`rw`]: read-your-writes, so a mutation answers with what it changed;
 //! - [`types`]: the object types, read from the read models;
-//! - [`mutations`], [`queries`]: the roots, one file per area, merged here.
+//! - [`mutations`], [`queries`]: the roots, one file per area, merged here;
+//! - [`subscriptions`]: `orderUpdated` and `events`, following the log (over WebSocket);
+//! - [`metrics`]: an extension recording each mutation as a command (name, outcome, latency).
 
 pub mod caller;
 pub mod error;
+pub mod metrics;
 pub mod mutations;
 pub mod queries;
 pub mod rw;
 pub mod state;
+pub mod subscriptions;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{OutputType, Schema};
 
 pub use caller::Caller;
 pub use state::ApiState;
 
-pub type DinghuoSchema = Schema<queries::QueryRoot, mutations::MutationRoot, EmptySubscription>;
+pub type DinghuoSchema =
+    Schema<queries::QueryRoot, mutations::MutationRoot, subscriptions::SubscriptionRoot>;
 
 /// Limits that protect the server from expensive requests.
 #[derive(Debug, Clone, Copy)]
@@ -51,8 +56,11 @@ pub fn build(state: ApiState, limits: Limits) -> DinghuoSchema {
     let mut builder = Schema::build(
         queries::QueryRoot::default(),
         mutations::MutationRoot::default(),
-        EmptySubscription,
+        subscriptions::SubscriptionRoot,
     )
+    .extension(metrics::CommandMetrics::new(
+        &mutations::MutationRoot::type_name(),
+    ))
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .data(state);
@@ -67,7 +75,7 @@ pub fn sdl() -> String {
     Schema::build(
         queries::QueryRoot::default(),
         mutations::MutationRoot::default(),
-        EmptySubscription,
+        subscriptions::SubscriptionRoot,
     )
     .finish()
     .sdl()

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dinghuo_commands::{Commands, Database};
+use dinghuo_projections::Wakeup;
 
 use crate::auth::Tokens;
 
@@ -15,6 +16,9 @@ pub struct ApiState {
     /// How long a mutation waits for the read models to show its write before answering with
     /// what they show.
     pub read_your_writes_timeout: Duration,
+    /// Signalled on every commit (in this process, and from others through `LISTEN` when the
+    /// processors run): subscriptions wake on it instead of polling fast.
+    pub wakeup: Wakeup,
 }
 
 impl ApiState {

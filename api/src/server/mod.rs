@@ -54,6 +54,7 @@ pub async fn serve(
         commands: Arc::new(commands),
         tokens: tokens.clone(),
         read_your_writes_timeout: args.read_your_writes_timeout,
+        wakeup: wakeup.clone(),
     };
 
     if args.demo {
@@ -134,7 +135,10 @@ async fn wait_for_read_models(db: &Database) {
             return;
         }
         if started.elapsed() > PATIENCE {
-            tracing::warn!(?missing, "serving before these read models exist; /readyz says so");
+            tracing::warn!(
+                ?missing,
+                "serving before these read models exist; /readyz says so"
+            );
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;

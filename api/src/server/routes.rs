@@ -1,4 +1,5 @@
-//! The router: `POST /graphql`, `GET /graphql` (GraphiQL), `/healthz`, `/readyz`, `/metrics`;
+//! The router: `POST /graphql`, `GET /graphql` (GraphiQL), `/graphql/ws` (subscriptions over
+//! WebSocket), `/healthz`, `/readyz`, `/metrics`;
 //! a request id per request (the client's `x-request-id`, or a fresh one), answered in the
 //! `x-request-id` header, in every GraphQL error and in the logs.
 
@@ -7,9 +8,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::http::GraphiQLSource;
-use async_graphql::{BatchRequest, BatchResponse, ServerError};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::{BatchRequest, BatchResponse, Data, ServerError};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::{self, Next};
@@ -23,6 +25,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{health, ServeArgs};
+use crate::graphql::types::contact::DomainLoaders;
 use crate::graphql::types::order::LinesLoader;
 use crate::graphql::{ApiState, Caller, DinghuoSchema};
 
@@ -52,6 +55,7 @@ pub fn router(
     };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(super::metrics::render))
@@ -165,14 +169,75 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest) -> Batch
         }
     }
     // Per request, so that a DataLoader's cache never serves one caller another's rows.
-    let lines = Arc::new(DataLoader::new(
+    let batch = batch.data(caller).data(lines_loader(&state.api));
+    let batch = DomainLoaders::new(state.api.db()).add_to_batch(batch);
+    state.schema.execute_batch(batch).await
+}
+
+/// The loader of order lines that `Order.lines` needs in every request's (and every WebSocket
+/// connection's) data.
+pub fn lines_loader(api: &ApiState) -> Arc<DataLoader<LinesLoader>> {
+    Arc::new(DataLoader::new(
         LinesLoader {
-            db: state.api.db().clone(),
+            db: api.db().clone(),
         },
         tokio::spawn,
-    ));
-    let batch = batch.data(caller).data(lines);
-    state.schema.execute_batch(batch).await
+    ))
+}
+
+/// Subscriptions over WebSocket (graphql-transport-ws, and the older graphql-ws). The client
+/// authenticates in `connection_init` with `{"Authorization": "Bearer …"}`; a connection without
+/// one is anonymous, one with an invalid token is refused.
+async fn graphql_ws(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    axum::Extension(RequestId(request_id)): axum::Extension<RequestId>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let schema = state.schema.clone();
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let caller = ws_caller(&state, &payload, request_id, client)?;
+                    let mut data = Data::default();
+                    data.insert(caller);
+                    data.insert(lines_loader(&state.api));
+                    DomainLoaders::new(state.api.db()).insert_into(&mut data);
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+/// The caller of a WebSocket connection, from its `connection_init` payload.
+fn ws_caller(
+    state: &AppState,
+    payload: &serde_json::Value,
+    request_id: Uuid,
+    client: SocketAddr,
+) -> async_graphql::Result<Caller> {
+    let token = ["Authorization", "authorization"]
+        .iter()
+        .find_map(|key| payload.get(*key))
+        .map(|value| value.as_str().unwrap_or_default());
+    let actor = match token {
+        None => None,
+        Some(text) => match state.api.tokens.verify_bearer(text) {
+            Ok(actor) => Some(actor),
+            Err(error) => {
+                tracing::info!(%error, "refused a bearer token on a WebSocket");
+                return Err(crate::graphql::error::ApiError::unauthenticated().into());
+            }
+        },
+    };
+    Ok(Caller {
+        actor,
+        request_id,
+        client_addr: Some(client.ip()),
+    })
 }
 
 /// Every error names the request, and has a code (GraphQL's own parse and validation errors

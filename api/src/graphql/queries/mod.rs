@@ -1,12 +1,29 @@
 //! The query root: one object per area, merged.
 
+pub mod analytics;
+pub mod audit;
+mod contacts;
+pub mod notifications;
 mod orders;
+mod partners;
+mod products;
+mod tenant;
 mod viewer;
 
 use async_graphql::MergedObject;
 
 #[derive(Default, MergedObject)]
-pub struct QueryRoot(viewer::ViewerQuery, orders::OrderQueries);
+pub struct QueryRoot(
+    viewer::ViewerQuery,
+    orders::OrderQueries,
+    audit::AuditQueries,
+    analytics::AnalyticsQueries,
+    notifications::NotificationQueries,
+    tenant::TenantQuery,
+    partners::PartnerQueries,
+    contacts::ContactQueries,
+    products::ProductQueries,
+);
 
 /// The most a page of a connection holds.
 pub const MAX_PAGE: usize = 100;
@@ -23,4 +40,13 @@ pub fn page_size(first: Option<i32>) -> Result<usize, crate::graphql::error::Api
             format!("first must be between 0 and {MAX_PAGE}"),
         )),
     }
+}
+
+/// The complexity of a connection: its selection counted once per node of a full page, so that
+/// the complexity limit bounds how many rows a query can ask for.
+pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let page = first.map_or(DEFAULT_PAGE, |n| {
+        usize::try_from(n).unwrap_or(0).min(MAX_PAGE)
+    });
+    page.max(1).saturating_mul(child_complexity)
 }

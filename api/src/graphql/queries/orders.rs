@@ -31,6 +31,7 @@ type OrderCursor = OpaqueCursor<(DateTime<Utc>, String)>;
 impl OrderQueries {
     /// The orders the caller may see, newest first: an admin, auditor or analyst sees the
     /// tenant's, an employee those of its partners, a contact its own partner's.
+    #[graphql(complexity = "super::page_complexity(first, child_complexity)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,

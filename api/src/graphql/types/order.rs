@@ -162,6 +162,24 @@ impl Order {
             .map_err(ApiError::internal)?
             .unwrap_or_default())
     }
+
+    /// The ordering partner (one query for a whole page of orders).
+    async fn partner(&self, ctx: &Context<'_>) -> ApiResult<Option<super::Partner>> {
+        let loader = super::contact::loader::<super::partner::PartnersLoader>(ctx)?;
+        loader
+            .load_one(self.partner_id.to_string())
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    /// The contact who ordered (one query for a whole page of orders).
+    async fn contact(&self, ctx: &Context<'_>) -> ApiResult<Option<super::Contact>> {
+        let loader = super::contact::loader::<super::contact::ContactsLoader>(ctx)?;
+        loader
+            .load_one(self.contact_id.to_string())
+            .await
+            .map_err(ApiError::internal)
+    }
 }
 
 #[derive(Debug, Clone, SimpleObject)]

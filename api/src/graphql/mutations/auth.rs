@@ -1,0 +1,403 @@
+//! Contact sign-in: `requestBindingCode`, `bindContact`, `login`, `changePassword`.
+//!
+//! The first three are anonymous (a contact has no token yet); the tenant comes from the WeChat
+//! account or app the contact opened, so it is an input. None of their answers tells whether a
+//! phone belongs to anyone: an unknown phone gets the same payload or the same refusal, after the
+//! same rate limit and the same argon2 work. Secrets (codes, passwords) are never logged: the
+//! resolvers are instrumented with `skip_all`.
+
+use std::time::Duration;
+
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use dinghuo_commands::{Actor, BindContactInput as BindCommand, RequestContext, Role};
+use dinghuo_domain::{Channel, ContactId, ErrorCode, OpenId, Phone, TenantId, ValidationError};
+use dinghuo_projections::sql;
+use tracing::instrument;
+
+use crate::auth::binding::{self, BindingCode, CodeGenerator, CODE_TTL};
+use crate::auth::limits::{self, Subject};
+use crate::auth::login;
+use crate::graphql::caller::{self, Caller};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::rw;
+use crate::graphql::state::ApiState;
+
+/// How long a contact's token is valid. A token cannot be revoked, so not for long; a contact
+/// signs in again (code or password) after a week.
+pub const CONTACT_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The channel a password sign-in binds on: the platform's app and login page (seed: tenant-mode
+/// contacts "order through the platform's mobile app").
+const PASSWORD_CHANNEL: &str = "APP";
+
+#[derive(Default)]
+pub struct AuthMutations;
+
+// The inputs do not derive `Debug`: they carry codes and passwords, which must not reach a log.
+
+#[derive(InputObject)]
+pub struct RequestBindingCodeInput {
+    /// The tenant whose WeChat account or app the contact opened.
+    pub tenant_id: ID,
+    pub phone: String,
+}
+
+#[derive(InputObject)]
+pub struct BindContactInput {
+    pub tenant_id: ID,
+    /// The phone the code was sent to; must be the phone recorded for the contact.
+    pub phone: String,
+    /// The 6-digit code from the SMS.
+    pub code: String,
+    /// Where the contact binds: `MINI_PROGRAM`, `OFFICIAL_ACCOUNT`, `WEB_QR` or `APP`.
+    pub channel: String,
+    pub wechat_open_id: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub tenant_id: ID,
+    /// The login: the contact's mobile number.
+    pub phone: String,
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    pub current_password: String,
+    /// At least 8 characters, at most 128.
+    pub new_password: String,
+}
+
+/// The same whether or not the phone belongs to a contact of the tenant.
+#[derive(Debug, SimpleObject)]
+pub struct RequestBindingCodePayload {
+    /// Always true: if the phone is a partner contact's, a code is on its way by SMS.
+    pub accepted: bool,
+    /// How long a code stays valid.
+    pub expires_in_seconds: i32,
+}
+
+/// The signed-in contact, as much as a frontend needs to greet it.
+#[derive(Debug, SimpleObject)]
+pub struct SignedInContact {
+    pub id: ID,
+    pub tenant_id: ID,
+    /// The partner it orders for, as the read model shows it.
+    pub partner_id: Option<ID>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct BindContactPayload {
+    pub contact: SignedInContact,
+    /// A bearer token for the contact (`Authorization: Bearer <token>`).
+    pub token: String,
+    pub token_expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct LoginPayload {
+    pub contact: SignedInContact,
+    pub token: String,
+    pub token_expires_at: DateTime<Utc>,
+    /// The password is the initial one from the SMS: the frontend should ask for a new one.
+    pub must_change_password: bool,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct ChangePasswordPayload {
+    pub contact: SignedInContact,
+    pub must_change_password: bool,
+}
+
+fn parse_tenant(id: &ID) -> ApiResult<TenantId> {
+    TenantId::parse(&id.0, "tenantId").map_err(validation)
+}
+
+fn parse_phone(text: &str) -> ApiResult<Phone> {
+    Phone::parse(text).map_err(|error| validation(error.at("phone")))
+}
+
+fn validation(error: ValidationError) -> ApiError {
+    ApiError::validation(&error.field, error.message)
+}
+
+fn wrong_code() -> ApiError {
+    // One answer for an unknown phone, no code, a wrong, spent or expired code.
+    ApiError::new(
+        ErrorCode::Unauthenticated,
+        "the phone or code is not valid, or the code has expired; request a new code",
+    )
+}
+
+fn wrong_password() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthenticated,
+        "the phone or password is not valid",
+    )
+}
+
+/// The command context of `contact` acting in this request: the events it appends name it and
+/// the request.
+fn as_contact(caller: &Caller, tenant: TenantId, contact: ContactId) -> RequestContext {
+    let mut ctx = RequestContext::new(Actor::in_tenant(contact.as_uuid(), Role::Contact, tenant));
+    ctx.request_id = caller.request_id;
+    ctx.correlation_id = caller.request_id;
+    ctx.causation_id = caller.request_id;
+    ctx
+}
+
+/// A token for `contact`, and when it expires.
+fn token_for(
+    state: &ApiState,
+    tenant: TenantId,
+    contact: ContactId,
+) -> ApiResult<(String, DateTime<Utc>)> {
+    let actor = Actor::in_tenant(contact.as_uuid(), Role::Contact, tenant);
+    let token = state
+        .tokens
+        .issue(&actor, CONTACT_TOKEN_TTL)
+        .map_err(ApiError::internal)?;
+    let ttl = chrono::Duration::from_std(CONTACT_TOKEN_TTL).map_err(ApiError::internal)?;
+    Ok((token, Utc::now() + ttl))
+}
+
+#[derive(sqlx::FromRow)]
+struct ContactRow {
+    name: Option<String>,
+    partner_id: Option<String>,
+}
+
+/// The contact as the `contacts` read model shows it.
+async fn signed_in(
+    state: &ApiState,
+    tenant: TenantId,
+    contact: ContactId,
+) -> ApiResult<SignedInContact> {
+    let row: Option<ContactRow> = sql::fetch_all(
+        state.db(),
+        "SELECT c.name, l.partner_id
+           FROM rm_contacts c
+           LEFT JOIN rm_partner_contacts l ON l.contact_id = c.contact_id AND l.side = 'THEIRS'
+          WHERE c.contact_id = $1 AND c.tenant_id = $2
+          LIMIT 1",
+        &[contact.to_string().into(), tenant.to_string().into()],
+    )
+    .await?
+    .into_iter()
+    .next();
+    let (name, partner_id) = row.map_or((None, None), |row| (row.name, row.partner_id));
+    Ok(SignedInContact {
+        id: ID(contact.to_string()),
+        tenant_id: ID(tenant.to_string()),
+        partner_id: partner_id.map(ID),
+        name,
+    })
+}
+
+/// Binds `contact` on `channel` through the command layer, which checks the phone against the
+/// contact's committed events (`PHONE_MISMATCH`, nothing bound), then waits until the `contacts`
+/// read model shows it.
+async fn bind(
+    caller: &Caller,
+    state: &ApiState,
+    tenant: TenantId,
+    contact: ContactId,
+    command: BindCommand,
+) -> ApiResult<()> {
+    state
+        .commands
+        .bind_contact(&as_contact(caller, tenant, contact), command)
+        .await?;
+    rw::wait(state, "Contact", &contact.to_string(), &["contacts"]).await
+}
+
+#[Object]
+impl AuthMutations {
+    /// Sends a 6-digit binding code by SMS to `phone` if it is the recorded phone of a
+    /// their-side partner contact of the tenant. The answer is the same either way.
+    #[instrument(skip_all)]
+    async fn request_binding_code(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestBindingCodeInput,
+    ) -> ApiResult<RequestBindingCodePayload> {
+        let (caller, state) = caller::of(ctx);
+        let tenant = parse_tenant(&input.tenant_id)?;
+        let phone = parse_phone(&input.phone)?;
+        let now = limits::now_ms();
+        // A request counts as an attempt: it bounds the SMS one can make us send to a phone.
+        let attempt = limits::reserve(
+            state.db(),
+            &limits::subjects(tenant, &phone, caller.client_addr),
+            now,
+        )
+        .await?;
+        attempt.failed();
+        let code = ctx
+            .data_opt::<CodeGenerator>()
+            .cloned()
+            .unwrap_or_default()
+            .generate();
+        match binding::recipient(state.db(), tenant, &phone).await? {
+            Some(recipient) => {
+                binding::issue(state.db(), tenant, &phone, &recipient, &code, now).await?
+            }
+            // Nobody to send to: the same hashing and the same one commit (the sweep that
+            // issuing also runs) as a real request, and nothing stored.
+            None => {
+                login::hash_secret(code.expose().to_owned()).await?;
+                binding::sweep_expired(state.db(), now).await?;
+            }
+        }
+        Ok(RequestBindingCodePayload {
+            accepted: true,
+            expires_in_seconds: i32::try_from(CODE_TTL.as_secs()).unwrap_or(i32::MAX),
+        })
+    }
+
+    /// Binds a their-side contact with the code it received, and signs it in: answers a contact
+    /// token. A wrong code counts a try; the code is dead after 5 tries or 10 minutes.
+    #[instrument(skip_all)]
+    async fn bind_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: BindContactInput,
+    ) -> ApiResult<BindContactPayload> {
+        let (caller, state) = caller::of(ctx);
+        let tenant = parse_tenant(&input.tenant_id)?;
+        let phone = parse_phone(&input.phone)?;
+        let code = BindingCode::parse(&input.code)
+            .ok_or_else(|| ApiError::validation("code", "a code is 6 digits"))?;
+        // Checked before the code is spent, so a typo here does not cost the code.
+        Channel::parse(&input.channel).map_err(|error| validation(error.at("channel")))?;
+        if let Some(open_id) = input.wechat_open_id.as_deref() {
+            OpenId::parse(open_id).map_err(|error| validation(error.at("wechatOpenId")))?;
+        }
+        let now = limits::now_ms();
+        let attempt = limits::reserve(
+            state.db(),
+            &limits::subjects(tenant, &phone, caller.client_addr),
+            now,
+        )
+        .await?;
+        let Some(contact_id) = binding::redeem(state.db(), tenant, &phone, &code, now).await?
+        else {
+            attempt.failed();
+            return Err(wrong_code());
+        };
+        // The code proved the phone: what follows is not a guess, whatever its outcome.
+        attempt.release(state.db()).await?;
+        let contact = ContactId::parse(&contact_id, "contactId").map_err(ApiError::internal)?;
+        let command = BindCommand {
+            contact_id: contact_id.clone(),
+            phone: phone.as_str().to_owned(),
+            channel: input.channel,
+            wechat_open_id: input.wechat_open_id,
+        };
+        bind(caller, state, tenant, contact, command).await?;
+        let (token, token_expires_at) = token_for(state, tenant, contact)?;
+        tracing::info!(contact_id = %contact, "contact bound and signed in");
+        Ok(BindContactPayload {
+            contact: signed_in(state, tenant, contact).await?,
+            token,
+            token_expires_at,
+        })
+    }
+
+    /// Signs a tenant-mode partner's contact in with its mobile number and password. The first
+    /// sign-in binds the contact on the `APP` channel (seed: "having logged in or bound, the
+    /// contact can order").
+    #[instrument(skip_all)]
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayload> {
+        let (caller, state) = caller::of(ctx);
+        let tenant = parse_tenant(&input.tenant_id)?;
+        let phone = parse_phone(&input.phone)?;
+        login::check_given_password(&input.password, "password")?;
+        let attempt = limits::reserve(
+            state.db(),
+            &limits::subjects(tenant, &phone, caller.client_addr),
+            limits::now_ms(),
+        )
+        .await?;
+        let Some(account) =
+            login::check_password(state.db(), tenant, &phone, &input.password).await?
+        else {
+            attempt.failed();
+            return Err(wrong_password());
+        };
+        attempt.release(state.db()).await?;
+        let contact =
+            ContactId::parse(&account.contact_id, "contactId").map_err(ApiError::internal)?;
+        let command = BindCommand {
+            contact_id: account.contact_id.clone(),
+            phone: phone.as_str().to_owned(),
+            channel: PASSWORD_CHANNEL.to_owned(),
+            wechat_open_id: None,
+        };
+        // A password of a contact no longer linked, or of a number since changed, opens nothing:
+        // the same answer as a wrong password.
+        if let Err(error) = bind(caller, state, tenant, contact, command).await {
+            return Err(match error.code {
+                ErrorCode::PhoneMismatch | ErrorCode::NotAPartner | ErrorCode::NotFound => {
+                    wrong_password()
+                }
+                _ => error,
+            });
+        }
+        let (token, token_expires_at) = token_for(state, tenant, contact)?;
+        tracing::info!(contact_id = %contact, "contact signed in with a password");
+        Ok(LoginPayload {
+            contact: signed_in(state, tenant, contact).await?,
+            token,
+            token_expires_at,
+            must_change_password: account.must_change_password,
+        })
+    }
+
+    /// A signed-in contact with a platform account replaces its password.
+    #[instrument(skip_all)]
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> ApiResult<ChangePasswordPayload> {
+        let (caller, state) = caller::of(ctx);
+        let actor = caller.require(&[Role::Contact])?;
+        let tenant = caller.tenant()?;
+        login::check_given_password(&input.current_password, "currentPassword")?;
+        login::check_new_password(&input.new_password, &input.current_password)?;
+        let mut subjects = vec![Subject::contact(actor.id)];
+        subjects.extend(caller.client_addr.map(Subject::address));
+        let attempt = limits::reserve(state.db(), &subjects, limits::now_ms()).await?;
+        let Some(account) = login::account_of(state.db(), tenant, actor.id).await? else {
+            attempt.release(state.db()).await?;
+            return Err(ApiError::not_found("platform account"));
+        };
+        if !account.verifies(&input.current_password).await? {
+            attempt.failed();
+            return Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the current password is not valid",
+            ));
+        }
+        attempt.release(state.db()).await?;
+        if !account
+            .set_password(state.db(), &input.new_password)
+            .await?
+        {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "the password was changed meanwhile",
+            ));
+        }
+        let contact = ContactId::from_uuid(actor.id);
+        tracing::info!(contact_id = %contact, "contact changed its password");
+        Ok(ChangePasswordPayload {
+            contact: signed_in(state, tenant, contact).await?,
+            must_change_password: false,
+        })
+    }
+}

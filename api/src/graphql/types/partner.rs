@@ -1,0 +1,184 @@
+//! `Partner` (a CRM customer and, once added, a partner enterprise), read from `rm_partners`,
+//! and the `PartnersLoader` that resolves `Order.partner` for a whole page at once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Enum, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use dinghuo_commands::Database;
+use dinghuo_projections::outbox::providers::mask_phone;
+use dinghuo_projections::sql::{fetch_all, Arg, StoredTime};
+
+use super::scope::Scope;
+use super::tenant::{time, App};
+use crate::graphql::error::ApiResult;
+
+/// How a partner's contacts reach the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum PartnerMode {
+    /// Light mode: WeChat only, no platform account (the default).
+    Tenantless,
+    /// A platform account is provisioned for each their-side contact.
+    Tenant,
+}
+
+impl PartnerMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tenantless => dinghuo_domain::PartnerMode::Tenantless.as_str(),
+            Self::Tenant => dinghuo_domain::PartnerMode::Tenant.as_str(),
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match dinghuo_domain::PartnerMode::parse(text).ok()? {
+            dinghuo_domain::PartnerMode::Tenantless => Some(Self::Tenantless),
+            dinghuo_domain::PartnerMode::Tenant => Some(Self::Tenant),
+        }
+    }
+}
+
+/// The columns of `rm_partners` every partner query selects.
+pub const PARTNER_COLUMNS: &str = "partner_id, name, phone, address, customer_recorded_at,
+    is_partner, mode, partner_added_at, ordering_assigned, ordering_assigned_at, suspended,
+    suspended_at, their_side_contacts, our_side_contacts, orders_count, first_order_at,
+    last_order_at, updated_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PartnerRow {
+    pub partner_id: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub customer_recorded_at: StoredTime,
+    pub is_partner: bool,
+    pub mode: Option<String>,
+    pub partner_added_at: Option<StoredTime>,
+    pub ordering_assigned: bool,
+    pub ordering_assigned_at: Option<StoredTime>,
+    pub suspended: bool,
+    pub suspended_at: Option<StoredTime>,
+    pub their_side_contacts: i64,
+    pub our_side_contacts: i64,
+    pub orders_count: i64,
+    pub first_order_at: Option<StoredTime>,
+    pub last_order_at: Option<StoredTime>,
+    pub updated_at: StoredTime,
+}
+
+/// A CRM customer of the tenant; once added, a partner enterprise (its id stays the same).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Partner {
+    pub id: ID,
+    pub name: String,
+    /// The company's number, masked (`138****8000`): lists are shown to many people.
+    pub phone_masked: Option<String>,
+    pub address: Option<String>,
+    pub customer_recorded_at: DateTime<Utc>,
+    /// Added as a partner enterprise (only then can it order).
+    pub is_partner: bool,
+    /// Set once it is a partner.
+    pub mode: Option<PartnerMode>,
+    pub partner_added_at: Option<DateTime<Utc>>,
+    /// The apps assigned to it.
+    pub assigned_apps: Vec<App>,
+    /// Since when the ordering app is assigned; none while it is not.
+    pub ordering_assigned_at: Option<DateTime<Utc>>,
+    /// A suspended partner cannot order.
+    pub suspended: bool,
+    pub suspended_at: Option<DateTime<Utc>>,
+    /// Current partner contacts on the partner's side.
+    pub their_side_contacts: i64,
+    /// Current partner contacts on the tenant's side (employees).
+    pub our_side_contacts: i64,
+    /// Orders it submitted, whatever became of them.
+    pub orders_count: i64,
+    pub first_order_at: Option<DateTime<Utc>>,
+    pub last_order_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<PartnerRow> for Partner {
+    fn from(row: PartnerRow) -> Self {
+        Self {
+            id: ID(row.partner_id),
+            name: row.name,
+            phone_masked: row.phone.as_deref().map(mask_phone),
+            address: row.address,
+            customer_recorded_at: row.customer_recorded_at.0,
+            is_partner: row.is_partner,
+            mode: row.mode.as_deref().and_then(PartnerMode::parse),
+            partner_added_at: time(row.partner_added_at),
+            assigned_apps: if row.ordering_assigned {
+                vec![App::Ordering]
+            } else {
+                Vec::new()
+            },
+            ordering_assigned_at: time(row.ordering_assigned_at),
+            suspended: row.suspended,
+            suspended_at: time(row.suspended_at),
+            their_side_contacts: row.their_side_contacts,
+            our_side_contacts: row.our_side_contacts,
+            orders_count: row.orders_count,
+            first_order_at: time(row.first_order_at),
+            last_order_at: time(row.last_order_at),
+            updated_at: row.updated_at.0,
+        }
+    }
+}
+
+/// One partner (or customer) the caller may see, or `None`.
+pub async fn find(db: &Database, scope: &Scope, partner_id: &str) -> ApiResult<Option<Partner>> {
+    let (condition, extra) = scope.partner_condition("partner_id", 3);
+    let mut args = vec![Arg::from(scope.tenant_id.as_str()), Arg::from(partner_id)];
+    args.extend(extra);
+    let rows: Vec<PartnerRow> = fetch_all(
+        db,
+        &format!(
+            "SELECT {PARTNER_COLUMNS} FROM rm_partners
+              WHERE tenant_id = $1 AND partner_id = $2{condition}"
+        ),
+        &args,
+    )
+    .await?;
+    Ok(rows.into_iter().next().map(Partner::from))
+}
+
+/// `$from, $from+1, …` for `count` values.
+pub(crate) fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Loads many partners by id in one query. Only fed ids the caller may already see (an order's
+/// partner), so it applies no scope of its own.
+pub struct PartnersLoader {
+    pub db: Database,
+}
+
+impl Loader<String> for PartnersLoader {
+    type Value = Partner;
+    type Error = Arc<sqlx::Error>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Partner>, Self::Error> {
+        let args: Vec<Arg> = keys.iter().map(|key| Arg::from(key.as_str())).collect();
+        let rows: Vec<PartnerRow> = fetch_all(
+            &self.db,
+            &format!(
+                "SELECT {PARTNER_COLUMNS} FROM rm_partners WHERE partner_id IN ({})",
+                placeholders(1, keys.len())
+            ),
+            &args,
+        )
+        .await
+        .map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.partner_id.clone(), Partner::from(row)))
+            .collect())
+    }
+}

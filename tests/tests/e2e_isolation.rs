@@ -1,0 +1,699 @@
+//! Isolation over HTTP (DESIGN §1): every query and mutation, run as each role of two tenants
+//! and as the contacts of two partners. Nothing crosses a tenant, no contact sees another
+//! partner's data, auditors and analysts cannot mutate. A test below fails when the schema
+//! gains a root field that no case here covers.
+
+use std::collections::BTreeSet;
+
+use dinghuo_commands::{Actor, Role};
+use dinghuo_domain::{ContactId, PartnerId};
+use dinghuo_tests::server::TestServer;
+use dinghuo_tests::{on_both_backends, World};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// Who runs an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    Operator,
+    AdminA,
+    AdminB,
+    /// An employee of tenant A linked to partner 1 only.
+    EmployeeA1,
+    /// A bound contact of partner 1 of tenant A.
+    ContactA1,
+    /// A bound contact of partner 2 of tenant A.
+    ContactA2,
+    AuditorA,
+    AnalystA,
+    Anonymous,
+}
+
+const EVERYONE: [Who; 9] = [
+    Who::Operator,
+    Who::AdminA,
+    Who::AdminB,
+    Who::EmployeeA1,
+    Who::ContactA1,
+    Who::ContactA2,
+    Who::AuditorA,
+    Who::AnalystA,
+    Who::Anonymous,
+];
+
+/// What an operation must answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// Data, no error.
+    Allowed,
+    /// No error, but the root field is `null` or an empty list: nothing of it is visible.
+    Nothing,
+    /// An error with this code.
+    Refused(&'static str),
+    /// Binding and login limit attempts per phone and per client address, whoever asks: after
+    /// a few callers the answer is `RATE_LIMITED` instead of this one.
+    UnlessLimited(&'static Expect),
+}
+
+/// Tenant A (partners 1 and 2, each with a bound contact, an employee linked to partner 1, an
+/// order of each partner) and tenant B (its own partner, contact and order).
+struct Fixture {
+    server: TestServer,
+    a: World,
+    b: World,
+    partner_a2: PartnerId,
+    contact_a2: ContactId,
+    employee_a1: ContactId,
+    order_a1: String,
+    order_a2: String,
+    order_b: String,
+    /// A submitted order of partner 2, to reject.
+    order_reject: String,
+    /// A submitted order of partner 1, to cancel.
+    order_cancel: String,
+    /// A customer of tenant A that is not a partner yet.
+    customer_a3: PartnerId,
+    /// An employee of tenant A linked to no partner yet.
+    loose_contact: ContactId,
+}
+
+impl Fixture {
+    fn actor(&self, who: Who) -> Option<Actor> {
+        let in_a = |role| Actor::in_tenant(Uuid::now_v7(), role, self.a.tenant);
+        match who {
+            Who::Operator => Some(Actor::operator(Uuid::now_v7())),
+            Who::AdminA => Some(self.a.admin),
+            Who::AdminB => Some(self.b.admin),
+            Who::EmployeeA1 => Some(Actor::in_tenant(
+                self.employee_a1.as_uuid(),
+                Role::Employee,
+                self.a.tenant,
+            )),
+            Who::ContactA1 => Some(self.a.contact_actor()),
+            Who::ContactA2 => Some(Actor::in_tenant(
+                self.contact_a2.as_uuid(),
+                Role::Contact,
+                self.a.tenant,
+            )),
+            Who::AuditorA => Some(in_a(Role::Auditor)),
+            Who::AnalystA => Some(in_a(Role::Analyst)),
+            Who::Anonymous => None,
+        }
+    }
+
+    async fn run(&self, who: Who, document: &str, variables: Value) -> Value {
+        let token = self.actor(who).map(|actor| self.server.token(&actor));
+        self.server
+            .graphql(token.as_deref(), document, variables)
+            .await
+    }
+
+    async fn submit(&self, contact: Actor, product: String) -> String {
+        let token = self.server.token(&contact);
+        let data = self
+            .server
+            .ok(
+                Some(&token),
+                "mutation($p: ID!) { submitOrder(input: {lines: [{productId: $p, quantity: 1}]}) { orderId } }",
+                json!({"p": product}),
+            )
+            .await;
+        data["submitOrder"]["orderId"]
+            .as_str()
+            .expect("an order id")
+            .to_owned()
+    }
+}
+
+async fn fixture(test: &dinghuo_tests::TestDb) -> Fixture {
+    let commands = test.commands();
+    let a = World::build(&commands, 2).await;
+    let b = World::build(&commands, 2).await;
+    let admin = a.admin_ctx();
+    let partner_a2 = World::add_partner(&commands, &admin, "Dealer Two").await;
+    let contact_a2 =
+        World::add_bound_contact(&commands, &admin, a.tenant, partner_a2, "13900139000").await;
+    let employee_a1 = World::add_employee(&commands, &admin, a.partner, "13700137000").await;
+    let customer_a3 = commands
+        .record_customer(
+            &admin,
+            dinghuo_commands::RecordCustomerInput {
+                name: "Dealer Three".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("record a customer");
+    let loose_contact = commands
+        .record_contact(
+            &admin,
+            dinghuo_commands::RecordContactInput {
+                name: "Wang Wu".into(),
+                phone: Some("13600136000".into()),
+                customer_id: None,
+                employee: true,
+            },
+        )
+        .await
+        .expect("record an employee");
+    let server = TestServer::start(&test.db, &[]).await;
+    let mut fixture = Fixture {
+        server,
+        partner_a2,
+        contact_a2,
+        employee_a1,
+        order_a1: String::new(),
+        order_a2: String::new(),
+        order_b: String::new(),
+        order_reject: String::new(),
+        order_cancel: String::new(),
+        customer_a3,
+        loose_contact,
+        a,
+        b,
+    };
+    fixture.order_a1 = fixture
+        .submit(fixture.a.contact_actor(), fixture.a.products[0].to_string())
+        .await;
+    let contact_a2 = fixture.actor(Who::ContactA2).expect("a contact");
+    fixture.order_a2 = fixture
+        .submit(contact_a2, fixture.a.products[0].to_string())
+        .await;
+    fixture.order_b = fixture
+        .submit(fixture.b.contact_actor(), fixture.b.products[0].to_string())
+        .await;
+    fixture.order_reject = fixture
+        .submit(contact_a2, fixture.a.products[0].to_string())
+        .await;
+    fixture.order_cancel = fixture
+        .submit(fixture.a.contact_actor(), fixture.a.products[0].to_string())
+        .await;
+    fixture
+}
+
+/// One operation and what each caller must get.
+struct Case {
+    /// The root field it exercises.
+    field: &'static str,
+    document: &'static str,
+    variables: fn(&Fixture) -> Value,
+    expect: fn(Who) -> Expect,
+}
+
+fn check(who: Who, case: &Case, response: &Value) {
+    let expected = (case.expect)(who);
+    let code = response["errors"][0]["extensions"]["code"].as_str();
+    let value = &response["data"][case.field];
+    let nothing = value.is_null()
+        || value.as_array().is_some_and(Vec::is_empty)
+        || value["edges"].as_array().is_some_and(Vec::is_empty);
+    let answers = |expected: &Expect| match expected {
+        Expect::Allowed => code.is_none() && !value.is_null(),
+        Expect::Nothing => code.is_none() && nothing,
+        Expect::Refused(expected_code) => code == Some(*expected_code),
+        Expect::UnlessLimited(_) => false,
+    };
+    let ok = match expected {
+        Expect::UnlessLimited(inner) => answers(inner) || code == Some("RATE_LIMITED"),
+        other => answers(&other),
+    };
+    assert!(
+        ok,
+        "{} as {who:?}: expected {expected:?}, got {response:#}",
+        case.field
+    );
+}
+
+fn read_only(who: Who) -> bool {
+    matches!(who, Who::AuditorA | Who::AnalystA)
+}
+
+/// Anonymous callers are always asked for a token.
+fn signed_in(who: Who, then: Expect) -> Expect {
+    if who == Who::Anonymous {
+        Expect::Refused("UNAUTHENTICATED")
+    } else {
+        then
+    }
+}
+
+/// A mutation only a tenant's admin may run; `admin_b` is what tenant B's admin gets (its own
+/// tenant when the input names no id of A, `NOT_FOUND` when it does).
+fn admin_only(who: Who, admin_b: Expect) -> Expect {
+    match who {
+        Who::AdminA => Expect::Allowed,
+        Who::AdminB => admin_b,
+        who => signed_in(who, Expect::Refused("FORBIDDEN")),
+    }
+}
+
+/// A query of the whole tenant's records: auditors and admins (`events`, history, past states).
+fn audit_read(who: Who, admin_b: Expect) -> Expect {
+    match who {
+        Who::AdminA | Who::AuditorA => Expect::Allowed,
+        Who::AdminB => admin_b,
+        who => signed_in(who, Expect::Refused("FORBIDDEN")),
+    }
+}
+
+/// An analytics query: analysts and admins.
+fn analytics_read(who: Who, admin_b: Expect) -> Expect {
+    match who {
+        Who::AdminA | Who::AnalystA => Expect::Allowed,
+        Who::AdminB => admin_b,
+        who => signed_in(who, Expect::Refused("FORBIDDEN")),
+    }
+}
+
+/// The cases. Mutations that change state run last for their allowed caller (see `run_case`).
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            field: "viewer",
+            document: "{ viewer { id role } }",
+            variables: |_| json!({}),
+            expect: |who| match who {
+                Who::Anonymous => Expect::Nothing,
+                _ => Expect::Allowed,
+            },
+        },
+        Case {
+            field: "order",
+            document: "query($id: ID!) { order(id: $id) { id } }",
+            variables: |f| json!({"id": f.order_a1}),
+            expect: |who| match who {
+                Who::AdminA | Who::EmployeeA1 | Who::ContactA1 | Who::AuditorA | Who::AnalystA => {
+                    Expect::Allowed
+                }
+                Who::AdminB | Who::ContactA2 => Expect::Nothing,
+                Who::Operator => Expect::Refused("FORBIDDEN"),
+                Who::Anonymous => Expect::Refused("UNAUTHENTICATED"),
+            },
+        },
+        Case {
+            field: "orders",
+            document: "query($p: ID!) { orders(first: 10, filter: {partnerId: $p}) { edges { node { id } } } }",
+            variables: |f| json!({"p": f.partner_a2.to_string()}),
+            expect: |who| match who {
+                Who::AdminA | Who::ContactA2 | Who::AuditorA | Who::AnalystA => Expect::Allowed,
+                Who::AdminB | Who::EmployeeA1 | Who::ContactA1 => Expect::Nothing,
+                Who::Operator => Expect::Refused("FORBIDDEN"),
+                Who::Anonymous => Expect::Refused("UNAUTHENTICATED"),
+            },
+        },
+        Case {
+            field: "submitOrder",
+            document: "mutation($p: ID!) { submitOrder(input: {lines: [{productId: $p, quantity: 1}]}) { orderId } }",
+            variables: |f| json!({"p": f.a.products[1].to_string()}),
+            expect: |who| match who {
+                Who::ContactA1 | Who::ContactA2 => Expect::Allowed,
+                // Tenant B's catalog holds no such product.
+                Who::AdminB => Expect::Refused("FORBIDDEN"),
+                Who::Anonymous => Expect::Refused("UNAUTHENTICATED"),
+                _ => Expect::Refused("FORBIDDEN"),
+            },
+        },
+        Case {
+            field: "confirmOrder",
+            document: "mutation($id: ID!) { confirmOrder(input: {orderId: $id}) { orderId } }",
+            variables: |f| json!({"id": f.order_a2}),
+            expect: |who| match who {
+                Who::AdminA => Expect::Allowed,
+                Who::AdminB => Expect::Refused("NOT_FOUND"),
+                // Partner 2 is not the employee's: its orders do not exist for it.
+                Who::EmployeeA1 => Expect::Refused("NOT_FOUND"),
+                Who::Anonymous => Expect::Refused("UNAUTHENTICATED"),
+                who if read_only(who) => Expect::Refused("FORBIDDEN"),
+                _ => Expect::Refused("FORBIDDEN"),
+            },
+        },
+        Case {
+            field: "rejectOrder",
+            document: "mutation($id: ID!) { rejectOrder(input: {orderId: $id, reason: \"out of stock\"}) { orderId } }",
+            variables: |f| json!({"id": f.order_reject}),
+            expect: |who| match who {
+                Who::AdminA => Expect::Allowed,
+                Who::AdminB | Who::EmployeeA1 => Expect::Refused("NOT_FOUND"),
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
+        },
+        Case {
+            field: "shipOrder",
+            document: "mutation($id: ID!) { shipOrder(input: {orderId: $id, carrier: \"SF\"}) { orderId } }",
+            variables: |f| json!({"id": f.order_a2}),
+            expect: |who| match who {
+                Who::AdminA => Expect::Allowed,
+                Who::AdminB | Who::EmployeeA1 => Expect::Refused("NOT_FOUND"),
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
+        },
+        Case {
+            field: "receiveOrder",
+            document: "mutation($id: ID!) { receiveOrder(input: {orderId: $id}) { orderId } }",
+            variables: |f| json!({"id": f.order_a2}),
+            expect: |who| match who {
+                Who::ContactA2 => Expect::Allowed,
+                Who::ContactA1 => Expect::Refused("NOT_FOUND"),
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
+        },
+        Case {
+            field: "cancelOrder",
+            document: "mutation($id: ID!) { cancelOrder(input: {orderId: $id, reason: \"changed my mind\"}) { orderId } }",
+            variables: |f| json!({"id": f.order_cancel}),
+            expect: |who| match who {
+                Who::ContactA1 => Expect::Allowed,
+                // Already cancelled by its contact when the admin tries.
+                Who::AdminA => Expect::Refused("INVALID_STATE"),
+                Who::ContactA2 | Who::AdminB => Expect::Refused("NOT_FOUND"),
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
+        },
+        Case {
+            field: "events",
+            document: "query($id: ID!) { events(first: 5, filter: {aggregateId: $id}) { edges { node { eventType } } } }",
+            variables: |f| json!({"id": f.order_a1}),
+            expect: |who| audit_read(who, Expect::Nothing),
+        },
+        Case {
+            field: "aggregateHistory",
+            document: "query($id: ID!) { aggregateHistory(id: $id) { eventType } }",
+            variables: |f| json!({"id": f.order_a1}),
+            expect: |who| audit_read(who, Expect::Nothing),
+        },
+        Case {
+            field: "aggregateAt",
+            document: "query($id: ID!) { aggregateAt(id: $id, asOf: {version: 1}) { version } }",
+            variables: |f| json!({"id": f.order_a1}),
+            expect: |who| audit_read(who, Expect::Nothing),
+        },
+        Case {
+            field: "salesDaily",
+            document: "query($p: ID!) { salesDaily(from: \"2020-01-01\", to: \"2020-12-31\", partnerId: $p) { day } }",
+            variables: |f| json!({"p": f.a.partner.to_string()}),
+            expect: |who| analytics_read(who, Expect::Allowed),
+        },
+        Case {
+            field: "onboardingFunnel",
+            document: "{ onboardingFunnel { steps { step reached } } }",
+            variables: |_| json!({}),
+            expect: |who| analytics_read(who, Expect::Allowed),
+        },
+        Case {
+            field: "notifications",
+            document: "{ notifications(first: 5) { edges { node { status } } } }",
+            variables: |_| json!({}),
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
+        Case {
+            field: "tenant",
+            document: "query($id: ID) { tenant(id: $id) { id } }",
+            variables: |f| json!({"id": f.a.tenant.to_string()}),
+            expect: |who| match who {
+                Who::AdminB => Expect::Nothing,
+                who => signed_in(who, Expect::Allowed),
+            },
+        },
+        Case {
+            field: "partners",
+            document: "{ partners(first: 10, filter: {namePrefix: \"Dealer Two\"}) { edges { node { id } } } }",
+            variables: |_| json!({}),
+            expect: |who| match who {
+                Who::AdminA | Who::AuditorA | Who::AnalystA | Who::ContactA2 => Expect::Allowed,
+                Who::Operator => Expect::Refused("FORBIDDEN"),
+                who => signed_in(who, Expect::Nothing),
+            },
+        },
+        Case {
+            field: "partner",
+            document: "query($id: ID!) { partner(id: $id) { id } }",
+            variables: |f| json!({"id": f.partner_a2.to_string()}),
+            expect: |who| match who {
+                Who::AdminA | Who::AuditorA | Who::AnalystA | Who::ContactA2 => Expect::Allowed,
+                Who::Operator => Expect::Refused("FORBIDDEN"),
+                who => signed_in(who, Expect::Nothing),
+            },
+        },
+        Case {
+            field: "contacts",
+            document: "query($p: ID!) { contacts(first: 10, filter: {partnerId: $p}) { edges { node { id } } } }",
+            variables: |f| json!({"p": f.partner_a2.to_string()}),
+            expect: |who| match who {
+                Who::AdminA | Who::AuditorA | Who::AnalystA | Who::ContactA2 => Expect::Allowed,
+                Who::Operator => Expect::Refused("FORBIDDEN"),
+                who => signed_in(who, Expect::Nothing),
+            },
+        },
+        Case {
+            field: "products",
+            document: "{ products(first: 10) { edges { node { id } } } }",
+            variables: |_| json!({}),
+            expect: |who| match who {
+                Who::Operator => Expect::Refused("FORBIDDEN"),
+                // Each tenant sees its own catalog.
+                who => signed_in(who, Expect::Allowed),
+            },
+        },
+        Case {
+            field: "requestBindingCode",
+            document: "mutation($t: ID!) { requestBindingCode(input: {tenantId: $t, phone: \"13800138000\"}) { __typename } }",
+            variables: |f| json!({"t": f.a.tenant.to_string()}),
+            // Anonymous by design (a contact has no token yet); the answer never says whether
+            // the phone exists, so everyone gets the same.
+            expect: |_| Expect::UnlessLimited(&Expect::Allowed),
+        },
+        Case {
+            field: "bindContact",
+            document: "mutation($t: ID!) { bindContact(input: {tenantId: $t, phone: \"13800138000\", code: \"000000\", channel: \"MINI_PROGRAM\"}) { token } }",
+            variables: |f| json!({"t": f.a.tenant.to_string()}),
+            // A wrong code binds nobody, whoever asks.
+            expect: |_| Expect::UnlessLimited(&Expect::Refused("UNAUTHENTICATED")),
+        },
+        Case {
+            field: "login",
+            document: "mutation($t: ID!) { login(input: {tenantId: $t, phone: \"13800138000\", password: \"wrong-password\"}) { token } }",
+            variables: |f| json!({"t": f.a.tenant.to_string()}),
+            expect: |_| Expect::UnlessLimited(&Expect::Refused("UNAUTHENTICATED")),
+        },
+        Case {
+            field: "changePassword",
+            document: "mutation { changePassword(input: {currentPassword: \"wrong-password\", newPassword: \"another-password\"}) { __typename } }",
+            variables: |_| json!({}),
+            expect: |who| match who {
+                Who::ContactA1 | Who::ContactA2 => {
+                    Expect::UnlessLimited(&Expect::Refused("UNAUTHENTICATED"))
+                }
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
+        },
+        Case {
+            field: "registerTenant",
+            document: "mutation { registerTenant(input: {name: \"Isolation Co\"}) { __typename } }",
+            variables: |_| json!({}),
+            expect: |who| match who {
+                Who::Operator => Expect::Allowed,
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
+        },
+        Case {
+            field: "purchaseApp",
+            document: "mutation($t: ID!) { purchaseApp(input: {tenantId: $t, app: ORDERING}) { __typename } }",
+            variables: |f| json!({"t": f.a.tenant.to_string()}),
+            expect: |who| match who {
+                Who::Operator => Expect::Allowed,
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
+        },
+        Case {
+            field: "enableInterconnect",
+            document: "mutation { enableInterconnect(input: {}) { __typename } }",
+            variables: |_| json!({}),
+            expect: |who| match who {
+                Who::AdminA | Who::AdminB => Expect::Allowed,
+                // The operator must name the tenant.
+                Who::Operator => Expect::Refused("VALIDATION"),
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
+        },
+        Case {
+            field: "disableApp",
+            document: "mutation { disableApp(input: {app: ORDERING}) { __typename } }",
+            variables: |_| json!({}),
+            // Re-enabled by the `enableApp` case that follows.
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
+        Case {
+            field: "enableApp",
+            document: "mutation { enableApp(input: {app: ORDERING}) { __typename } }",
+            variables: |_| json!({}),
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
+        Case {
+            field: "bindWechatAccount",
+            document: "mutation { bindWechatAccount(input: {appId: \"wx0123456789abcdef\", name: \"Acme\"}) { __typename } }",
+            variables: |_| json!({}),
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
+        Case {
+            field: "publishWechatMenu",
+            document: "mutation { publishWechatMenu(input: {appId: \"wx0123456789abcdef\", buttons: [{name: \"订货\", app: ORDERING}]}) { __typename } }",
+            variables: |_| json!({}),
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
+        Case {
+            field: "setFunctionPermissions",
+            document: "mutation { setFunctionPermissions(input: {app: ORDERING, permissions: [CREATE_SALES_ORDER, CANCEL_ORDER, VIEW_ORDERS]}) { __typename } }",
+            variables: |_| json!({}),
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
+        Case {
+            field: "recordCustomer",
+            document: "mutation { recordCustomer(input: {name: \"Dealer Four\"}) { __typename } }",
+            variables: |_| json!({}),
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
+        Case {
+            field: "addPartner",
+            document: "mutation($c: ID!) { addPartner(input: {customerId: $c}) { __typename } }",
+            variables: |f| json!({"c": f.customer_a3.to_string()}),
+            // In tenant B no such customer was ever recorded.
+            expect: |who| admin_only(who, Expect::Refused("CUSTOMER_NOT_RECORDED")),
+        },
+        Case {
+            field: "unassignApp",
+            document: "mutation($p: ID!) { unassignApp(input: {partnerId: $p, app: ORDERING}) { __typename } }",
+            variables: |f| json!({"p": f.partner_a2.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "assignApp",
+            document: "mutation($p: ID!) { assignApp(input: {partnerId: $p, app: ORDERING}) { __typename } }",
+            variables: |f| json!({"p": f.partner_a2.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "suspendPartner",
+            document: "mutation($p: ID!) { suspendPartner(input: {partnerId: $p}) { __typename } }",
+            variables: |f| json!({"p": f.partner_a2.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "reinstatePartner",
+            document: "mutation($p: ID!) { reinstatePartner(input: {partnerId: $p}) { __typename } }",
+            variables: |f| json!({"p": f.partner_a2.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "recordContact",
+            document: "mutation { recordContact(input: {name: \"Zhao Liu\", phone: \"13500135000\", employee: true}) { __typename } }",
+            variables: |_| json!({}),
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
+        Case {
+            field: "addPartnerContact",
+            document: "mutation($c: ID!, $p: ID!) { addPartnerContact(input: {contactId: $c, partnerId: $p, side: OURS}) { __typename } }",
+            variables: |f| json!({"c": f.loose_contact.to_string(), "p": f.partner_a2.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "removePartnerContact",
+            document: "mutation($c: ID!, $p: ID!) { removePartnerContact(input: {contactId: $c, partnerId: $p}) { __typename } }",
+            variables: |f| json!({"c": f.loose_contact.to_string(), "p": f.partner_a2.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "restrictContactPermissions",
+            document: "mutation($c: ID!) { restrictContactPermissions(input: {contactId: $c, app: ORDERING, denied: [CANCEL_ORDER]}) { __typename } }",
+            variables: |f| json!({"c": f.contact_a2.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "listProduct",
+            document: "mutation { listProduct(input: {sku: \"ISO-1\", name: \"Isolation\", unit: \"box\", price: {amount: \"9.90\"}}) { __typename } }",
+            variables: |_| json!({}),
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
+        Case {
+            field: "repriceProduct",
+            document: "mutation($p: ID!) { repriceProduct(input: {productId: $p, price: {amount: \"12.50\"}}) { __typename } }",
+            variables: |f| json!({"p": f.a.products[0].to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "delistProduct",
+            document: "mutation($p: ID!) { delistProduct(input: {productId: $p}) { __typename } }",
+            variables: |f| json!({"p": f.a.products[1].to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+    ]
+}
+
+/// Runs a case for everyone: the refusals first, then the allowed callers (who change the state
+/// the refusals are checked against), then those refused because of that new state.
+async fn run_case(fixture: &Fixture, case: &Case) {
+    let mut order: Vec<Who> = EVERYONE.to_vec();
+    order.sort_by_key(|who| match (case.expect)(*who) {
+        Expect::Refused("INVALID_STATE") => 2,
+        Expect::Allowed => 1,
+        _ => 0,
+    });
+    for who in order {
+        let response = fixture
+            .run(who, case.document, (case.variables)(fixture))
+            .await;
+        check(who, case, &response);
+    }
+}
+
+on_both_backends! {
+    async fn every_operation_answers_each_role_as_design_section_1_says(test) {
+        let fixture = fixture(&test).await;
+        for case in cases() {
+            run_case(&fixture, &case).await;
+        }
+        // Nothing the test did leaked across: tenant B's order is still only B's.
+        let response = fixture
+            .run(Who::AdminA, "query($id: ID!) { order(id: $id) { id } }", json!({"id": fixture.order_b}))
+            .await;
+        assert!(response["data"]["order"].is_null(), "{response:#}");
+        fixture.server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn every_root_field_of_the_schema_has_an_isolation_case() {
+    let sdl = dinghuo_api::graphql::sdl();
+    let covered: BTreeSet<&str> = cases().iter().map(|case| case.field).collect();
+    let mut missing = Vec::new();
+    // Subscriptions are checked over WebSocket in their own test.
+    for root in ["type QueryRoot", "type MutationRoot"] {
+        let start = sdl
+            .find(&format!("{root} {{"))
+            .unwrap_or_else(|| panic!("the SDL has no {root}"));
+        let body = &sdl[start..];
+        let body = &body[..body.find("\n}").unwrap_or(body.len())];
+        let mut in_description = false;
+        for line in body.lines().skip(1) {
+            let line = line.trim();
+            if line.starts_with("\"\"\"") {
+                // A one-line description opens and closes on the same line.
+                let one_line = line.len() > 3 && line.ends_with("\"\"\"");
+                if !one_line {
+                    in_description = !in_description;
+                }
+                continue;
+            }
+            if in_description || line.is_empty() {
+                continue;
+            }
+            let name = line.split(['(', ':']).next().unwrap_or_default().trim();
+            if !name.is_empty() && !covered.contains(name) {
+                missing.push(name.to_owned());
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "root fields without an isolation case: {missing:?}"
+    );
+}

@@ -1,0 +1,167 @@
+//! Subscriptions over WebSocket (graphql-transport-ws at `/graphql/ws`) against a real server,
+//! on both backends: `orderUpdated` follows an order through its transitions, `events` delivers
+//! what is appended, and a caller who may not see an order gets nothing of it.
+
+use std::time::Duration;
+
+use dinghuo_commands::{Actor, ConfirmOrderInput, OrderLineInput, Role, SubmitOrderInput};
+use dinghuo_tests::server::TestServer;
+use dinghuo_tests::{on_both_backends, World};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a subscription may take to deliver before the test calls it stuck.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Opens `/graphql/ws`, authenticates in `connection_init`, and subscribes to `query`.
+async fn subscribe(server: &TestServer, token: &str, query: &str, variables: Value) -> Socket {
+    let url = format!("ws://{}/graphql/ws", server.address);
+    let mut request = url.into_client_request().expect("a WebSocket request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("a header value"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the WebSocket opens");
+    let init =
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
+    socket
+        .send(Message::Text(init.to_string().into()))
+        .await
+        .expect("send connection_init");
+    let ack = next_message(&mut socket).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack:#}");
+    let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}});
+    socket
+        .send(Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("send subscribe");
+    socket
+}
+
+/// The next protocol message (pings answered, anything else returned).
+async fn next_message(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(PATIENCE, socket.next())
+            .await
+            .expect("a message before the patience runs out")
+            .expect("the socket is open")
+            .expect("a WebSocket message");
+        match message {
+            Message::Text(text) => {
+                let value: Value = serde_json::from_str(&text).expect("JSON");
+                if value["type"] == "ping" {
+                    let pong = json!({"type": "pong"}).to_string();
+                    socket.send(Message::Text(pong.into())).await.expect("pong");
+                    continue;
+                }
+                return value;
+            }
+            Message::Ping(payload) => {
+                socket.send(Message::Pong(payload)).await.expect("pong");
+            }
+            other => panic!("unexpected WebSocket message {other:?}"),
+        }
+    }
+}
+
+/// The payload of the next `next` message.
+async fn next_data(socket: &mut Socket) -> Value {
+    let message = next_message(socket).await;
+    assert_eq!(message["type"], "next", "{message:#}");
+    message["payload"].clone()
+}
+
+async fn submit(commands: &dinghuo_commands::Commands, world: &World) -> String {
+    commands
+        .submit_order(
+            &world.contact_ctx(),
+            SubmitOrderInput {
+                lines: vec![OrderLineInput {
+                    product_id: world.products[0].to_string(),
+                    quantity: 2,
+                }],
+                note: None,
+            },
+        )
+        .await
+        .expect("submit")
+        .to_string()
+}
+
+on_both_backends! {
+    async fn order_updated_follows_an_order_over_websocket(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let server = TestServer::start(&test.db, &[]).await;
+        let order = submit(&commands, &world).await;
+
+        let contact = server.token(&world.contact_actor());
+        let mut socket = subscribe(
+            &server,
+            &contact,
+            "subscription($id: ID!) { orderUpdated(orderId: $id) { id status } }",
+            json!({"id": order}),
+        )
+        .await;
+        let first = next_data(&mut socket).await;
+        assert_eq!(first["data"]["orderUpdated"]["status"], "SUBMITTED", "{first:#}");
+
+        commands
+            .confirm_order(&world.admin_ctx(), ConfirmOrderInput { order_id: order.clone() })
+            .await
+            .expect("confirm");
+        let next = next_data(&mut socket).await;
+        assert_eq!(next["data"]["orderUpdated"]["status"], "CONFIRMED", "{next:#}");
+
+        // Another tenant's admin cannot follow it.
+        let other = World::build(&commands, 1).await;
+        let stranger = server.token(&other.admin);
+        let mut socket = subscribe(
+            &server,
+            &stranger,
+            "subscription($id: ID!) { orderUpdated(orderId: $id) { id status } }",
+            json!({"id": order}),
+        )
+        .await;
+        let refused = next_message(&mut socket).await;
+        let code = refused["payload"][0]["extensions"]["code"]
+            .as_str()
+            .or_else(|| refused["payload"]["errors"][0]["extensions"]["code"].as_str());
+        assert_eq!(code, Some("NOT_FOUND"), "{refused:#}");
+        server.stop().await;
+    }
+
+    async fn events_deliver_what_is_appended_over_websocket(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let server = TestServer::start(&test.db, &[]).await;
+        let auditor = server.token(&Actor::in_tenant(Uuid::now_v7(), Role::Auditor, world.tenant));
+        let mut socket = subscribe(
+            &server,
+            &auditor,
+            "subscription { events(eventTypes: [\"OrderSubmitted\"]) { eventType aggregateId } }",
+            json!({}),
+        )
+        .await;
+        // Give the subscription a moment to start following the feed.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let order = submit(&commands, &world).await;
+        loop {
+            let data = next_data(&mut socket).await;
+            assert_eq!(data["data"]["events"]["eventType"], "OrderSubmitted", "{data:#}");
+            // On Postgres the stream may start with an event committed just before it began.
+            if data["data"]["events"]["aggregateId"] == order.as_str() {
+                break;
+            }
+        }
+        server.stop().await;
+    }
+}
