@@ -41,6 +41,7 @@ impl Api {
             tokens: Tokens::new(&secret),
             read_your_writes_timeout: Duration::from_secs(5),
             wakeup,
+            progress: Wakeup::new(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }

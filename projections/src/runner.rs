@@ -67,6 +67,8 @@ pub struct RunnerSettings {
     pub poll_interval: Duration,
     /// How often a standby tries to take over the lock.
     pub standby_interval: Duration,
+    /// How long a runner woken by a commit waits for more commits before reading the feed.
+    pub gather: Duration,
 }
 
 impl Default for RunnerSettings {
@@ -76,6 +78,7 @@ impl Default for RunnerSettings {
             rebuild_batch_size: 5_000,
             poll_interval: Duration::from_millis(500),
             standby_interval: Duration::from_secs(1),
+            gather: Duration::from_millis(5),
         }
     }
 }
@@ -247,6 +250,8 @@ pub struct Runner {
     projection: Arc<dyn Projection>,
     settings: RunnerSettings,
     wakeup: Wakeup,
+    /// Woken after each committed batch, for readers waiting for their writes.
+    progress: Option<Wakeup>,
 }
 
 impl Runner {
@@ -256,7 +261,14 @@ impl Runner {
             projection,
             settings: RunnerSettings::default(),
             wakeup,
+            progress: None,
         }
+    }
+
+    /// Wakes `progress` after each batch this runner commits (see `wait::wait_for_progress`).
+    pub fn with_progress(mut self, progress: Wakeup) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     pub fn with_settings(mut self, settings: RunnerSettings) -> Self {
@@ -301,12 +313,20 @@ impl Runner {
             match applied {
                 Ok(0) => {
                     tokio::select! {
-                        _ = wake.changed() => {}
+                        _ = wake.changed() => {
+                            // Let the commits of a burst gather into one batch: one
+                            // transaction for many events instead of one each.
+                            tokio::time::sleep(self.settings.gather).await;
+                        }
                         _ = tokio::time::sleep(self.settings.poll_interval) => {}
                         changed = stop.changed() => if changed.is_err() { return Ok(()) },
                     }
                 }
-                Ok(_) => {}
+                Ok(_) => {
+                    if let Some(progress) = &self.progress {
+                        progress.wake();
+                    }
+                }
                 Err(error) => {
                     record_failure(&self.db, name, &error).await;
                     return Err(error);

@@ -4,9 +4,11 @@
 use std::time::{Duration, Instant};
 
 use dinghuo_commands::Database;
+use tokio::sync::watch;
 
 use crate::feed::Checkpoint;
 use crate::runner::stored_checkpoint;
+use crate::wake::Wakeup;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WaitError {
@@ -57,12 +59,36 @@ pub async fn head_of_stream(
     }
 }
 
-/// Waits until every projection in `names` has a checkpoint at or past `target`.
+/// Waits until every projection in `names` has a checkpoint at or past `target`, polling.
 pub async fn wait_for(
     db: &Database,
     names: &[&str],
     target: Checkpoint,
     timeout: Duration,
+) -> Result<(), WaitError> {
+    wait(db, names, target, timeout, None).await
+}
+
+/// Like [`wait_for`], woken as soon as a runner of this process commits a batch (`progress` is
+/// the [`Wakeup`] given to the runners with `Runner::with_progress`), so that a reader waits
+/// for its write no longer than the projection takes. Polling stays as the fallback for
+/// projections run by another process.
+pub async fn wait_for_progress(
+    db: &Database,
+    names: &[&str],
+    target: Checkpoint,
+    timeout: Duration,
+    progress: &Wakeup,
+) -> Result<(), WaitError> {
+    wait(db, names, target, timeout, Some(progress.subscribe())).await
+}
+
+async fn wait(
+    db: &Database,
+    names: &[&str],
+    target: Checkpoint,
+    timeout: Duration,
+    mut progress: Option<watch::Receiver<u64>>,
 ) -> Result<(), WaitError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(2);
@@ -74,13 +100,23 @@ pub async fn wait_for(
             if reached {
                 break;
             }
-            if started.elapsed() >= timeout {
+            let waited = started.elapsed();
+            if waited >= timeout {
                 return Err(WaitError::TimedOut {
                     projection: (*name).to_owned(),
-                    waited: started.elapsed(),
+                    waited,
                 });
             }
-            tokio::time::sleep(pause).await;
+            let nap = pause.min(timeout - waited);
+            match progress.as_mut() {
+                Some(progress) => {
+                    tokio::select! {
+                        _ = progress.changed() => {}
+                        _ = tokio::time::sleep(nap) => {}
+                    }
+                }
+                None => tokio::time::sleep(nap).await,
+            }
             pause = (pause * 2).min(Duration::from_millis(50));
         }
     }

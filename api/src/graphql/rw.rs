@@ -3,7 +3,7 @@
 //! runs far behind) the mutation still answers — its write is committed — with what the read
 //! model shows, and the wait is logged.
 
-use dinghuo_projections::{head_of_stream, wait_for};
+use dinghuo_projections::{head_of_stream, wait_for_progress};
 
 use super::error::ApiError;
 use super::state::ApiState;
@@ -18,11 +18,12 @@ pub async fn wait(
     let Some(head) = head_of_stream(state.db(), aggregate_type, id).await? else {
         return Ok(());
     };
-    if let Err(error) = wait_for(
+    if let Err(error) = wait_for_progress(
         state.db(),
         projections,
         head,
         state.read_your_writes_timeout,
+        &state.progress,
     )
     .await
     {

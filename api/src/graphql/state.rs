@@ -19,6 +19,9 @@ pub struct ApiState {
     /// Signalled on every commit (in this process, and from others through `LISTEN` when the
     /// processors run): subscriptions wake on it instead of polling fast.
     pub wakeup: Wakeup,
+    /// Signalled each time one of this process's projection runners commits a batch:
+    /// read-your-writes waits on it instead of polling.
+    pub progress: Wakeup,
 }
 
 impl ApiState {

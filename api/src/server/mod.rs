@@ -48,6 +48,7 @@ pub async fn serve(
     let secret = JwtSecret::load(data_dir)?;
     let tokens = Tokens::new(&secret);
     let wakeup = Wakeup::new();
+    let progress = Wakeup::new();
     let waker = wakeup.clone();
     let commands = Commands::new(db.clone()).with_commit_signal(Arc::new(move || waker.wake()));
     let state = ApiState {
@@ -55,6 +56,7 @@ pub async fn serve(
         tokens: tokens.clone(),
         read_your_writes_timeout: args.read_your_writes_timeout,
         wakeup: wakeup.clone(),
+        progress: progress.clone(),
     };
 
     if args.demo {
@@ -64,7 +66,7 @@ pub async fn serve(
     let processors = if args.no_processors {
         None
     } else {
-        Some(processors::start(&db, &wakeup, args)?)
+        Some(processors::start(&db, &wakeup, &progress, args)?)
     };
 
     wait_for_read_models(&db).await;

@@ -17,13 +17,19 @@ pub struct Processors {
     listener: Option<JoinHandle<()>>,
 }
 
-pub fn start(db: &Database, wakeup: &Wakeup, args: &ServeArgs) -> Result<Processors, Error> {
+pub fn start(
+    db: &Database,
+    wakeup: &Wakeup,
+    progress: &Wakeup,
+    args: &ServeArgs,
+) -> Result<Processors, Error> {
     let dispatcher = Dispatcher::from_settings(db.clone(), args.sms()?)?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     for projection in models::all() {
         let name = projection.name();
-        let runner = Runner::new(db.clone(), Arc::clone(&projection), wakeup.clone());
+        let runner = Runner::new(db.clone(), Arc::clone(&projection), wakeup.clone())
+            .with_progress(progress.clone());
         let stopped = stopped.clone();
         tasks.push(tokio::spawn(async move {
             if let Err(error) = runner.run(stopped).await {
