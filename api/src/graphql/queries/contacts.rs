@@ -1,6 +1,6 @@
 //! `contacts`: people of the tenant (CRM contacts and employees), by name.
 
-use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, OpaqueCursor};
+use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, InputObject, Object, ID};
 use dinghuo_projections::sql::{fetch_all, Arg};
 
@@ -41,13 +41,7 @@ impl ContactQueries {
     ) -> async_graphql::Result<Connection<ContactCursor, Contact, EmptyFields, EmptyFields>> {
         let (caller, state) = caller::of(ctx);
         let scope = Scope::of(&caller.actor()?)?;
-        let first = super::page_size(first)?;
-        let after = after
-            .map(|cursor| {
-                ContactCursor::decode_cursor(&cursor)
-                    .map_err(|_| ApiError::validation("after", "not a cursor of this list"))
-            })
-            .transpose()?;
+        let page = super::paging::Page::<ContactCursor>::new(first, after)?;
         let filter = filter.unwrap_or_default();
 
         let mut sql = format!("SELECT {CONTACT_COLUMNS} FROM rm_contacts c WHERE c.tenant_id = $1");
@@ -79,7 +73,7 @@ impl ContactQueries {
             args.push(bound.into());
             sql.push_str(&format!(" AND c.bound = ${}", args.len()));
         }
-        if let Some(cursor) = &after {
+        if let Some(cursor) = &page.after {
             let (name, id) = &cursor.0;
             args.push(name.as_str().into());
             args.push(id.as_str().into());
@@ -92,20 +86,15 @@ impl ContactQueries {
         // One more than asked, to know whether there is a next page.
         sql.push_str(&format!(
             " ORDER BY c.name, c.contact_id LIMIT {}",
-            first + 1
+            page.limit()
         ));
-        let mut rows: Vec<ContactRow> = fetch_all(state.db(), &sql, &args)
+        let rows: Vec<ContactRow> = fetch_all(state.db(), &sql, &args)
             .await
             .map_err(ApiError::from)?;
-        let has_next = rows.len() > first;
-        rows.truncate(first);
-        let mut connection = Connection::new(after.is_some(), has_next);
-        for row in rows {
-            let cursor = OpaqueCursor((row.name.clone(), row.contact_id.clone()));
-            connection
-                .edges
-                .push(Edge::new(cursor, Contact::try_from(row)?));
-        }
-        Ok(connection)
+        Ok(page.connection(
+            rows,
+            |row| OpaqueCursor((row.name.clone(), row.contact_id.clone())),
+            Contact::try_from,
+        )?)
     }
 }

@@ -5,6 +5,7 @@ pub mod audit;
 mod contacts;
 pub mod notifications;
 mod orders;
+pub mod paging;
 mod partners;
 mod products;
 mod tenant;

@@ -2,7 +2,7 @@
 //! `notification_messages` view, which has no `secret` and masks the phone; the body is not
 //! served at all, so that nothing a message carries to its recipient leaks through the API.
 
-use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, OpaqueCursor};
+use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Role;
@@ -124,13 +124,7 @@ impl NotificationQueries {
         let (caller, state) = caller::of(ctx);
         let actor = caller.require(&[Role::Admin])?;
         let tenant = actor.tenant_id.ok_or_else(ApiError::forbidden)?;
-        let first = super::page_size(first)?;
-        let after = after
-            .map(|cursor| {
-                NotificationCursor::decode_cursor(&cursor)
-                    .map_err(|_| ApiError::validation("after", "not a cursor of this list"))
-            })
-            .transpose()?;
+        let page = super::paging::Page::<NotificationCursor>::new(first, after)?;
 
         // `attempts` is a 32-bit integer on Postgres: widened so one row type reads both.
         let mut sql = "SELECT message_id, contact_id, partner_id, channel, template, phone_masked,
@@ -144,7 +138,7 @@ impl NotificationQueries {
             args.push(status.as_str().into());
             sql.push_str(&format!(" AND status = ${}", args.len()));
         }
-        if let Some(cursor) = &after {
+        if let Some(cursor) = &page.after {
             let (at, id) = &cursor.0;
             args.push((*at).into());
             args.push(id.as_str().into());
@@ -157,20 +151,15 @@ impl NotificationQueries {
         // One more than asked, to know whether there is a next page.
         sql.push_str(&format!(
             " ORDER BY queued_at DESC, message_id DESC LIMIT {}",
-            first + 1
+            page.limit()
         ));
-        let mut rows: Vec<NotificationRow> = fetch_all(state.db(), &sql, &args)
+        let rows: Vec<NotificationRow> = fetch_all(state.db(), &sql, &args)
             .await
             .map_err(ApiError::from)?;
-        let has_next = rows.len() > first;
-        rows.truncate(first);
-        let mut connection = Connection::new(after.is_some(), has_next);
-        for row in rows {
-            let cursor = OpaqueCursor((row.queued_at.0, row.message_id.clone()));
-            connection
-                .edges
-                .push(Edge::new(cursor, Notification::try_from(row)?));
-        }
-        Ok(connection)
+        Ok(page.connection(
+            rows,
+            |row| OpaqueCursor((row.queued_at.0, row.message_id.clone())),
+            Notification::try_from,
+        )?)
     }
 }

@@ -1,6 +1,6 @@
 //! `orders` (a connection, filtered by status, partner and time) and `order`.
 
-use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, OpaqueCursor};
+use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, InputObject, Object, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_projections::sql::{fetch_all, Arg};
@@ -41,13 +41,7 @@ impl OrderQueries {
     ) -> async_graphql::Result<Connection<OrderCursor, Order, EmptyFields, EmptyFields>> {
         let (caller, state) = caller::of(ctx);
         let scope = Scope::of(&caller.actor()?)?;
-        let first = super::page_size(first)?;
-        let after = after
-            .map(|cursor| {
-                OrderCursor::decode_cursor(&cursor)
-                    .map_err(|_| ApiError::validation("after", "not a cursor of this list"))
-            })
-            .transpose()?;
+        let page = super::paging::Page::<OrderCursor>::new(first, after)?;
         let filter = filter.unwrap_or_default();
 
         let mut sql = format!("SELECT {ORDER_COLUMNS} FROM rm_orders WHERE tenant_id = $1");
@@ -71,7 +65,7 @@ impl OrderQueries {
             args.push(to.into());
             sql.push_str(&format!(" AND submitted_at < ${}", args.len()));
         }
-        if let Some(cursor) = &after {
+        if let Some(cursor) = &page.after {
             let (at, id) = &cursor.0;
             args.push((*at).into());
             args.push(id.as_str().into());
@@ -84,21 +78,16 @@ impl OrderQueries {
         // One more than asked, to know whether there is a next page.
         sql.push_str(&format!(
             " ORDER BY submitted_at DESC, order_id DESC LIMIT {}",
-            first + 1
+            page.limit()
         ));
-        let mut rows: Vec<OrderRow> = fetch_all(state.db(), &sql, &args)
+        let rows: Vec<OrderRow> = fetch_all(state.db(), &sql, &args)
             .await
             .map_err(ApiError::from)?;
-        let has_next = rows.len() > first;
-        rows.truncate(first);
-        let mut connection = Connection::new(after.is_some(), has_next);
-        for row in rows {
-            let cursor = OpaqueCursor((row.submitted_at.0, row.order_id.clone()));
-            connection
-                .edges
-                .push(Edge::new(cursor, Order::try_from(row)?));
-        }
-        Ok(connection)
+        Ok(page.connection(
+            rows,
+            |row| OpaqueCursor((row.submitted_at.0, row.order_id.clone())),
+            Order::try_from,
+        )?)
     }
 
     /// One order, if the caller may see it (`null` otherwise: another tenant's or another

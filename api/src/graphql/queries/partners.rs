@@ -1,7 +1,7 @@
 //! `partners` (a connection over the tenant's CRM customers and partner enterprises, by name)
 //! and `partner`.
 
-use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, OpaqueCursor};
+use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, InputObject, Object, ID};
 use dinghuo_projections::sql::{fetch_all, Arg};
 
@@ -53,13 +53,7 @@ impl PartnerQueries {
     ) -> async_graphql::Result<Connection<PartnerCursor, Partner, EmptyFields, EmptyFields>> {
         let (caller, state) = caller::of(ctx);
         let scope = Scope::of(&caller.actor()?)?;
-        let first = super::page_size(first)?;
-        let after = after
-            .map(|cursor| {
-                PartnerCursor::decode_cursor(&cursor)
-                    .map_err(|_| ApiError::validation("after", "not a cursor of this list"))
-            })
-            .transpose()?;
+        let page = super::paging::Page::<PartnerCursor>::new(first, after)?;
         let filter = filter.unwrap_or_default();
 
         let mut sql = format!("SELECT {PARTNER_COLUMNS} FROM rm_partners WHERE tenant_id = $1");
@@ -82,7 +76,7 @@ impl PartnerQueries {
         if let Some(prefix) = filter.name_prefix.filter(|p| !p.is_empty()) {
             sql.push_str(&prefix_condition("name", &mut args, prefix));
         }
-        if let Some(cursor) = &after {
+        if let Some(cursor) = &page.after {
             let (name, id) = &cursor.0;
             args.push(name.as_str().into());
             args.push(id.as_str().into());
@@ -93,18 +87,18 @@ impl PartnerQueries {
             ));
         }
         // One more than asked, to know whether there is a next page.
-        sql.push_str(&format!(" ORDER BY name, partner_id LIMIT {}", first + 1));
-        let mut rows: Vec<PartnerRow> = fetch_all(state.db(), &sql, &args)
+        sql.push_str(&format!(
+            " ORDER BY name, partner_id LIMIT {}",
+            page.limit()
+        ));
+        let rows: Vec<PartnerRow> = fetch_all(state.db(), &sql, &args)
             .await
             .map_err(ApiError::from)?;
-        let has_next = rows.len() > first;
-        rows.truncate(first);
-        let mut connection = Connection::new(after.is_some(), has_next);
-        for row in rows {
-            let cursor = OpaqueCursor((row.name.clone(), row.partner_id.clone()));
-            connection.edges.push(Edge::new(cursor, Partner::from(row)));
-        }
-        Ok(connection)
+        Ok(page.connection(
+            rows,
+            |row| OpaqueCursor((row.name.clone(), row.partner_id.clone())),
+            |row| Ok(Partner::from(row)),
+        )?)
     }
 
     /// One customer or partner, if the caller may see it (`null` otherwise: another tenant's or

@@ -1,6 +1,6 @@
 //! `products`: the tenant's catalog, by SKU.
 
-use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, OpaqueCursor};
+use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, InputObject, Object};
 use dinghuo_projections::sql::{fetch_all, Arg};
 
@@ -40,13 +40,7 @@ impl ProductQueries {
         let (caller, state) = caller::of(ctx);
         let actor = caller.actor()?;
         let scope = Scope::of(&actor)?;
-        let first = super::page_size(first)?;
-        let after = after
-            .map(|cursor| {
-                ProductCursor::decode_cursor(&cursor)
-                    .map_err(|_| ApiError::validation("after", "not a cursor of this list"))
-            })
-            .transpose()?;
+        let page = super::paging::Page::<ProductCursor>::new(first, after)?;
         let filter = filter.unwrap_or_default();
 
         let mut sql = format!(
@@ -63,22 +57,19 @@ impl ProductQueries {
                 sql.push_str(&prefix_condition("sku", &mut args, prefix));
             }
         }
-        if let Some(cursor) = &after {
+        if let Some(cursor) = &page.after {
             args.push(cursor.0.as_str().into());
             sql.push_str(&format!(" AND sku > ${}", args.len()));
         }
         // One more than asked, to know whether there is a next page.
-        sql.push_str(&format!(" ORDER BY sku LIMIT {}", first + 1));
-        let mut rows: Vec<ProductRow> = fetch_all(state.db(), &sql, &args)
+        sql.push_str(&format!(" ORDER BY sku LIMIT {}", page.limit()));
+        let rows: Vec<ProductRow> = fetch_all(state.db(), &sql, &args)
             .await
             .map_err(ApiError::from)?;
-        let has_next = rows.len() > first;
-        rows.truncate(first);
-        let mut connection = Connection::new(after.is_some(), has_next);
-        for row in rows {
-            let cursor = OpaqueCursor(row.sku.clone());
-            connection.edges.push(Edge::new(cursor, Product::from(row)));
-        }
-        Ok(connection)
+        Ok(page.connection(
+            rows,
+            |row| OpaqueCursor(row.sku.clone()),
+            |row| Ok(Product::from(row)),
+        )?)
     }
 }
