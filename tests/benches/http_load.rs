@@ -189,6 +189,25 @@ async fn over_http(
     total
 }
 
+/// Transactions committed in this database so far (`pg_stat_database`, updated with a small
+/// delay by the statistics system; read after a phase, it counts that phase's work).
+async fn committed_transactions(db: &dinghuo_commands::Database) -> i64 {
+    let dinghuo_commands::Database::Postgres(pool) = db else {
+        return 0;
+    };
+    // The statistics are per backend until flushed: ask for a fresh snapshot.
+    let _ = sqlx::query("SELECT pg_stat_clear_snapshot()")
+        .execute(pool)
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    sqlx::query_scalar(
+        "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap_or(0)
+}
+
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
@@ -214,8 +233,14 @@ fn main() {
             duration.as_secs()
         );
 
+        let commits_before = committed_transactions(&test.db).await;
         let mut layer = command_layer(commands.clone(), world.clone(), &contacts, duration).await;
+        let commits = committed_transactions(&test.db).await - commits_before;
         println!("  {}", layer.describe("command layer"));
+        println!(
+            "  Postgres transactions committed during the command-layer phase: {commits} ({:.1} per order)",
+            commits as f64 / layer.latencies.len().max(1) as f64
+        );
 
         let server = Arc::new(TestServer::start(&test.db, &[]).await);
         // Warm up: connections, prepared statements, the read models caught up.
@@ -226,8 +251,14 @@ fn main() {
             Duration::from_secs(2),
         )
         .await;
+        let commits_before = committed_transactions(&test.db).await;
         let mut http = over_http(server.clone(), world.clone(), &contacts, duration).await;
+        let commits = committed_transactions(&test.db).await - commits_before;
         println!("  {}", http.describe("HTTP"));
+        println!(
+            "  Postgres transactions committed during the HTTP phase: {commits} ({:.1} per order)",
+            commits as f64 / http.latencies.len().max(1) as f64
+        );
         println!(
             "  HTTP / command layer throughput: {:.0} %; HTTP p99 {:.1} ms",
             100.0 * http.throughput() / layer.throughput(),
