@@ -11,6 +11,8 @@
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
 use serde_json::Value;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -60,6 +62,14 @@ pub enum FeedError {
     Malformed { position: i64, reason: String },
 }
 
+/// The columns [`from_postgres_row`] reads.
+pub const POSTGRES_COLUMNS: &str = "position, tx_id::text AS tx_id_text, aggregate_type, \
+    aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at, tenant_id";
+
+/// The columns [`from_sqlite_row`] reads.
+pub const SQLITE_COLUMNS: &str = "position, aggregate_type, aggregate_id, sequence, event_type, \
+    event_version, payload, metadata, recorded_at, tenant_id";
+
 const POSTGRES_PAGE: &str = "
 SELECT position, tx_id::text AS tx_id_text, aggregate_type, aggregate_id, sequence,
        event_type, event_version, payload, metadata, recorded_at, tenant_id
@@ -92,28 +102,7 @@ pub async fn read_feed(
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?;
-            rows.iter()
-                .map(|row| {
-                    let position: i64 = row.try_get("position")?;
-                    let tx_text: String = row.try_get("tx_id_text")?;
-                    let tx_id = tx_text.parse().map_err(|_| FeedError::Malformed {
-                        position,
-                        reason: format!("transaction id {tx_text:?}"),
-                    })?;
-                    Ok(FeedEvent {
-                        checkpoint: Checkpoint { tx_id, position },
-                        aggregate_type: row.try_get("aggregate_type")?,
-                        aggregate_id: row.try_get("aggregate_id")?,
-                        sequence: row.try_get("sequence")?,
-                        event_type: row.try_get("event_type")?,
-                        event_version: row.try_get("event_version")?,
-                        payload: row.try_get("payload")?,
-                        metadata: row.try_get("metadata")?,
-                        recorded_at: row.try_get("recorded_at")?,
-                        tenant_id: row.try_get("tenant_id")?,
-                    })
-                })
-                .collect()
+            rows.iter().map(from_postgres_row).collect()
         }
         Database::Sqlite(pool) => {
             let rows = sqlx::query(SQLITE_PAGE)
@@ -121,35 +110,58 @@ pub async fn read_feed(
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?;
-            rows.iter()
-                .map(|row| {
-                    let position: i64 = row.try_get("position")?;
-                    let malformed = |reason: String| FeedError::Malformed { position, reason };
-                    let json = |column: &str| -> Result<Value, FeedError> {
-                        let text: String = row.try_get(column)?;
-                        serde_json::from_str(&text).map_err(|e| malformed(format!("{column}: {e}")))
-                    };
-                    let recorded_at: String = row.try_get("recorded_at")?;
-                    let tenant_id: Option<String> = row.try_get("tenant_id")?;
-                    Ok(FeedEvent {
-                        checkpoint: Checkpoint { tx_id: 0, position },
-                        aggregate_type: row.try_get("aggregate_type")?,
-                        aggregate_id: row.try_get("aggregate_id")?,
-                        sequence: row.try_get("sequence")?,
-                        event_type: row.try_get("event_type")?,
-                        event_version: row.try_get("event_version")?,
-                        payload: json("payload")?,
-                        metadata: json("metadata")?,
-                        recorded_at: DateTime::parse_from_rfc3339(&recorded_at)
-                            .map_err(|e| malformed(format!("recorded_at: {e}")))?
-                            .with_timezone(&Utc),
-                        tenant_id: tenant_id
-                            .map(|text| Uuid::parse_str(&text))
-                            .transpose()
-                            .map_err(|e| malformed(format!("tenant_id: {e}")))?,
-                    })
-                })
-                .collect()
+            rows.iter().map(from_sqlite_row).collect()
         }
     }
+}
+
+/// An `events` row selected with [`POSTGRES_COLUMNS`], as the read side sees it.
+pub fn from_postgres_row(row: &PgRow) -> Result<FeedEvent, FeedError> {
+    let position: i64 = row.try_get("position")?;
+    let tx_text: String = row.try_get("tx_id_text")?;
+    let tx_id = tx_text.parse().map_err(|_| FeedError::Malformed {
+        position,
+        reason: format!("transaction id {tx_text:?}"),
+    })?;
+    Ok(FeedEvent {
+        checkpoint: Checkpoint { tx_id, position },
+        aggregate_type: row.try_get("aggregate_type")?,
+        aggregate_id: row.try_get("aggregate_id")?,
+        sequence: row.try_get("sequence")?,
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get("event_version")?,
+        payload: row.try_get("payload")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at: row.try_get("recorded_at")?,
+        tenant_id: row.try_get("tenant_id")?,
+    })
+}
+
+/// An `events` row selected with [`SQLITE_COLUMNS`]: JSON and times are text there.
+pub fn from_sqlite_row(row: &SqliteRow) -> Result<FeedEvent, FeedError> {
+    let position: i64 = row.try_get("position")?;
+    let malformed = |reason: String| FeedError::Malformed { position, reason };
+    let json = |column: &str| -> Result<Value, FeedError> {
+        let text: String = row.try_get(column)?;
+        serde_json::from_str(&text).map_err(|e| malformed(format!("{column}: {e}")))
+    };
+    let recorded_at: String = row.try_get("recorded_at")?;
+    let tenant_id: Option<String> = row.try_get("tenant_id")?;
+    Ok(FeedEvent {
+        checkpoint: Checkpoint { tx_id: 0, position },
+        aggregate_type: row.try_get("aggregate_type")?,
+        aggregate_id: row.try_get("aggregate_id")?,
+        sequence: row.try_get("sequence")?,
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get("event_version")?,
+        payload: json("payload")?,
+        metadata: json("metadata")?,
+        recorded_at: DateTime::parse_from_rfc3339(&recorded_at)
+            .map_err(|e| malformed(format!("recorded_at {recorded_at:?}: {e}")))?
+            .with_timezone(&Utc),
+        tenant_id: tenant_id
+            .map(|text| Uuid::parse_str(&text))
+            .transpose()
+            .map_err(|e| malformed(format!("tenant_id: {e}")))?,
+    })
 }

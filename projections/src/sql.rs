@@ -214,7 +214,7 @@ pub async fn execute(db: &Database, sql: &str, args: &[Arg]) -> Result<u64, sqlx
 /// value; a row giving another type is an error when the statement runs.
 #[derive(Debug, Clone)]
 pub struct Rows {
-    names: &'static [&'static str],
+    names: Vec<&'static str>,
     columns: Vec<Column>,
     len: usize,
     mixed: Option<String>,
@@ -224,9 +224,9 @@ pub struct Rows {
 const SQLITE_MAX_PARAMETERS: usize = 32_766;
 
 impl Rows {
-    pub fn new(names: &'static [&'static str]) -> Self {
+    pub fn new(names: &[&'static str]) -> Self {
         Self {
-            names,
+            names: names.to_vec(),
             columns: Vec::new(),
             len: 0,
             mixed: None,

@@ -9,11 +9,15 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use dinghuo_commands::Database;
 use dinghuo_domain::TenantId;
+use dinghuo_projections::feed::{
+    from_postgres_row, from_sqlite_row, POSTGRES_COLUMNS, SQLITE_COLUMNS,
+};
+use dinghuo_projections::{FeedError, FeedEvent};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Sqlite, SqliteConnection, Transaction};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 use uuid::Uuid;
 
 /// The page size when none is chosen.
@@ -159,18 +163,11 @@ impl EventSnapshot {
     }
 }
 
-const COLUMNS_POSTGRES: &str = "SELECT position, tx_id::text AS tx_id_text, aggregate_type, \
-     aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at, tenant_id \
-     FROM events";
-
-const COLUMNS_SQLITE: &str = "SELECT position, aggregate_type, aggregate_id, sequence, \
-     event_type, event_version, payload, metadata, recorded_at, tenant_id FROM events";
-
 async fn page_postgres(
     conn: &mut PgConnection,
     filter: &EventFilter,
 ) -> Result<Vec<StoredEvent>, EventReadError> {
-    let mut query = QueryBuilder::new(COLUMNS_POSTGRES);
+    let mut query = QueryBuilder::new(format!("SELECT {POSTGRES_COLUMNS} FROM events"));
     where_postgres(&mut query, filter);
     query
         .push(" ORDER BY position LIMIT ")
@@ -183,7 +180,7 @@ async fn page_sqlite(
     conn: &mut SqliteConnection,
     filter: &EventFilter,
 ) -> Result<Vec<StoredEvent>, EventReadError> {
-    let mut query = QueryBuilder::new(COLUMNS_SQLITE);
+    let mut query = QueryBuilder::new(format!("SELECT {SQLITE_COLUMNS} FROM events"));
     where_sqlite(&mut query, filter);
     query
         .push(" ORDER BY position LIMIT ")
@@ -275,55 +272,42 @@ fn sqlite_time(at: DateTime<Utc>) -> String {
     ceil_to(at, 3).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// The columns are the feed's, and so is their decoding.
 fn decode_postgres(row: &PgRow) -> Result<StoredEvent, EventReadError> {
-    let position: i64 = row.try_get("position")?;
-    let tx_text: String = row.try_get("tx_id_text")?;
-    let tx_id = tx_text.parse().map_err(|_| EventReadError::Malformed {
-        position,
-        reason: format!("transaction id {tx_text:?}"),
-    })?;
-    Ok(StoredEvent {
-        position,
-        aggregate_type: row.try_get("aggregate_type")?,
-        aggregate_id: row.try_get("aggregate_id")?,
-        sequence: row.try_get("sequence")?,
-        event_type: row.try_get("event_type")?,
-        event_version: row.try_get("event_version")?,
-        payload: row.try_get("payload")?,
-        metadata: row.try_get("metadata")?,
-        recorded_at: row.try_get("recorded_at")?,
-        tenant_id: row.try_get("tenant_id")?,
-        tx_id: Some(tx_id),
-    })
+    let event = from_postgres_row(row)?;
+    let tx_id = event.checkpoint.tx_id;
+    Ok(StoredEvent::from_feed(event, Some(tx_id)))
 }
 
 fn decode_sqlite(row: &SqliteRow) -> Result<StoredEvent, EventReadError> {
-    let position: i64 = row.try_get("position")?;
-    let malformed = |reason: String| EventReadError::Malformed { position, reason };
-    let json = |column: &str| -> Result<Value, EventReadError> {
-        let text: String = row.try_get(column)?;
-        serde_json::from_str(&text).map_err(|e| malformed(format!("{column}: {e}")))
-    };
-    let recorded_at: String = row.try_get("recorded_at")?;
-    let tenant_id: Option<String> = row.try_get("tenant_id")?;
-    Ok(StoredEvent {
-        position,
-        aggregate_type: row.try_get("aggregate_type")?,
-        aggregate_id: row.try_get("aggregate_id")?,
-        sequence: row.try_get("sequence")?,
-        event_type: row.try_get("event_type")?,
-        event_version: row.try_get("event_version")?,
-        payload: json("payload")?,
-        metadata: json("metadata")?,
-        recorded_at: DateTime::parse_from_rfc3339(&recorded_at)
-            .map_err(|e| malformed(format!("recorded_at {recorded_at:?}: {e}")))?
-            .with_timezone(&Utc),
-        tenant_id: tenant_id
-            .map(|text| Uuid::parse_str(&text))
-            .transpose()
-            .map_err(|e| malformed(format!("tenant_id: {e}")))?,
-        tx_id: None,
-    })
+    Ok(StoredEvent::from_feed(from_sqlite_row(row)?, None))
+}
+
+impl StoredEvent {
+    fn from_feed(event: FeedEvent, tx_id: Option<u64>) -> Self {
+        Self {
+            position: event.checkpoint.position,
+            aggregate_type: event.aggregate_type,
+            aggregate_id: event.aggregate_id,
+            sequence: event.sequence,
+            event_type: event.event_type,
+            event_version: event.event_version,
+            payload: event.payload,
+            metadata: event.metadata,
+            recorded_at: event.recorded_at,
+            tenant_id: event.tenant_id,
+            tx_id,
+        }
+    }
+}
+
+impl From<FeedError> for EventReadError {
+    fn from(error: FeedError) -> Self {
+        match error {
+            FeedError::Database(error) => Self::Database(error),
+            FeedError::Malformed { position, reason } => Self::Malformed { position, reason },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,20 @@ impl OrderStatus {
             Self::Cancelled => "CANCELLED",
         }
     }
+
+    /// The status [`as_str`](Self::as_str) names, as stored in read models.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Submitted,
+            Self::Confirmed,
+            Self::Rejected,
+            Self::Shipped,
+            Self::Received,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

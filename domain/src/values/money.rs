@@ -112,8 +112,14 @@ impl Money {
 
     /// "1234.50": the form the API shows.
     pub fn to_decimal_string(self) -> String {
-        let sign = if self.amount_minor < 0 { "-" } else { "" };
-        let abs = self.amount_minor.unsigned_abs();
+        Self::decimal_string(self.amount_minor)
+    }
+
+    /// An amount in minor units as the API shows it ("1234.50"), for amounts read back from
+    /// a read model as a bare number.
+    pub fn decimal_string(amount_minor: i64) -> String {
+        let sign = if amount_minor < 0 { "-" } else { "" };
+        let abs = amount_minor.unsigned_abs();
         format!("{sign}{}.{:02}", abs / 100, abs % 100)
     }
 }

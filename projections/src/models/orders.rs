@@ -311,14 +311,16 @@ struct Sale {
 /// An order submitted within the batch: inserted at the end, with its later transitions.
 #[derive(Debug)]
 struct NewOrder {
-    /// The values of the columns of [`NEW_ORDER_COLUMNS`] up to `submitted_at`.
+    /// The values of [`SUBMITTED_COLUMNS`].
     submitted: Vec<Arg>,
     sales_key: (String, String, String),
     sales: Vec<Sale>,
     transitions: Transitions,
 }
 
-const NEW_ORDER_COLUMNS: &[&str] = &[
+/// The columns of a new order known at submission; its transitions' follow
+/// ([`Transitions::COLUMNS`]).
+const SUBMITTED_COLUMNS: &[&str] = &[
     "order_id",
     "tenant_id",
     "partner_id",
@@ -329,24 +331,16 @@ const NEW_ORDER_COLUMNS: &[&str] = &[
     "note",
     "sales_day",
     "submitted_at",
-    "status",
-    "confirmed_at",
-    "confirmed_by",
-    "rejected_at",
-    "rejected_by",
-    "rejection_reason",
-    "shipped_at",
-    "shipped_by",
-    "carrier",
-    "tracking",
-    "received_at",
-    "received_by",
-    "cancelled_at",
-    "cancelled_by",
-    "cancelled_by_role",
-    "cancellation_reason",
-    "updated_at",
 ];
+
+/// `leading` followed by the transition columns.
+fn with_transitions(leading: &[&'static str]) -> Vec<&'static str> {
+    leading
+        .iter()
+        .chain(&Transitions::COLUMNS)
+        .copied()
+        .collect()
+}
 
 const LINE_COLUMNS: &[&str] = &[
     "order_id",
@@ -360,27 +354,6 @@ const LINE_COLUMNS: &[&str] = &[
     "unit_price_minor",
     "line_total_minor",
     "currency",
-];
-
-const CHANGED_ORDER_COLUMNS: &[&str] = &[
-    "order_id",
-    "status",
-    "confirmed_at",
-    "confirmed_by",
-    "rejected_at",
-    "rejected_by",
-    "rejection_reason",
-    "shipped_at",
-    "shipped_by",
-    "carrier",
-    "tracking",
-    "received_at",
-    "received_by",
-    "cancelled_at",
-    "cancelled_by",
-    "cancelled_by_role",
-    "cancellation_reason",
-    "updated_at",
 ];
 
 const SALES_COLUMNS: &[&str] = &[
@@ -578,13 +551,14 @@ impl Fold {
             self.add_sales(&key, &[sale], -1);
         }
 
-        let mut new_orders = Rows::new(NEW_ORDER_COLUMNS);
+        let new_order_columns = with_transitions(SUBMITTED_COLUMNS);
+        let mut new_orders = Rows::new(&new_order_columns);
         for order in self.new_orders {
             let mut values = order.submitted;
             values.extend(order.transitions.values());
             new_orders.push(values);
         }
-        let columns = NEW_ORDER_COLUMNS.join(", ");
+        let columns = new_order_columns.join(", ");
         tx.execute_rows(
             new_orders,
             &format!("INSERT INTO {orders} ({columns}) SELECT {columns} FROM v"),
@@ -602,7 +576,7 @@ impl Fold {
         )
         .await?;
 
-        let mut changed = Rows::new(CHANGED_ORDER_COLUMNS);
+        let mut changed = Rows::new(&with_transitions(&["order_id"]));
         for (id, transitions) in self.changed {
             let mut values = vec![Arg::from(id)];
             values.extend(transitions.values());

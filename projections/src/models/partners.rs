@@ -8,10 +8,10 @@ use dinghuo_domain::partner::PartnerEvent;
 use dinghuo_domain::{App, Side};
 
 use super::decode;
-use super::submissions::SubmissionsByPartner;
+use super::submissions::{self, CountsSubmissions};
 use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
-use crate::sql::{Arg, Tx};
+use crate::sql::{Arg, Rows, Tx};
 
 pub struct PartnersProjection;
 
@@ -93,28 +93,18 @@ impl Projection for PartnersProjection {
         names: &TableNames,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        // Runs of submissions are counted in memory; any other event that is ours writes the
-        // run so far first, so that everything lands in feed order.
-        let mut submissions = SubmissionsByPartner::default();
-        for event in events {
-            if submissions.add(event)? || event.aggregate_type == "Order" {
-                continue;
-            }
-            self.write_submissions(tx, names, &mut submissions).await?;
-            self.apply_other(tx, names, event).await?;
-        }
-        self.write_submissions(tx, names, &mut submissions).await
+        submissions::apply_batch(self, tx, names, events).await
     }
 }
 
-impl PartnersProjection {
+#[async_trait]
+impl CountsSubmissions for PartnersProjection {
     async fn write_submissions(
         &self,
         tx: &mut Tx,
         names: &TableNames,
-        submissions: &mut SubmissionsByPartner,
+        rows: Rows,
     ) -> Result<(), ProjectionError> {
-        let rows = submissions.take();
         let table = names.table("partners");
         tx.execute_rows(
             rows,
@@ -129,7 +119,6 @@ impl PartnersProjection {
         Ok(())
     }
 
-    /// Applies an event other than an order submission.
     async fn apply_other(
         &self,
         tx: &mut Tx,

@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dinghuo_domain::PartnerId;
 use serde::Deserialize;
 
 use crate::feed::FeedEvent;
-use crate::projection::ProjectionError;
-use crate::sql::Rows;
+use crate::projection::{ProjectionError, TableNames};
+use crate::sql::{Rows, Tx};
 
 /// The part of an `OrderSubmitted` payload these projections read. Decoding only it skips the
 /// lines, which are most of the payload.
@@ -85,4 +86,49 @@ impl SubmissionsByPartner {
         }
         rows
     }
+}
+
+/// A projection that counts order submissions per partner ([`SubmissionsByPartner`]) and applies
+/// its other events one by one.
+#[async_trait]
+pub(crate) trait CountsSubmissions: Sync {
+    /// Writes a run of submissions (rows of [`SubmissionsByPartner::COLUMNS`]).
+    async fn write_submissions(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        submissions: Rows,
+    ) -> Result<(), ProjectionError>;
+
+    /// Applies an event other than an order submission.
+    async fn apply_other(
+        &self,
+        tx: &mut Tx,
+        names: &TableNames,
+        event: &FeedEvent,
+    ) -> Result<(), ProjectionError>;
+}
+
+/// The `apply_batch` of a [`CountsSubmissions`] projection: runs of submissions are counted in
+/// memory; any other event that is its own writes the run so far first, so that everything
+/// lands in feed order.
+pub(crate) async fn apply_batch<P: CountsSubmissions>(
+    projection: &P,
+    tx: &mut Tx,
+    names: &TableNames,
+    events: &[FeedEvent],
+) -> Result<(), ProjectionError> {
+    let mut submissions = SubmissionsByPartner::default();
+    for event in events {
+        if submissions.add(event)? || event.aggregate_type == "Order" {
+            continue;
+        }
+        projection
+            .write_submissions(tx, names, submissions.take())
+            .await?;
+        projection.apply_other(tx, names, event).await?;
+    }
+    projection
+        .write_submissions(tx, names, submissions.take())
+        .await
 }

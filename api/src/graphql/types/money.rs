@@ -14,10 +14,8 @@ pub struct Money {
 impl Money {
     /// From an amount in minor units (fen for CNY: two decimals).
     pub fn from_minor(amount_minor: i64, currency: &str) -> Self {
-        let sign = if amount_minor < 0 { "-" } else { "" };
-        let abs = amount_minor.unsigned_abs();
         Self {
-            amount: format!("{sign}{}.{:02}", abs / 100, abs % 100),
+            amount: dinghuo_domain::Money::decimal_string(amount_minor),
             currency: currency.to_owned(),
         }
     }

@@ -7,12 +7,16 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
+use dinghuo_domain::order::OrderStatus as DomainStatus;
 use dinghuo_projections::sql::{fetch_all, Arg, StoredTime};
 
 use super::money::Money;
 use crate::graphql::error::{ApiError, ApiResult};
 
+// The domain's status, mirrored for GraphQL: its names and parsing stay in the domain.
+/// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "dinghuo_domain::order::OrderStatus")]
 pub enum OrderStatus {
     Submitted,
     Confirmed,
@@ -24,27 +28,11 @@ pub enum OrderStatus {
 
 impl OrderStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Submitted => "SUBMITTED",
-            Self::Confirmed => "CONFIRMED",
-            Self::Rejected => "REJECTED",
-            Self::Shipped => "SHIPPED",
-            Self::Received => "RECEIVED",
-            Self::Cancelled => "CANCELLED",
-        }
+        DomainStatus::from(self).as_str()
     }
 
     fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Submitted,
-            Self::Confirmed,
-            Self::Rejected,
-            Self::Shipped,
-            Self::Received,
-            Self::Cancelled,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == text)
+        DomainStatus::parse(text).map(Self::from)
     }
 }
 
