@@ -41,7 +41,7 @@ impl Api {
             tokens: Tokens::new(&secret),
             read_your_writes_timeout: Duration::from_secs(5),
             wakeup,
-            progress: Wakeup::new(),
+            progress: dinghuo_projections::Progress::new(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }

@@ -81,7 +81,7 @@ impl Api {
             // their read model ends at this bound.
             read_your_writes_timeout: Duration::from_millis(50),
             wakeup: Wakeup::new(),
-            progress: dinghuo_projections::Wakeup::new(),
+            progress: dinghuo_projections::Progress::new(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }

@@ -59,7 +59,7 @@ impl Api {
             tokens: Tokens::new(&secret),
             read_your_writes_timeout: Duration::from_secs(10),
             wakeup,
-            progress: Wakeup::new(),
+            progress: dinghuo_projections::Progress::new(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self {

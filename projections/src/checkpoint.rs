@@ -1,10 +1,13 @@
 //! The checkpoint rows of `projection_checkpoints`, always read and written inside the
 //! transaction that applies a batch, so read models and checkpoint move together or not at all.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
+use dinghuo_commands::Database;
 
 use crate::feed::Checkpoint;
-use crate::sql::Tx;
+use crate::sql::{self, placeholders, Arg, Tx};
 
 /// The checkpoint key of a rebuild in progress of projection `name`.
 pub fn rebuild_key(name: &str) -> String {
@@ -14,18 +17,53 @@ pub fn rebuild_key(name: &str) -> String {
 /// Reads a checkpoint, locking its row until the transaction ends (Postgres `FOR UPDATE`; on
 /// SQLite the transaction already holds the write lock). `None`: no such row.
 pub async fn lock(tx: &mut Tx, key: &str) -> Result<Option<Checkpoint>, sqlx::Error> {
-    let sql = if tx.is_postgres() {
-        "SELECT tx_id, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE"
-    } else {
-        "SELECT tx_id, position FROM projection_checkpoints WHERE name = $1"
-    };
-    Ok(tx
-        .fetch_int_pair(sql, &[key.into()])
-        .await?
-        .map(|(tx_id, position)| Checkpoint {
-            tx_id: u64::try_from(tx_id).unwrap_or(0),
-            position,
-        }))
+    Ok(lock_all(tx, &[key]).await?.remove(key))
+}
+
+/// Reads the checkpoints of `keys` in one statement, locking their rows until the transaction
+/// ends, in key order: every transaction that locks several checkpoints takes them in that
+/// order, so two of them never deadlock. Keys without a row are absent from the answer.
+pub async fn lock_all(tx: &mut Tx, keys: &[&str]) -> Result<Checkpoints, sqlx::Error> {
+    let lock = if tx.is_postgres() { " FOR UPDATE" } else { "" };
+    let sql = format!(
+        "SELECT name, tx_id, position FROM projection_checkpoints
+          WHERE name IN ({}) ORDER BY name{lock}",
+        placeholders(1, keys.len())
+    );
+    let rows: Vec<CheckpointRow> = tx.fetch_all(&sql, &key_args(keys)).await?;
+    Ok(by_key(rows))
+}
+
+/// The checkpoints of `keys`, read outside any transaction (by a runner before it reads the
+/// feed, and by readers waiting for their writes).
+pub async fn stored_all(db: &Database, keys: &[&str]) -> Result<Checkpoints, sqlx::Error> {
+    let sql = format!(
+        "SELECT name, tx_id, position FROM projection_checkpoints WHERE name IN ({})",
+        placeholders(1, keys.len())
+    );
+    let rows: Vec<CheckpointRow> = sql::fetch_all(db, &sql, &key_args(keys)).await?;
+    Ok(by_key(rows))
+}
+
+/// Checkpoints by key.
+pub type Checkpoints = HashMap<String, Checkpoint>;
+
+type CheckpointRow = (String, i64, i64);
+
+fn key_args(keys: &[&str]) -> Vec<Arg> {
+    keys.iter().map(|key| Arg::from(*key)).collect()
+}
+
+fn by_key(rows: Vec<CheckpointRow>) -> Checkpoints {
+    rows.into_iter()
+        .map(|(name, tx_id, position)| {
+            let checkpoint = Checkpoint {
+                tx_id: u64::try_from(tx_id).unwrap_or(0),
+                position,
+            };
+            (name, checkpoint)
+        })
+        .collect()
 }
 
 pub async fn schema_version(tx: &mut Tx, key: &str) -> Result<Option<i32>, sqlx::Error> {
@@ -60,19 +98,33 @@ pub async fn advance(
     to: Checkpoint,
     last_event_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    tx.execute(
+    advance_all(tx, &[key], to, last_event_at).await
+}
+
+/// Moves the checkpoints of `keys` to `to`, in one statement.
+pub async fn advance_all(
+    tx: &mut Tx,
+    keys: &[&str],
+    to: Checkpoint,
+    last_event_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
         "UPDATE projection_checkpoints
-            SET tx_id = $2, position = $3, last_event_at = $4, updated_at = $5,
+            SET tx_id = $1, position = $2, last_event_at = $3, updated_at = $4,
                 state = 'running', error = NULL
-          WHERE name = $1",
-        &[
-            key.into(),
-            i64::try_from(to.tx_id).unwrap_or(i64::MAX).into(),
-            to.position.into(),
-            last_event_at.into(),
-            Utc::now().into(),
-        ],
-    )
-    .await?;
+          WHERE name IN ({})",
+        placeholders(5, keys.len())
+    );
+    let mut args = vec![
+        i64::try_from(to.tx_id).unwrap_or(i64::MAX).into(),
+        to.position.into(),
+        last_event_at.into(),
+        Utc::now().into(),
+    ];
+    args.extend(key_args(keys));
+    tx.execute(&sql, &args).await?;
     Ok(())
 }

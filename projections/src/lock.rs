@@ -44,3 +44,35 @@ pub async fn try_lock(db: &Database, name: &str) -> Result<Option<ProjectionLock
         }
     }
 }
+
+/// Tries once to take the locks of every projection in `names`, all or none, on one connection:
+/// a group of projections runs in one process or not at all. `Ok(None)`: another process
+/// holds at least one of them.
+pub async fn try_lock_all(
+    db: &Database,
+    names: &[&str],
+) -> Result<Option<ProjectionLock>, sqlx::Error> {
+    match db {
+        Database::Sqlite(_) => Ok(Some(ProjectionLock { _connection: None })),
+        Database::Postgres(pool) => {
+            let mut connection = pool.acquire().await?.detach();
+            let keys: Vec<i64> = names.iter().map(|name| lock_key(name)).collect();
+            let taken: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FILTER (WHERE pg_try_advisory_lock(key))
+                   FROM UNNEST($1::bigint[]) AS key",
+            )
+            .bind(&keys)
+            .fetch_one(&mut connection)
+            .await?;
+            if usize::try_from(taken) == Ok(keys.len()) {
+                Ok(Some(ProjectionLock {
+                    _connection: Some(connection),
+                }))
+            } else {
+                // Closing the session releases the locks it did take.
+                let _ = connection.close().await;
+                Ok(None)
+            }
+        }
+    }
+}

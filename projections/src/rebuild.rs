@@ -202,10 +202,10 @@ async fn swap(
 ) -> Result<(), RunnerError> {
     let live = TableNames::live("");
     let mut tx = Tx::begin(db).await?;
-    // Order matters: the live rows first (a running runner holds its row while applying a batch).
-    for projection in projections {
-        checkpoint::lock(&mut tx, projection.name()).await?;
-    }
+    // The live rows first, all in one statement and in key order as runners lock them (a
+    // running runner holds its rows while applying a batch), so the two never deadlock.
+    let live_keys: Vec<&str> = projections.iter().map(|p| p.name()).collect();
+    checkpoint::lock_all(&mut tx, &live_keys).await?;
     for projection in projections {
         let name = projection.name();
         let key = rebuild_key(name);

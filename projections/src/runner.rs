@@ -1,5 +1,13 @@
-//! Running one projection: follow the feed in batches, each batch applied to the read-model
-//! tables and the checkpoint in one transaction, so a crash never loses or doubles an event.
+//! Running projections: follow the feed in batches, each batch applied to the read-model
+//! tables and the checkpoints in one transaction, so a crash never loses or doubles an event.
+//!
+//! A runner runs a group of projections together (the server runs all of them in one): one
+//! read of the feed and one transaction per page for the whole group, instead of one of each
+//! per projection. Under a steady stream of commits that is what keeps the read side's cost per
+//! event low. Each member keeps its own checkpoint (one may be behind: just added, or just
+//! rebuilt); a page starts after the earliest, and each member applies only the events after
+//! its own. A member that fails is recorded as failed and taken out, and the page is applied
+//! again without it: one broken projection never stops the others.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -14,6 +22,7 @@ use crate::feed::{read_feed, Checkpoint, FeedError};
 use crate::lock;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
 use crate::sql::{self, Arg, Tx};
+use crate::wait::Progress;
 use crate::wake::Wakeup;
 
 #[derive(Debug, thiserror::Error)]
@@ -95,19 +104,81 @@ pub(crate) fn new_generation() -> String {
     uuid::Uuid::now_v7().simple().to_string()[20..].to_owned()
 }
 
-/// Applies one batch after the checkpoint `key` into `names`, in one transaction. Answers the
-/// number of events applied (0: caught up). On failure nothing of the batch is kept.
-pub(crate) async fn apply_batch(
+/// Why a page was not applied. Nothing of it was kept, for any member.
+pub(crate) enum PageError {
+    /// Member `index` could not apply its events.
+    Member(usize, RunnerError),
+    /// Reading the feed or the checkpoints, or committing, failed: no member is to blame.
+    Group(RunnerError),
+}
+
+impl<E: Into<RunnerError>> From<E> for PageError {
+    fn from(error: E) -> Self {
+        Self::Group(error.into())
+    }
+}
+
+/// A page applied by [`apply_page`].
+pub(crate) struct Applied {
+    /// Events read (each applied by the members that had not seen it).
+    pub events: usize,
+    /// Every member has now processed the feed up to here.
+    pub through: Checkpoint,
+}
+
+/// Applies the next page of the feed to every member, with their checkpoints, in one
+/// transaction. `None`: every member is caught up.
+pub(crate) async fn apply_page(
     db: &Database,
-    projection: &dyn Projection,
-    key: &str,
-    names: &TableNames,
+    members: &[&dyn Projection],
     batch_size: u32,
-) -> Result<usize, RunnerError> {
-    guard_panics(apply_batch_unguarded(
-        db, projection, key, names, batch_size,
-    ))
-    .await
+) -> Result<Option<Applied>, PageError> {
+    let keys: Vec<&str> = members.iter().map(|member| member.name()).collect();
+    let names = TableNames::live("");
+    loop {
+        // Read the page before taking the write lock: on SQLite the batch's transaction holds
+        // the database's only write lock, and it must never wait for a pooled connection while
+        // the commands that hold the other connections wait for that lock.
+        let stored = checkpoint::stored_all(db, &keys).await?;
+        let after = keys
+            .iter()
+            .map(|key| stored.get(*key).copied().ok_or(sqlx::Error::RowNotFound))
+            .collect::<Result<Vec<Checkpoint>, _>>()?;
+        let Some(earliest) = after.iter().min() else {
+            return Ok(None);
+        };
+        let events = read_feed(db, *earliest, batch_size).await?;
+        let Some(last) = events.last() else {
+            return Ok(None);
+        };
+        let mut tx = Tx::begin(db).await?;
+        let locked = checkpoint::lock_all(&mut tx, &keys).await?;
+        if keys
+            .iter()
+            .zip(&after)
+            .any(|(key, at)| locked.get(*key) != Some(at))
+        {
+            // Moved meanwhile (a rebuild swapped in, or another runner took over): read again.
+            continue;
+        }
+        let mut advanced = Vec::with_capacity(members.len());
+        for (index, (member, at)) in members.iter().zip(&after).enumerate() {
+            let unseen = &events[events.partition_point(|event| event.checkpoint <= *at)..];
+            if unseen.is_empty() {
+                continue;
+            }
+            guard_panics(member.apply_batch(&mut tx, &names, unseen))
+                .await
+                .map_err(|error| PageError::Member(index, error))?;
+            advanced.push(member.name());
+        }
+        checkpoint::advance_all(&mut tx, &advanced, last.checkpoint, last.recorded_at).await?;
+        tx.commit().await?;
+        return Ok(Some(Applied {
+            events: events.len(),
+            through: last.checkpoint,
+        }));
+    }
 }
 
 /// Runs `work`, turning a panic in it into [`RunnerError::Panicked`]. A panic in a projection
@@ -129,39 +200,6 @@ where
                 .unwrap_or_else(|| "a panic without a message".to_owned());
             Err(RunnerError::Panicked(message))
         }
-    }
-}
-
-async fn apply_batch_unguarded(
-    db: &Database,
-    projection: &dyn Projection,
-    key: &str,
-    names: &TableNames,
-    batch_size: u32,
-) -> Result<usize, RunnerError> {
-    loop {
-        // Read the page before taking the write lock: on SQLite the batch's transaction holds
-        // the database's only write lock, and it must never wait for a pooled connection while
-        // the commands that hold the other connections wait for that lock.
-        let after = stored_checkpoint(db, key)
-            .await?
-            .ok_or(RunnerError::Database(sqlx::Error::RowNotFound))?;
-        let events = read_feed(db, after, batch_size).await?;
-        let Some(last) = events.last() else {
-            return Ok(0);
-        };
-        let mut tx = Tx::begin(db).await?;
-        let locked = checkpoint::lock(&mut tx, key)
-            .await?
-            .ok_or(RunnerError::Database(sqlx::Error::RowNotFound))?;
-        if locked != after {
-            // Moved meanwhile (a rebuild swapped in, or another runner took over): read again.
-            continue;
-        }
-        projection.apply_batch(&mut tx, names, &events).await?;
-        checkpoint::advance(&mut tx, key, last.checkpoint, last.recorded_at).await?;
-        tx.commit().await?;
-        return Ok(events.len());
     }
 }
 
@@ -215,13 +253,12 @@ pub async fn catch_up(
     projection: &dyn Projection,
     batch_size: u32,
 ) -> Result<u64, RunnerError> {
-    let names = TableNames::live("");
     let mut applied = 0u64;
     loop {
-        match apply_batch(db, projection, projection.name(), &names, batch_size).await {
-            Ok(0) => return Ok(applied),
-            Ok(n) => applied += n as u64,
-            Err(error) => {
+        match apply_page(db, &[projection], batch_size).await {
+            Ok(None) => return Ok(applied),
+            Ok(Some(page)) => applied += page.events as u64,
+            Err(PageError::Member(_, error) | PageError::Group(error)) => {
                 record_failure(db, projection.name(), &error).await;
                 return Err(error);
             }
@@ -243,30 +280,36 @@ async fn record_failure(db: &Database, name: &str, error: &RunnerError) {
     }
 }
 
-/// Runs one projection until `stop` turns true: waits for the lock (standby), prepares the
-/// tables, then follows the feed, waking on commits and polling as a fallback.
+/// Runs a group of projections until `stop` turns true: waits for their locks (standby),
+/// prepares their tables, then follows the feed, waking on commits and polling as a fallback.
 pub struct Runner {
     db: Database,
-    projection: Arc<dyn Projection>,
+    members: Vec<Arc<dyn Projection>>,
     settings: RunnerSettings,
     wakeup: Wakeup,
-    /// Woken after each committed batch, for readers waiting for their writes.
-    progress: Option<Wakeup>,
+    /// Told of each committed batch, for readers waiting for their writes.
+    progress: Option<Progress>,
 }
 
 impl Runner {
+    /// A runner of one projection.
     pub fn new(db: Database, projection: Arc<dyn Projection>, wakeup: Wakeup) -> Self {
+        Self::group(db, vec![projection], wakeup)
+    }
+
+    /// A runner of several projections together: one feed read and one transaction per page.
+    pub fn group(db: Database, members: Vec<Arc<dyn Projection>>, wakeup: Wakeup) -> Self {
         Self {
             db,
-            projection,
+            members,
             settings: RunnerSettings::default(),
             wakeup,
             progress: None,
         }
     }
 
-    /// Wakes `progress` after each batch this runner commits (see `wait::wait_for_progress`).
-    pub fn with_progress(mut self, progress: Wakeup) -> Self {
+    /// Tells `progress` of each batch this runner commits (see `wait::wait_for_progress`).
+    pub fn with_progress(mut self, progress: Progress) -> Self {
         self.progress = Some(progress);
         self
     }
@@ -277,14 +320,14 @@ impl Runner {
     }
 
     /// Returns when `stop` becomes true (after committing the batch in progress), or with the
-    /// error that stopped the projection.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), RunnerError> {
-        let name = self.projection.name();
+    /// error that stopped the last of its projections.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), RunnerError> {
+        let names: Vec<&'static str> = self.members.iter().map(|m| m.name()).collect();
         let _lock = loop {
-            if let Some(lock) = lock::try_lock(&self.db, name).await? {
+            if let Some(lock) = lock::try_lock_all(&self.db, &names).await? {
                 break lock;
             }
-            tracing::debug!(projection = name, "standby: another process runs it");
+            tracing::debug!(projections = ?names, "standby: another process runs them");
             tokio::select! {
                 _ = tokio::time::sleep(self.settings.standby_interval) => {}
                 // A dropped stop sender means nobody can stop us any more: stop now.
@@ -294,24 +337,33 @@ impl Runner {
                 return Ok(());
             }
         };
-        tracing::info!(projection = name, "running");
-        prepare(&self.db, self.projection.as_ref()).await?;
-        let names = TableNames::live("");
+        tracing::info!(projections = ?names, "running");
+        // Readers of this process may rely on our reports while we run, and only then.
+        let _reporting = self.progress.as_ref().map(Progress::attach_runner);
+        for member in &self.members {
+            prepare(&self.db, member.as_ref()).await?;
+        }
         let mut wake = self.wakeup.subscribe();
         loop {
             if *stop.borrow() {
                 return Ok(());
             }
-            let applied = apply_batch(
-                &self.db,
-                self.projection.as_ref(),
-                name,
-                &names,
-                self.settings.batch_size,
-            )
-            .await;
-            match applied {
-                Ok(0) => {
+            // Commits announced from here on may not be in the page about to be read.
+            wake.borrow_and_update();
+            let members: Vec<&dyn Projection> = self.members.iter().map(AsRef::as_ref).collect();
+            let page = apply_page(&self.db, &members, self.settings.batch_size).await;
+            if let (Ok(Some(applied)), Some(progress)) = (&page, &self.progress) {
+                let running: Vec<&'static str> = members.iter().map(|m| m.name()).collect();
+                progress.advanced(&running, applied.through);
+            }
+            drop(members);
+            match page {
+                Ok(Some(applied)) if applied.events >= self.settings.batch_size as usize => {
+                    // A full page: more is waiting.
+                }
+                // A shorter page read everything committed before it was read: wait for the
+                // next commit instead of reading an empty page first.
+                Ok(_) => {
                     tokio::select! {
                         _ = wake.changed() => {
                             // Let the commits of a burst gather into one batch: one
@@ -322,13 +374,17 @@ impl Runner {
                         changed = stop.changed() => if changed.is_err() { return Ok(()) },
                     }
                 }
-                Ok(_) => {
-                    if let Some(progress) = &self.progress {
-                        progress.wake();
+                Err(PageError::Member(index, error)) => {
+                    let failed = self.members.remove(index);
+                    record_failure(&self.db, failed.name(), &error).await;
+                    if self.members.is_empty() {
+                        return Err(error);
                     }
                 }
-                Err(error) => {
-                    record_failure(&self.db, name, &error).await;
+                Err(PageError::Group(error)) => {
+                    for member in &self.members {
+                        record_failure(&self.db, member.name(), &error).await;
+                    }
                     return Err(error);
                 }
             }
@@ -341,13 +397,5 @@ pub async fn stored_checkpoint(
     db: &Database,
     key: &str,
 ) -> Result<Option<Checkpoint>, sqlx::Error> {
-    let sql = "SELECT tx_id, position FROM projection_checkpoints WHERE name = $1";
-    let row: Option<(i64, i64)> = match db {
-        Database::Postgres(pool) => sqlx::query_as(sql).bind(key).fetch_optional(pool).await?,
-        Database::Sqlite(pool) => sqlx::query_as(sql).bind(key).fetch_optional(pool).await?,
-    };
-    Ok(row.map(|(tx_id, position)| Checkpoint {
-        tx_id: u64::try_from(tx_id).unwrap_or(0),
-        position,
-    }))
+    Ok(checkpoint::stored_all(db, &[key]).await?.remove(key))
 }

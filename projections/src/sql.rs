@@ -171,25 +171,35 @@ impl Tx {
         })
     }
 
-    /// Runs a query answering one row of two integers (or none), e.g. a checkpoint.
-    pub async fn fetch_int_pair(
-        &mut self,
-        sql: &str,
-        args: &[Arg],
-    ) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    /// Runs a query inside the transaction and answers its rows as `T`.
+    pub async fn fetch_all<T>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + Send
+            + Unpin,
+    {
         match self {
             Self::Postgres(tx) => {
-                bind_all!(sqlx::query_as::<_, (i64, i64)>(sql), args, postgres)
-                    .fetch_optional(&mut **tx)
+                bind_all!(sqlx::query_as::<_, T>(sql), args, postgres)
+                    .fetch_all(&mut **tx)
                     .await
             }
             Self::Sqlite(tx) => {
-                bind_all!(sqlx::query_as::<_, (i64, i64)>(sql), args, sqlite)
-                    .fetch_optional(&mut **tx)
+                bind_all!(sqlx::query_as::<_, T>(sql), args, sqlite)
+                    .fetch_all(&mut **tx)
                     .await
             }
         }
     }
+}
+
+/// `$from, $from+1, …`: `count` numbered placeholders, for an `IN (…)` list of arguments.
+pub fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Runs a statement outside any transaction (DDL, status queries).

@@ -1,6 +1,9 @@
 //! Read-your-writes: wait until projections have passed the events a command appended, bounded
 //! by a timeout, and say so when the bound is hit instead of hanging.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dinghuo_commands::Database;
@@ -8,7 +11,55 @@ use tokio::sync::watch;
 
 use crate::feed::Checkpoint;
 use crate::runner::stored_checkpoint;
-use crate::wake::Wakeup;
+
+/// What the runners of this process have committed: each projection's checkpoint after its last
+/// committed batch. A reader waiting for its write compares against this without asking the
+/// database, and wakes as soon as a batch is committed. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Progress {
+    sender: Arc<watch::Sender<HashMap<&'static str, Checkpoint>>>,
+    /// Whether a runner of this process reports here: then the database is only a fallback.
+    has_runner: Arc<AtomicBool>,
+}
+
+/// A runner reporting to a [`Progress`]; when it stops, readers go back to asking the database.
+pub(crate) struct Reporting(Arc<AtomicBool>);
+
+impl Drop for Reporting {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Called by a runner that reports its batches here from now on, until the answer drops.
+    pub(crate) fn attach_runner(&self) -> Reporting {
+        self.has_runner.store(true, Ordering::Relaxed);
+        Reporting(Arc::clone(&self.has_runner))
+    }
+
+    /// Records that `projections` have committed everything up to `to`. A checkpoint here only
+    /// moves forward.
+    pub(crate) fn advanced(&self, projections: &[&'static str], to: Checkpoint) {
+        self.sender.send_modify(|reached| {
+            for name in projections {
+                let at = reached.entry(*name).or_insert(to);
+                *at = (*at).max(to);
+            }
+        });
+    }
+
+    fn has_reached(&self, projection: &str, target: Checkpoint) -> bool {
+        self.sender
+            .borrow()
+            .get(projection)
+            .is_some_and(|at| *at >= target)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WaitError {
@@ -69,18 +120,18 @@ pub async fn wait_for(
     wait(db, names, target, timeout, None).await
 }
 
-/// Like [`wait_for`], woken as soon as a runner of this process commits a batch (`progress` is
-/// the [`Wakeup`] given to the runners with `Runner::with_progress`), so that a reader waits
-/// for its write no longer than the projection takes. Polling stays as the fallback for
-/// projections run by another process.
+/// Like [`wait_for`], answered from `progress` (given to this process's runners with
+/// `Runner::with_progress`) as soon as a runner commits the write, without a query per wake-up.
+/// The database is still asked at start and on a backoff, for projections run by another
+/// process.
 pub async fn wait_for_progress(
     db: &Database,
     names: &[&str],
     target: Checkpoint,
     timeout: Duration,
-    progress: &Wakeup,
+    progress: &Progress,
 ) -> Result<(), WaitError> {
-    wait(db, names, target, timeout, Some(progress.subscribe())).await
+    wait(db, names, target, timeout, Some(progress)).await
 }
 
 async fn wait(
@@ -88,17 +139,33 @@ async fn wait(
     names: &[&str],
     target: Checkpoint,
     timeout: Duration,
-    mut progress: Option<watch::Receiver<u64>>,
+    progress: Option<&Progress>,
 ) -> Result<(), WaitError> {
     let started = Instant::now();
-    let mut pause = Duration::from_millis(2);
+    // With a runner in this process, its reports answer the wait; the database is asked at
+    // start and then rarely, in case another process runs some of the projections. Without
+    // one, the database is all there is: ask it soon, then back off.
+    let local = progress.is_some_and(|progress| progress.has_runner.load(Ordering::Relaxed));
+    let mut pause = if local {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_millis(2)
+    };
+    let mut committed = progress.map(|progress| progress.sender.subscribe());
     for name in names {
+        // A local runner reports every batch it commits, those before this wait included.
+        let mut ask_database = !local;
         loop {
-            let reached = stored_checkpoint(db, name)
-                .await?
-                .is_some_and(|checkpoint| checkpoint >= target);
-            if reached {
+            if progress.is_some_and(|progress| progress.has_reached(name, target)) {
                 break;
+            }
+            if ask_database {
+                let reached = stored_checkpoint(db, name)
+                    .await?
+                    .is_some_and(|checkpoint| checkpoint >= target);
+                if reached {
+                    break;
+                }
             }
             let waited = started.elapsed();
             if waited >= timeout {
@@ -108,16 +175,16 @@ async fn wait(
                 });
             }
             let nap = pause.min(timeout - waited);
-            match progress.as_mut() {
-                Some(progress) => {
+            match committed.as_mut() {
+                Some(committed) => {
                     tokio::select! {
-                        _ = progress.changed() => {}
-                        _ = tokio::time::sleep(nap) => {}
+                        _ = committed.changed() => ask_database = false,
+                        _ = tokio::time::sleep(nap) => ask_database = true,
                     }
                 }
                 None => tokio::time::sleep(nap).await,
             }
-            pause = (pause * 2).min(Duration::from_millis(50));
+            pause = (pause * 2).min(Duration::from_millis(if local { 100 } else { 50 }));
         }
     }
     Ok(())

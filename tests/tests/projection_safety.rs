@@ -5,6 +5,8 @@
 //! - a projection that fails, panics or is aborted in the middle of a batch keeps nothing of that
 //!   batch (checkpoint and rows unchanged), reports the failure, and after a restart equals a
 //!   rebuild;
+//! - a group of projections run by one runner: each member starts from its own checkpoint, and
+//!   a failing member is taken out while the others go on;
 //! - two runners of one projection on Postgres: one applies, the other stands by and takes over
 //!   from the checkpoint when the first dies; every event is applied exactly once in total;
 //! - a runner wakes on Postgres `NOTIFY` long before its poll interval;
@@ -22,9 +24,9 @@ use dinghuo_commands::{Commands, Database, MoneyInput, RepriceProductInput};
 use dinghuo_projections::runner::stored_checkpoint;
 use dinghuo_projections::sql::Tx;
 use dinghuo_projections::{
-    catch_up, head_of_stream, prepare, read_feed, rebuild, status, wait_for, Checkpoint, Dialect,
-    FeedEvent, Projection, ProjectionError, Runner, RunnerError, RunnerSettings, State, TableNames,
-    WaitError, Wakeup,
+    catch_up, head_of_stream, prepare, read_feed, rebuild, status, wait_for, wait_for_progress,
+    Checkpoint, Dialect, FeedEvent, Progress, Projection, ProjectionError, Runner, RunnerError,
+    RunnerSettings, State, TableNames, WaitError, Wakeup,
 };
 use dinghuo_tests::history::History;
 use dinghuo_tests::read_model::{
@@ -415,6 +417,61 @@ on_both_backends! {
         }
     }
 
+    async fn a_group_runs_each_member_from_its_own_checkpoint_and_takes_out_only_a_failing_one(test) {
+        let commands = test.commands();
+        let projections = replayable_projections();
+        let mut history = History::start(&commands, 11).await;
+        history.run(&commands, 40).await;
+        settle_feed(&test.db).await;
+
+        // The first member is caught up alone; the others join the group from zero.
+        let (first, rest) = projections.split_first().expect("projections");
+        let (failing, healthy) = rest.split_first().expect("at least three projections");
+        prepare(&test.db, first.as_ref()).await.expect("prepare");
+        catch_up(&test.db, first.as_ref(), 500).await.expect("catch up");
+        let ahead = checkpoint_of(&test.db, first.as_ref()).await;
+        history.run_every_kind(&commands).await;
+        history.run(&commands, 40).await;
+        let head = settle_feed(&test.db).await;
+
+        let first = Wrapped::new(first.clone());
+        let failing = Wrapped::failing(failing.clone(), Some((5, Fault::Error)));
+        let mut members: Vec<Arc<dyn Projection>> = vec![first.clone(), failing.clone()];
+        members.extend(healthy.iter().cloned());
+        let (stop, stop_rx) = watch::channel(false);
+        let mut running = [Running {
+            stop,
+            task: tokio::spawn(
+                Runner::group(test.db.clone(), members, Wakeup::new())
+                    .with_settings(quick(7))
+                    .run(stop_rx),
+            ),
+        }];
+        let mut caught_up = vec![first.name()];
+        caught_up.extend(names(healthy));
+        wait_for_runners(&test.db, &caught_up, head, &mut running).await;
+        let [running] = running;
+        running.stop().await;
+
+        assert!(
+            first.given().iter().all(|position| *position > ahead.position),
+            "{}: given events it had already applied",
+            first.name()
+        );
+        match status(&test.db, failing.as_ref()).await.expect("status").state {
+            State::Failed(error) => assert!(error.contains(INJECTED), "status error {error:?}"),
+            other => panic!("{}: status shows {other:?} after a failure", failing.name()),
+        }
+        assert!(
+            checkpoint_of(&test.db, failing.as_ref()).await < head,
+            "the failed member went on"
+        );
+        for projection in std::iter::once(&first.inner).chain(healthy) {
+            let incremental = dump(&test.db, projection.as_ref()).await;
+            assert_rebuild_gives(&test.db, projection.as_ref(), &incremental).await;
+        }
+    }
+
     async fn a_runner_aborted_in_the_middle_of_a_batch_keeps_nothing_of_it_and_a_restart_equals_a_rebuild(test) {
         let commands = test.commands();
         let projections = replayable_projections();
@@ -500,10 +557,14 @@ on_both_backends! {
         let world = World::build(&commands, 3).await;
         let projections = replayable_projections();
         let names = names(&projections);
-        let mut runners: Vec<Running> = projections
-            .iter()
-            .map(|p| spawn_runner(&test.db, p.clone(), &wakeup, RunnerSettings::default()))
-            .collect();
+        let progress = Progress::new();
+        let (stop, stop_rx) = watch::channel(false);
+        let group = Runner::group(test.db.clone(), projections.clone(), wakeup.clone())
+            .with_progress(progress.clone());
+        let mut runners = vec![Running {
+            stop,
+            task: tokio::spawn(group.run(stop_rx)),
+        }];
 
         let product = world.products[0].to_string();
         reprice(&commands, &world, &product, "77.70").await;
@@ -511,8 +572,19 @@ on_both_backends! {
             .await
             .expect("read the head of the stream")
             .expect("the product has events");
-        wait_for_runners(&test.db, &names, target, &mut runners).await;
+        // Answered by the runner's reports of its commits.
+        wait_for_progress(&test.db, &names, target, CATCH_UP_WITHIN, &progress)
+            .await
+            .expect("the runner reports the write");
         assert_eq!(price_in_read_model(&test.db, &product).await, 7770);
+        reprice(&commands, &world, &product, "88.80").await;
+        let target = head_of_stream(&test.db, "Product", &product)
+            .await
+            .expect("read the head of the stream")
+            .expect("the product has events");
+        // Answered by the checkpoints in the database, as for projections run elsewhere.
+        wait_for_runners(&test.db, &names, target, &mut runners).await;
+        assert_eq!(price_in_read_model(&test.db, &product).await, 8880);
 
         for running in runners {
             running.stop().await;
@@ -523,6 +595,11 @@ on_both_backends! {
             .expect("read the head of the stream")
             .expect("the product has events");
         let bound = Duration::from_millis(300);
+        let waited = wait_for_progress(&test.db, &names, target, bound, &progress).await;
+        assert!(
+            matches!(waited, Err(WaitError::TimedOut { .. })),
+            "a stopped runner's last report answered a later write: {waited:?}"
+        );
         let waited = tokio::time::timeout(
             Duration::from_secs(30),
             wait_for(&test.db, &names, target, bound),
@@ -538,8 +615,8 @@ on_both_backends! {
         }
         assert_eq!(
             price_in_read_model(&test.db, &product).await,
-            7770,
-            "nothing applied the second write"
+            8880,
+            "nothing applied the last write"
         );
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dinghuo_commands::{Commands, Database};
-use dinghuo_projections::Wakeup;
+use dinghuo_projections::{Progress, Wakeup};
 
 use crate::auth::Tokens;
 
@@ -19,9 +19,9 @@ pub struct ApiState {
     /// Signalled on every commit (in this process, and from others through `LISTEN` when the
     /// processors run): subscriptions wake on it instead of polling fast.
     pub wakeup: Wakeup,
-    /// Signalled each time one of this process's projection runners commits a batch:
-    /// read-your-writes waits on it instead of polling.
-    pub progress: Wakeup,
+    /// What this process's projection runner has committed: read-your-writes waits on it
+    /// instead of polling the checkpoints.
+    pub progress: Progress,
 }
 
 impl ApiState {

@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dinghuo_commands::{Commands, Database};
-use dinghuo_projections::Wakeup;
+use dinghuo_projections::{Progress, Wakeup};
 use tokio::net::TcpListener;
 
 use crate::auth::{JwtSecret, Tokens};
@@ -48,7 +48,7 @@ pub async fn serve(
     let secret = JwtSecret::load(data_dir)?;
     let tokens = Tokens::new(&secret);
     let wakeup = Wakeup::new();
-    let progress = Wakeup::new();
+    let progress = Progress::new();
     let waker = wakeup.clone();
     let commands = Commands::new(db.clone()).with_commit_signal(Arc::new(move || waker.wake()));
     let state = ApiState {

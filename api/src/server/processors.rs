@@ -1,11 +1,9 @@
 //! The projection runners and the SMS dispatcher, started with the server and stopped after it
 //! stops accepting requests.
 
-use std::sync::Arc;
-
 use dinghuo_commands::Database;
 use dinghuo_projections::outbox::Dispatcher;
-use dinghuo_projections::{models, Runner, Wakeup};
+use dinghuo_projections::{models, Progress, Runner, Wakeup};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -20,23 +18,22 @@ pub struct Processors {
 pub fn start(
     db: &Database,
     wakeup: &Wakeup,
-    progress: &Wakeup,
+    progress: &Progress,
     args: &ServeArgs,
 ) -> Result<Processors, Error> {
     let dispatcher = Dispatcher::from_settings(db.clone(), args.sms()?)?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
-    for projection in models::all() {
-        let name = projection.name();
-        let runner = Runner::new(db.clone(), Arc::clone(&projection), wakeup.clone())
-            .with_progress(progress.clone());
-        let stopped = stopped.clone();
-        tasks.push(tokio::spawn(async move {
-            if let Err(error) = runner.run(stopped).await {
-                tracing::error!(projection = name, %error, "projection stopped");
-            }
-        }));
-    }
+    // One runner for every projection and the SMS reactor: one feed read and one transaction
+    // per page for all of them (see `dinghuo_projections::runner`).
+    let runner =
+        Runner::group(db.clone(), models::all(), wakeup.clone()).with_progress(progress.clone());
+    let runner_stopped = stopped.clone();
+    tasks.push(tokio::spawn(async move {
+        if let Err(error) = runner.run(runner_stopped).await {
+            tracing::error!(%error, "projections stopped");
+        }
+    }));
     tasks.push(tokio::spawn(dispatcher.run(stopped)));
     Ok(Processors {
         stop,
