@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use dinghuo_commands::{Actor, Commands, OrderLineInput, RequestContext, Role, SubmitOrderInput};
 use dinghuo_domain::ContactId;
+use dinghuo_projections::{models, wait_for};
+use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::{Backend, TestDb, World};
 use serde_json::{json, Value};
@@ -243,7 +245,14 @@ fn main() {
         );
 
         let server = Arc::new(TestServer::start(&test.db, &[]).await);
-        // Warm up: connections, prepared statements, the read models caught up.
+        // The server's projections first catch up with the command-layer phase's orders, so
+        // that the measured phase sees only its own work.
+        let head = settle_feed(&test.db).await;
+        let names: Vec<&str> = models::all().iter().map(|p| p.name()).collect();
+        wait_for(&test.db, &names, head, Duration::from_secs(600))
+            .await
+            .expect("the projections catch up");
+        // Warm up: connections, prepared statements.
         let _ = over_http(
             server.clone(),
             world.clone(),
