@@ -156,6 +156,15 @@ pub trait Projection: Send + Sync {
         Ok(())
     }
 
+    /// State that a rebuild keeps across its pages, or `None` (the default) to apply each page
+    /// with [`apply_batch`]. A projection whose rows change many times overrides it to hold rows
+    /// in memory until they are final, so that a rebuild writes each of them once.
+    ///
+    /// [`apply_batch`]: Projection::apply_batch
+    fn rebuild_fold(&self) -> Option<Box<dyn RebuildFold>> {
+        None
+    }
+
     /// Folds a batch of events, in feed order, into the tables under `names`. The result must
     /// equal applying them one by one with [`apply`]; a projection whose events are many
     /// overrides it to fold the batch in memory and write each table with a few bulk statements.
@@ -172,4 +181,24 @@ pub trait Projection: Send + Sync {
         }
         Ok(())
     }
+}
+
+/// A rebuild's fold of one projection, kept from its first page to its last (see
+/// [`Projection::rebuild_fold`]). After [`flush`], the tables must hold exactly what applying
+/// every page with [`Projection::apply_batch`] gives. What it holds is lost if the rebuild stops,
+/// which is harmless: a rebuild always starts again from zero.
+///
+/// [`flush`]: RebuildFold::flush
+#[async_trait]
+pub trait RebuildFold: Send {
+    /// Folds one page, in feed order, writing under `names` what it does not keep.
+    async fn apply_page(
+        &mut self,
+        tx: &mut Tx,
+        names: &TableNames,
+        events: &[FeedEvent],
+    ) -> Result<(), ProjectionError>;
+
+    /// Writes everything still kept, after the last page (before `finish_rebuild`).
+    async fn flush(&mut self, tx: &mut Tx, names: &TableNames) -> Result<(), ProjectionError>;
 }

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::checkpoint::{self, rebuild_key};
 use crate::feed::{read_feed, Checkpoint, FeedEvent};
-use crate::projection::{Projection, TableNames};
+use crate::projection::{Projection, RebuildFold, TableNames};
 use crate::runner::{dialect, guard_panics, new_generation, RunnerError, RunnerSettings};
 use crate::sql::{Arg, Tx};
 
@@ -134,13 +134,23 @@ async fn replay(
     on_progress: &mut impl FnMut(RebuildProgress),
 ) -> Result<u64, RunnerError> {
     let started = Instant::now();
-    let done: Vec<AtomicU64> = projections.iter().map(|_| AtomicU64::new(0)).collect();
+    let done: Vec<Arc<AtomicU64>> = projections.iter().map(|_| Arc::default()).collect();
     let mut inboxes = Vec::with_capacity(projections.len());
     let mut workers = Vec::with_capacity(projections.len());
     for (projection, done) in projections.iter().zip(&done) {
         let (inbox, pages) = mpsc::channel::<Arc<[FeedEvent]>>(1);
         inboxes.push(inbox);
-        workers.push(apply_pages(db, *projection, next, pages, done));
+        let worker = Worker {
+            db: db.clone(),
+            next: next.clone(),
+            key: rebuild_key(projection.name()),
+            done: Arc::clone(done),
+        };
+        let applier = match projection.rebuild_fold() {
+            Some(fold) => Applier::Fold(fold),
+            None => Applier::Batch(*projection),
+        };
+        workers.push(worker.apply(applier, pages));
     }
     let distribute = async {
         let mut read = 0u64;
@@ -172,27 +182,64 @@ async fn replay(
     Ok(read)
 }
 
-/// One projection's side of [`replay`]: each page and the rebuild checkpoint in one transaction.
-async fn apply_pages(
-    db: &Database,
-    projection: &dyn Projection,
-    next: &TableNames,
-    mut pages: mpsc::Receiver<Arc<[FeedEvent]>>,
-    done: &AtomicU64,
-) -> Result<(), RunnerError> {
-    let key = rebuild_key(projection.name());
-    while let Some(events) = pages.recv().await {
-        let Some(last) = events.last() else { continue };
-        let mut tx = Tx::begin(db).await?;
-        // A crash before the swap loses the rebuild anyway (it starts again from zero), and
-        // the swap's durable commit makes every earlier batch durable.
-        tx.commit_lazily().await?;
-        guard_panics(projection.apply_batch(&mut tx, next, &events)).await?;
-        checkpoint::advance(&mut tx, &key, last.checkpoint, last.recorded_at).await?;
-        tx.commit().await?;
-        done.fetch_add(events.len() as u64, Ordering::Relaxed);
+/// How a projection applies the pages of a rebuild.
+enum Applier<'a> {
+    /// Each page with `Projection::apply_batch`.
+    Batch(&'a dyn Projection),
+    /// Each page into a fold kept for the whole rebuild, flushed after the last page.
+    Fold(Box<dyn RebuildFold>),
+}
+
+/// One projection's side of [`replay`].
+struct Worker {
+    db: Database,
+    next: TableNames,
+    /// The rebuild checkpoint.
+    key: String,
+    /// Events applied so far, for the progress report.
+    done: Arc<AtomicU64>,
+}
+
+impl Worker {
+    /// Each page and the rebuild checkpoint in one transaction. A fold's rebuild checkpoint may
+    /// pass events whose rows are still in memory, which is harmless: a rebuild that stops
+    /// starts again from zero.
+    async fn apply(
+        self,
+        mut applier: Applier<'_>,
+        mut pages: mpsc::Receiver<Arc<[FeedEvent]>>,
+    ) -> Result<(), RunnerError> {
+        let (db, next) = (&self.db, &self.next);
+        while let Some(events) = pages.recv().await {
+            let Some(last) = events.last() else { continue };
+            let mut tx = lazy_tx(db).await?;
+            match &mut applier {
+                Applier::Fold(fold) => {
+                    guard_panics(fold.apply_page(&mut tx, next, &events)).await?
+                }
+                Applier::Batch(projection) => {
+                    guard_panics(projection.apply_batch(&mut tx, next, &events)).await?
+                }
+            }
+            checkpoint::advance(&mut tx, &self.key, last.checkpoint, last.recorded_at).await?;
+            tx.commit().await?;
+            self.done.fetch_add(events.len() as u64, Ordering::Relaxed);
+        }
+        if let Applier::Fold(mut fold) = applier {
+            let mut tx = lazy_tx(db).await?;
+            guard_panics(fold.flush(&mut tx, next)).await?;
+            tx.commit().await?;
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// A transaction for rebuild batches. A crash before the swap loses the rebuild anyway (it
+/// starts again from zero), and the swap's durable commit makes every earlier batch durable.
+async fn lazy_tx(db: &Database) -> Result<Tx, RunnerError> {
+    let mut tx = Tx::begin(db).await?;
+    tx.commit_lazily().await?;
+    Ok(tx)
 }
 
 async fn swap(

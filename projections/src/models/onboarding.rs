@@ -97,6 +97,8 @@ impl Projection for OnboardingProjection {
 
 #[async_trait]
 impl CountsSubmissions for OnboardingProjection {
+    const OTHER_AGGREGATES: &'static [&'static str] = &["Partner", "Contact"];
+
     async fn write_submissions(
         &self,
         tx: &mut Tx,

@@ -99,6 +99,8 @@ impl Projection for PartnersProjection {
 
 #[async_trait]
 impl CountsSubmissions for PartnersProjection {
+    const OTHER_AGGREGATES: &'static [&'static str] = &["Partner", "Contact"];
+
     async fn write_submissions(
         &self,
         tx: &mut Tx,

@@ -92,6 +92,10 @@ impl SubmissionsByPartner {
 /// its other events one by one.
 #[async_trait]
 pub(crate) trait CountsSubmissions: Sync {
+    /// The aggregates whose events [`Self::apply_other`] applies; events of any other
+    /// aggregate change nothing here, so they need not write the run first.
+    const OTHER_AGGREGATES: &'static [&'static str];
+
     /// Writes a run of submissions (rows of [`SubmissionsByPartner::COLUMNS`]).
     async fn write_submissions(
         &self,
@@ -110,8 +114,9 @@ pub(crate) trait CountsSubmissions: Sync {
 }
 
 /// The `apply_batch` of a [`CountsSubmissions`] projection: runs of submissions are counted in
-/// memory; any other event that is its own writes the run so far first, so that everything
-/// lands in feed order.
+/// memory; an event of one of its other aggregates writes the run so far first, so that
+/// everything lands in feed order. Events of other aggregates (products repriced, say) are
+/// skipped without breaking the run.
 pub(crate) async fn apply_batch<P: CountsSubmissions>(
     projection: &P,
     tx: &mut Tx,
@@ -120,7 +125,8 @@ pub(crate) async fn apply_batch<P: CountsSubmissions>(
 ) -> Result<(), ProjectionError> {
     let mut submissions = SubmissionsByPartner::default();
     for event in events {
-        if submissions.add(event)? || event.aggregate_type == "Order" {
+        if submissions.add(event)? || !P::OTHER_AGGREGATES.contains(&event.aggregate_type.as_str())
+        {
             continue;
         }
         projection
