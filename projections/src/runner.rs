@@ -128,10 +128,15 @@ pub(crate) struct Applied {
 
 /// Applies the next page of the feed to every member, with their checkpoints, in one
 /// transaction. `None`: every member is caught up.
+///
+/// `known` holds the members' checkpoints as the last page left them, so that a runner need
+/// not read them before every page (`None`: read them). The transaction checks them under
+/// lock either way: a stale guess costs one more read, never a skipped event.
 pub(crate) async fn apply_page(
     db: &Database,
     members: &[&dyn Projection],
     batch_size: u32,
+    known: &mut Option<Vec<Checkpoint>>,
 ) -> Result<Option<Applied>, PageError> {
     let keys: Vec<&str> = members.iter().map(|member| member.name()).collect();
     let names = TableNames::live("");
@@ -139,16 +144,21 @@ pub(crate) async fn apply_page(
         // Read the page before taking the write lock: on SQLite the batch's transaction holds
         // the database's only write lock, and it must never wait for a pooled connection while
         // the commands that hold the other connections wait for that lock.
-        let stored = checkpoint::stored_all(db, &keys).await?;
-        let after = keys
-            .iter()
-            .map(|key| stored.get(*key).copied().ok_or(sqlx::Error::RowNotFound))
-            .collect::<Result<Vec<Checkpoint>, _>>()?;
-        let Some(earliest) = after.iter().min() else {
+        let after = match known.take() {
+            Some(after) if after.len() == keys.len() => after,
+            _ => {
+                let stored = checkpoint::stored_all(db, &keys).await?;
+                keys.iter()
+                    .map(|key| stored.get(*key).copied().ok_or(sqlx::Error::RowNotFound))
+                    .collect::<Result<Vec<Checkpoint>, _>>()?
+            }
+        };
+        let Some(&earliest) = after.iter().min() else {
             return Ok(None);
         };
-        let events = read_feed(db, *earliest, batch_size).await?;
+        let events = read_feed(db, earliest, batch_size).await?;
         let Some(last) = events.last() else {
+            *known = Some(after);
             return Ok(None);
         };
         let mut tx = Tx::begin(db).await?;
@@ -174,6 +184,7 @@ pub(crate) async fn apply_page(
         }
         checkpoint::advance_all(&mut tx, &advanced, last.checkpoint, last.recorded_at).await?;
         tx.commit().await?;
+        *known = Some(after.iter().map(|at| (*at).max(last.checkpoint)).collect());
         return Ok(Some(Applied {
             events: events.len(),
             through: last.checkpoint,
@@ -255,7 +266,7 @@ pub async fn catch_up(
 ) -> Result<u64, RunnerError> {
     let mut applied = 0u64;
     loop {
-        match apply_page(db, &[projection], batch_size).await {
+        match apply_page(db, &[projection], batch_size, &mut None).await {
             Ok(None) => return Ok(applied),
             Ok(Some(page)) => applied += page.events as u64,
             Err(PageError::Member(_, error) | PageError::Group(error)) => {
@@ -344,6 +355,7 @@ impl Runner {
             prepare(&self.db, member.as_ref()).await?;
         }
         let mut wake = self.wakeup.subscribe();
+        let mut known = None;
         loop {
             if *stop.borrow() {
                 return Ok(());
@@ -351,7 +363,7 @@ impl Runner {
             // Commits announced from here on may not be in the page about to be read.
             wake.borrow_and_update();
             let members: Vec<&dyn Projection> = self.members.iter().map(AsRef::as_ref).collect();
-            let page = apply_page(&self.db, &members, self.settings.batch_size).await;
+            let page = apply_page(&self.db, &members, self.settings.batch_size, &mut known).await;
             if let (Ok(Some(applied)), Some(progress)) = (&page, &self.progress) {
                 let running: Vec<&'static str> = members.iter().map(|m| m.name()).collect();
                 progress.advanced(&running, applied.through);
@@ -370,7 +382,11 @@ impl Runner {
                             // transaction for many events instead of one each.
                             tokio::time::sleep(self.settings.gather).await;
                         }
-                        _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                        _ = tokio::time::sleep(self.settings.poll_interval) => {
+                            // Quiet for a while: check the stored checkpoints again, in case a
+                            // rebuild moved them.
+                            known = None;
+                        }
                         changed = stop.changed() => if changed.is_err() { return Ok(()) },
                     }
                 }

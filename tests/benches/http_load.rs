@@ -3,11 +3,12 @@
 //!
 //! Run with `cargo bench -p dinghuo-tests --bench http_load`; `docs/performance.md` records the
 //! figures. `DINGHUO_BENCH_CLIENTS` (default 16) concurrent clients, `DINGHUO_BENCH_SECONDS`
-//! (default 20) per phase. Postgres is the test helpers' local server; when it is unreachable
-//! the benchmark says so and measures nothing.
+//! (default 10) per phase, `DINGHUO_BENCH_ROUNDS` (default 3) rounds of both phases. Postgres is
+//! the test helpers' local server; when it is unreachable the benchmark says so and measures
+//! nothing.
 //!
 //! Setup: a fresh migrated database (pool of 32), an onboarded tenant with 3 products (`World`),
-//! one bound their-side contact per client. Then, one after the other:
+//! one bound their-side contact per client. Then, in each round, one after the other:
 //! 1. **command layer**: each task calls `Commands::submit_order` as its contact in a loop;
 //! 2. **HTTP**: a real server (`TestServer`: the product's router, auth, projections and SMS
 //!    dispatcher in-process) and one `reqwest` client per task posting the `submitOrder`
@@ -30,6 +31,8 @@ use dinghuo_tests::{Backend, TestDb, World};
 use serde_json::{json, Value};
 
 const PRODUCTS: usize = 3;
+/// Requests before each measured HTTP phase: connections, prepared statements.
+const WARM_UP: Duration = Duration::from_secs(2);
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -52,6 +55,7 @@ struct Phase {
 impl Phase {
     fn merge(&mut self, other: Phase) {
         self.latencies.extend(other.latencies);
+        self.wall += other.wall;
         for (code, count) in other.errors {
             *self.errors.entry(code).or_default() += count;
         }
@@ -214,7 +218,8 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
         let clients = env_number("DINGHUO_BENCH_CLIENTS", 16) as usize;
-        let duration = Duration::from_secs(env_number("DINGHUO_BENCH_SECONDS", 20));
+        let duration = Duration::from_secs(env_number("DINGHUO_BENCH_SECONDS", 10));
+        let rounds = env_number("DINGHUO_BENCH_ROUNDS", 3);
         let Some(test) = TestDb::with_pool_size(Backend::Postgres, 32).await else {
             println!("Postgres is unreachable: nothing measured");
             return;
@@ -231,48 +236,55 @@ fn main() {
             );
         }
         println!(
-            "http_load: {clients} clients, {} s per phase, Postgres",
+            "http_load: {clients} clients, {rounds} rounds of {} s per phase, Postgres",
             duration.as_secs()
         );
 
-        let commits_before = committed_transactions(&test.db).await;
-        let mut layer = command_layer(commands.clone(), world.clone(), &contacts, duration).await;
-        let commits = committed_transactions(&test.db).await - commits_before;
+        // The phases alternate, round after round, so that a drift of the machine's speed
+        // (another tenant of the host, a Postgres checkpoint) weighs on both alike.
+        let (mut layer, mut http) = (Phase::default(), Phase::default());
+        let (mut layer_commits, mut http_commits) = (0, 0);
+        for round in 1..=rounds {
+            let commits_before = committed_transactions(&test.db).await;
+            let mut phase =
+                command_layer(commands.clone(), world.clone(), &contacts, duration).await;
+            layer_commits += committed_transactions(&test.db).await - commits_before;
+            println!("  round {round}: {}", phase.describe("command layer"));
+            layer.merge(phase);
+
+            let server = Arc::new(TestServer::start(&test.db, &[]).await);
+            // The server's projections first catch up with the command-layer phase's orders,
+            // so that the measured phase sees only its own work.
+            let head = settle_feed(&test.db).await;
+            let names: Vec<&str> = models::all().iter().map(|p| p.name()).collect();
+            wait_for(&test.db, &names, head, Duration::from_secs(600))
+                .await
+                .expect("the projections catch up");
+            // Warm up: connections, prepared statements.
+            let _ = over_http(server.clone(), world.clone(), &contacts, WARM_UP).await;
+            let commits_before = committed_transactions(&test.db).await;
+            let mut phase = over_http(server.clone(), world.clone(), &contacts, duration).await;
+            http_commits += committed_transactions(&test.db).await - commits_before;
+            println!("  round {round}: {}", phase.describe("HTTP"));
+            http.merge(phase);
+            server.stop().await;
+        }
+
+        println!("all rounds:");
         println!("  {}", layer.describe("command layer"));
         println!(
-            "  Postgres transactions committed during the command-layer phase: {commits} ({:.1} per order)",
-            commits as f64 / layer.latencies.len().max(1) as f64
+            "  Postgres transactions committed during the command-layer phases: {layer_commits} ({:.1} per order)",
+            layer_commits as f64 / layer.latencies.len().max(1) as f64
         );
-
-        let server = Arc::new(TestServer::start(&test.db, &[]).await);
-        // The server's projections first catch up with the command-layer phase's orders, so
-        // that the measured phase sees only its own work.
-        let head = settle_feed(&test.db).await;
-        let names: Vec<&str> = models::all().iter().map(|p| p.name()).collect();
-        wait_for(&test.db, &names, head, Duration::from_secs(600))
-            .await
-            .expect("the projections catch up");
-        // Warm up: connections, prepared statements.
-        let _ = over_http(
-            server.clone(),
-            world.clone(),
-            &contacts,
-            Duration::from_secs(2),
-        )
-        .await;
-        let commits_before = committed_transactions(&test.db).await;
-        let mut http = over_http(server.clone(), world.clone(), &contacts, duration).await;
-        let commits = committed_transactions(&test.db).await - commits_before;
         println!("  {}", http.describe("HTTP"));
         println!(
-            "  Postgres transactions committed during the HTTP phase: {commits} ({:.1} per order)",
-            commits as f64 / http.latencies.len().max(1) as f64
+            "  Postgres transactions committed during the HTTP phases: {http_commits} ({:.1} per order)",
+            http_commits as f64 / http.latencies.len().max(1) as f64
         );
         println!(
             "  HTTP / command layer throughput: {:.0} %; HTTP p99 {:.1} ms",
             100.0 * http.throughput() / layer.throughput(),
             http.percentile(0.99).as_secs_f64() * 1e3
         );
-        server.stop().await;
     });
 }
