@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use async_graphql::{Context, Subscription, ID};
 use dinghuo_commands::Database;
-use dinghuo_projections::{head_of_stream, read_feed, wait_for, Checkpoint, FeedEvent, WaitError};
+use dinghuo_projections::{
+    head_of_stream, read_feed, wait_for_progress, Checkpoint, FeedEvent, Progress, WaitError,
+};
 use futures::stream::{self, Stream};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -51,7 +53,7 @@ impl SubscriptionRoot {
             .await
             .map_err(ApiError::from)?;
         if let Some(target) = head {
-            settle(&db, target, state.read_your_writes_timeout).await?;
+            settle(&db, &state.progress, target, state.read_your_writes_timeout).await?;
         }
         let current = order::find(&db, &scope, &order_id)
             .await?
@@ -61,6 +63,7 @@ impl SubscriptionRoot {
             scope,
             order_id,
             wake: state.wakeup.subscribe(),
+            progress: state.progress.clone(),
             timeout: state.read_your_writes_timeout,
             head,
             shown: None,
@@ -120,10 +123,16 @@ async fn tick(wake: &mut watch::Receiver<u64>) {
     }
 }
 
-/// Waits, bounded, until the orders read model has passed `target`. A projection that is behind
-/// is not an error: the subscriber looks again on its next tick.
-async fn settle(db: &Database, target: Checkpoint, timeout: Duration) -> Result<bool, ApiError> {
-    match wait_for(db, &["orders"], target, timeout).await {
+/// Waits, bounded, until the orders read model has passed `target`, woken by the runner's
+/// reports (`progress`). A projection that is behind is not an error: the subscriber looks again
+/// on its next tick.
+async fn settle(
+    db: &Database,
+    progress: &Progress,
+    target: Checkpoint,
+    timeout: Duration,
+) -> Result<bool, ApiError> {
+    match wait_for_progress(db, &["orders"], target, timeout, progress).await {
         Ok(()) => Ok(true),
         Err(WaitError::TimedOut { .. }) => Ok(false),
         Err(WaitError::Database(error)) => Err(error.into()),
@@ -167,6 +176,8 @@ struct OrderWatcher {
     scope: Scope,
     order_id: String,
     wake: watch::Receiver<u64>,
+    /// The runner's reports, which end a wait for the read model.
+    progress: Progress,
     timeout: Duration,
     /// The order's last event the subscriber has shown the read model of.
     head: Option<Checkpoint>,
@@ -212,7 +223,7 @@ impl OrderWatcher {
             return Ok(None);
         }
         if let Some(target) = head {
-            if !settle(&self.db, target, self.timeout).await? {
+            if !settle(&self.db, &self.progress, target, self.timeout).await? {
                 return Ok(None);
             }
         }
