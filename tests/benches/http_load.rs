@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use dinghuo_commands::{Actor, Commands, OrderLineInput, RequestContext, Role, SubmitOrderInput};
 use dinghuo_domain::ContactId;
 use dinghuo_projections::{models, wait_for};
+use dinghuo_tests::cpu::{CpuClock, CpuSpent};
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::{Backend, TestDb, World};
@@ -195,6 +196,29 @@ async fn over_http(
     total
 }
 
+/// CPU time of the phases of one kind, summed over the rounds.
+#[derive(Default)]
+struct CpuTotal {
+    client_seconds: f64,
+    server_seconds: f64,
+}
+
+impl CpuTotal {
+    fn add(&mut self, spent: CpuSpent) {
+        self.client_seconds += spent.client_seconds;
+        self.server_seconds += spent.server_seconds;
+    }
+
+    fn per_order(&self, orders: usize) -> String {
+        let orders = orders.max(1) as f64;
+        format!(
+            "CPU per order: this process {:.3} ms (clients and server), Postgres {:.3} ms",
+            self.client_seconds * 1e3 / orders,
+            self.server_seconds * 1e3 / orders
+        )
+    }
+}
+
 /// Transactions committed in this database so far (`pg_stat_database`, updated with a small
 /// delay by the statistics system; read after a phase, it counts that phase's work).
 async fn committed_transactions(db: &dinghuo_commands::Database) -> i64 {
@@ -244,10 +268,16 @@ fn main() {
         // (another tenant of the host, a Postgres checkpoint) weighs on both alike.
         let (mut layer, mut http) = (Phase::default(), Phase::default());
         let (mut layer_commits, mut http_commits) = (0, 0);
+        let (mut layer_cpu, mut http_cpu) = (CpuTotal::default(), CpuTotal::default());
+        let dinghuo_commands::Database::Postgres(pool) = &test.db else {
+            unreachable!("the benchmark asked for Postgres");
+        };
         for round in 1..=rounds {
             let commits_before = committed_transactions(&test.db).await;
+            let clock = CpuClock::start(pool).await;
             let mut phase =
                 command_layer(commands.clone(), world.clone(), &contacts, duration).await;
+            layer_cpu.add(clock.stop(pool).await);
             layer_commits += committed_transactions(&test.db).await - commits_before;
             println!("  round {round}: {}", phase.describe("command layer"));
             layer.merge(phase);
@@ -263,7 +293,9 @@ fn main() {
             // Warm up: connections, prepared statements.
             let _ = over_http(server.clone(), world.clone(), &contacts, WARM_UP).await;
             let commits_before = committed_transactions(&test.db).await;
+            let clock = CpuClock::start(pool).await;
             let mut phase = over_http(server.clone(), world.clone(), &contacts, duration).await;
+            http_cpu.add(clock.stop(pool).await);
             http_commits += committed_transactions(&test.db).await - commits_before;
             println!("  round {round}: {}", phase.describe("HTTP"));
             http.merge(phase);
@@ -276,11 +308,13 @@ fn main() {
             "  Postgres transactions committed during the command-layer phases: {layer_commits} ({:.1} per order)",
             layer_commits as f64 / layer.latencies.len().max(1) as f64
         );
+        println!("  {}", layer_cpu.per_order(layer.latencies.len()));
         println!("  {}", http.describe("HTTP"));
         println!(
             "  Postgres transactions committed during the HTTP phases: {http_commits} ({:.1} per order)",
             http_commits as f64 / http.latencies.len().max(1) as f64
         );
+        println!("  {}", http_cpu.per_order(http.latencies.len()));
         println!(
             "  HTTP / command layer throughput: {:.0} %; HTTP p99 {:.1} ms",
             100.0 * http.throughput() / layer.throughput(),

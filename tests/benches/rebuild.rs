@@ -46,6 +46,7 @@ use dinghuo_domain::{
     Sku, TenantId, TrackingNumber, Unit, WechatAppId, EVENT_VERSION,
 };
 use dinghuo_projections::{models, read_feed, rebuild, Checkpoint, Projection, RunnerSettings};
+use dinghuo_tests::cpu::{CpuClock, CpuSpent};
 use dinghuo_tests::{Backend, TestDb};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -287,7 +288,7 @@ async fn measure(url: &str) -> Report {
     let events = everything_visible(pool).await;
     let (hwm_start_kb, _) = memory_kb();
 
-    let before = Usage::now(pool).await;
+    let before = CpuClock::start(pool).await;
     // Pages of the size a rebuild reads, so that the two read the feed the same way.
     let page_size = RunnerSettings::default().rebuild_batch_size;
     let mut after = Checkpoint::START;
@@ -301,7 +302,7 @@ async fn measure(url: &str) -> Report {
         streamed += page.len() as u64;
         black_box(&page);
     }
-    let stream = before.phase("raw stream", streamed, pool).await;
+    let stream = Phase::measured("raw stream", streamed, before.stop(pool).await);
     eprintln!("  {}", stream.describe());
     let (hwm_after_stream_kb, _) = memory_kb();
 
@@ -317,11 +318,11 @@ async fn measure(url: &str) -> Report {
         })
         .map(|p| p.as_ref())
         .collect();
-    let before = Usage::now(pool).await;
+    let before = CpuClock::start(pool).await;
     let applied = rebuild(&db, &replayable, RunnerSettings::default(), |_| {})
         .await
         .expect("rebuild");
-    let phase = before.phase("all projections", applied, pool).await;
+    let phase = Phase::measured("all projections", applied, before.stop(pool).await);
     eprintln!("  rebuild {}", phase.describe());
     let rebuilds = vec![phase];
     let (hwm_after_rebuild_kb, rss_after_rebuild_kb) = memory_kb();
@@ -336,72 +337,14 @@ async fn measure(url: &str) -> Report {
     }
 }
 
-/// Linux reports process CPU times in ticks of 1/100 s (`USER_HZ`).
-const TICKS_PER_SECOND: f64 = 100.0;
-
-/// CPU time (user + system, in ticks) of process `pid` so far.
-fn cpu_ticks(pid: &str) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which is in parentheses and may hold spaces): state is
-    // the first, utime the 12th and stime the 13th.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    field(11) + field(12)
-}
-
-/// A snapshot of resource use at the start of a phase.
-struct Usage {
-    at: Instant,
-    client_ticks: u64,
-    /// CPU ticks of each backend of this database, by pid.
-    server_ticks: std::collections::HashMap<i32, u64>,
-}
-
-impl Usage {
-    async fn backends(pool: &PgPool) -> std::collections::HashMap<i32, u64> {
-        let pids: Vec<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()",
-        )
-        .fetch_all(pool)
-        .await
-        .expect("list the backends");
-        pids.into_iter()
-            .map(|pid| (pid, cpu_ticks(&pid.to_string())))
-            .collect()
-    }
-
-    async fn now(pool: &PgPool) -> Self {
+impl Phase {
+    fn measured(name: &str, events: u64, spent: CpuSpent) -> Self {
         Self {
-            server_ticks: Self::backends(pool).await,
-            client_ticks: cpu_ticks("self"),
-            at: Instant::now(),
-        }
-    }
-
-    async fn phase(self, name: &str, events: u64, pool: &PgPool) -> Phase {
-        let seconds = self.at.elapsed().as_secs_f64();
-        let client_ticks = cpu_ticks("self") - self.client_ticks;
-        let server_ticks: u64 = Self::backends(pool)
-            .await
-            .into_iter()
-            .map(|(pid, ticks)| {
-                ticks.saturating_sub(self.server_ticks.get(&pid).copied().unwrap_or(0))
-            })
-            .sum();
-        Phase {
             name: name.to_owned(),
             events,
-            seconds,
-            client_cpu_seconds: client_ticks as f64 / TICKS_PER_SECOND,
-            server_cpu_seconds: server_ticks as f64 / TICKS_PER_SECOND,
+            seconds: spent.wall_seconds,
+            client_cpu_seconds: spent.client_seconds,
+            server_cpu_seconds: spent.server_seconds,
         }
     }
 }

@@ -6,8 +6,10 @@
 //! - [`on_both_backends!`]: declares one test per backend from one body;
 //! - [`history`]: a seeded-random history of valid and invalid commands over two tenants;
 //! - [`read_model`]: full dumps of a projection's tables, and waiting for the feed to settle;
-//! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it.
+//! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it;
+//! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side.
 
+pub mod cpu;
 pub mod history;
 pub mod inspect;
 pub mod read_model;
