@@ -351,8 +351,19 @@ impl Runner {
         tracing::info!(projections = ?names, "running");
         // Readers of this process may rely on our reports while we run, and only then.
         let _reporting = self.progress.as_ref().map(Progress::attach_runner);
-        for member in &self.members {
-            prepare(&self.db, member.as_ref()).await?;
+        // A member that cannot be prepared (its schema's rebuild failed, say) stops alone.
+        let mut unprepared = None;
+        for member in std::mem::take(&mut self.members) {
+            match prepare(&self.db, member.as_ref()).await {
+                Ok(()) => self.members.push(member),
+                Err(error) => {
+                    record_failure(&self.db, member.name(), &error).await;
+                    unprepared = Some(error);
+                }
+            }
+        }
+        if let (true, Some(error)) = (self.members.is_empty(), unprepared) {
+            return Err(error);
         }
         let mut wake = self.wakeup.subscribe();
         let mut known = None;

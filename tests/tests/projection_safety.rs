@@ -6,7 +6,7 @@
 //!   batch (checkpoint and rows unchanged), reports the failure, and after a restart equals a
 //!   rebuild;
 //! - a group of projections run by one runner: each member starts from its own checkpoint, and
-//!   a failing member is taken out while the others go on;
+//!   a failing member (or one whose tables cannot be created) is taken out while the others go on;
 //! - two runners of one projection on Postgres: one applies, the other stands by and takes over
 //!   from the checkpoint when the first dies; every event is applied exactly once in total;
 //! - a runner wakes on Postgres `NOTIFY` long before its poll interval;
@@ -130,6 +130,40 @@ impl Projection for Wrapped {
             _ => {}
         }
         self.inner.apply(tx, names, event).await
+    }
+}
+
+/// A projection whose tables cannot be created.
+struct Unpreparable;
+
+#[async_trait]
+impl Projection for Unpreparable {
+    fn name(&self) -> &'static str {
+        "unpreparable"
+    }
+
+    fn schema_version(&self) -> i32 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["unpreparable"]
+    }
+
+    fn schema(&self, _: Dialect, names: &TableNames) -> Vec<String> {
+        vec![format!(
+            "CREATE TABLE {} (no column type",
+            names.table("unpreparable")
+        )]
+    }
+
+    async fn apply(
+        &self,
+        _: &mut Tx,
+        _: &TableNames,
+        _: &FeedEvent,
+    ) -> Result<(), ProjectionError> {
+        Ok(())
     }
 }
 
@@ -470,6 +504,28 @@ on_both_backends! {
             let incremental = dump(&test.db, projection.as_ref()).await;
             assert_rebuild_gives(&test.db, projection.as_ref(), &incremental).await;
         }
+    }
+
+    async fn a_member_that_cannot_be_prepared_stops_alone(test) {
+        let commands = test.commands();
+        let mut history = History::start(&commands, 5).await;
+        history.run(&commands, 20).await;
+        let head = settle_feed(&test.db).await;
+        let projections = replayable_projections();
+        let mut members: Vec<Arc<dyn Projection>> = vec![Arc::new(Unpreparable)];
+        members.extend(projections.iter().cloned());
+        let (stop, stop_rx) = watch::channel(false);
+        let mut running = [Running {
+            stop,
+            task: tokio::spawn(
+                Runner::group(test.db.clone(), members, Wakeup::new())
+                    .with_settings(quick(50))
+                    .run(stop_rx),
+            ),
+        }];
+        wait_for_runners(&test.db, &names(&projections), head, &mut running).await;
+        let [running] = running;
+        running.stop().await;
     }
 
     async fn a_runner_aborted_in_the_middle_of_a_batch_keeps_nothing_of_it_and_a_restart_equals_a_rebuild(test) {
