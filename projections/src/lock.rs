@@ -21,28 +21,29 @@ pub fn lock_key(name: &str) -> i64 {
     i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
+/// Whether some session holds the lock of projection `name` (Postgres), read from `pg_locks`
+/// on a pooled connection: taking the lock to find out would cost a connection of its own.
+pub async fn is_held(pool: &sqlx::PgPool, name: &str) -> Result<bool, sqlx::Error> {
+    // A bigint advisory key shows in `pg_locks` as its high and low 32 bits, with objsubid 1.
+    // Both halves are below 2^32, so they fit an i64 unchanged.
+    let key = u64::from_ne_bytes(lock_key(name).to_ne_bytes());
+    let (high, low) = ((key >> 32) as i64, (key & 0xffff_ffff) as i64);
+    sqlx::query_scalar(
+        "SELECT EXISTS (
+            SELECT 1 FROM pg_locks
+             WHERE locktype = 'advisory' AND granted AND objsubid = 1
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND classid = $1::bigint::oid AND objid = $2::bigint::oid)",
+    )
+    .bind(high)
+    .bind(low)
+    .fetch_one(pool)
+    .await
+}
+
 /// Tries once to take the lock of projection `name`. `Ok(None)`: another process holds it.
 pub async fn try_lock(db: &Database, name: &str) -> Result<Option<ProjectionLock>, sqlx::Error> {
-    match db {
-        Database::Sqlite(_) => Ok(Some(ProjectionLock { _connection: None })),
-        Database::Postgres(pool) => {
-            // A connection of its own, detached from the pool: returning it to the pool would
-            // hand the lock to whoever borrows it next.
-            let mut connection = pool.acquire().await?.detach();
-            let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(lock_key(name))
-                .fetch_one(&mut connection)
-                .await?;
-            if locked {
-                Ok(Some(ProjectionLock {
-                    _connection: Some(connection),
-                }))
-            } else {
-                let _ = connection.close().await;
-                Ok(None)
-            }
-        }
-    }
+    try_lock_all(db, &[name]).await
 }
 
 /// Tries once to take the locks of every projection in `names`, all or none, on one connection:

@@ -65,11 +65,13 @@ pub async fn status(
     } else {
         match db {
             Database::Sqlite(_) => State::Running,
-            Database::Postgres(_) => match lock::try_lock(db, name).await? {
-                // We could take it, so nobody holds it; dropping it releases it at once.
-                Some(_probe) => State::Idle,
-                None => State::Running,
-            },
+            Database::Postgres(pool) => {
+                if lock::is_held(pool, name).await? {
+                    State::Running
+                } else {
+                    State::Idle
+                }
+            }
         }
     };
     Ok(ProjectionStatus {

@@ -774,6 +774,26 @@ async fn two_runners_of_one_projection_apply_each_event_once_and_the_standby_tak
     for running in second_runners {
         running.stop().await;
     }
+    // A closed lock connection's backend ends a moment later: allow it a bounded while.
+    for projection in &projections {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let state = loop {
+            let state = status(&test.db, projection.as_ref())
+                .await
+                .expect("status")
+                .state;
+            if state == State::Idle || tokio::time::Instant::now() > deadline {
+                break state;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(
+            state,
+            State::Idle,
+            "{}: nobody runs it now",
+            projection.name()
+        );
+    }
     let every_event = {
         let mut positions = all_positions(&test.db).await;
         positions.sort_unstable();

@@ -10,9 +10,9 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
-use dinghuo_projections::sql::{fetch_all, Arg, StoredTime};
+use dinghuo_projections::sql::{fetch_all, placeholders, Arg, StoredTime};
 
-use super::partner::{placeholders, Partner, PartnersLoader};
+use super::partner::{Partner, PartnersLoader};
 use super::scope::Scope;
 use super::tenant::{permissions, time, Permission};
 use crate::graphql::caller;

@@ -8,7 +8,7 @@ use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
 use dinghuo_domain::order::OrderStatus as DomainStatus;
-use dinghuo_projections::sql::{fetch_all, Arg, StoredTime};
+use dinghuo_projections::sql::{fetch_all, placeholders, Arg, StoredTime};
 
 use super::money::Money;
 use crate::graphql::error::{ApiError, ApiResult};
@@ -206,7 +206,6 @@ impl Loader<String> for LinesLoader {
     type Error = Arc<sqlx::Error>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<OrderLine>>, Self::Error> {
-        let placeholders: Vec<String> = (1..=keys.len()).map(|n| format!("${n}")).collect();
         let args: Vec<Arg> = keys.iter().map(|key| Arg::from(key.as_str())).collect();
         let rows: Vec<LineRow> = fetch_all(
             &self.db,
@@ -215,7 +214,7 @@ impl Loader<String> for LinesLoader {
                         line_total_minor, currency
                    FROM rm_order_lines WHERE order_id IN ({})
                   ORDER BY order_id, line_no",
-                placeholders.join(", ")
+                placeholders(1, keys.len())
             ),
             &args,
         )

@@ -9,7 +9,7 @@ use async_graphql::{Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
 use dinghuo_projections::outbox::providers::mask_phone;
-use dinghuo_projections::sql::{fetch_all, Arg, StoredTime};
+use dinghuo_projections::sql::{fetch_all, placeholders, Arg, StoredTime};
 
 use super::scope::Scope;
 use super::tenant::{time, App};
@@ -144,14 +144,6 @@ pub async fn find(db: &Database, scope: &Scope, partner_id: &str) -> ApiResult<O
     )
     .await?;
     Ok(rows.into_iter().next().map(Partner::from))
-}
-
-/// `$from, $from+1, …` for `count` values.
-pub(crate) fn placeholders(from: usize, count: usize) -> String {
-    (from..from + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Loads many partners by id in one query. Only fed ids the caller may already see (an order's
