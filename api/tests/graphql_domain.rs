@@ -816,16 +816,17 @@ async fn a_page_of_100_orders_with_partner_contact_and_lines_runs_a_bounded_numb
                 && order["lines"][0]["sku"].is_string()));
         counts.push(statements);
     }
-    // Ten orders: one statement per loader. A hundred: a loader's batch closes after 1 ms, and
-    // the executor yields after every 32 list items, so a slow (debug, loaded) run may split a
-    // page into up to four batches per loader, but never one query per order (301 without
-    // loaders).
+    // Ten orders: one statement per loader. A hundred: a loader's batch closes 1 ms after its
+    // first key, and the executor yields after every 32 list items, so a slow run (debug, on a
+    // machine busy with other tests) splits a page into several batches per loader: five were
+    // seen on a loaded 2-core machine. The bound allows ten, a third of a query per order
+    // (301 statements without loaders).
     assert_eq!(
         counts[0], 4,
         "orders, lines, partners, contacts: one statement each"
     );
     assert!(
-        (4..=1 + 3 * 4).contains(&counts[1]),
+        (4..=1 + 3 * 10).contains(&counts[1]),
         "{} statements for 100 orders",
         counts[1]
     );

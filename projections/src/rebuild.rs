@@ -4,7 +4,7 @@
 //! Several projections rebuild in one pass over the feed: each page is read and decoded once,
 //! while the next pages are already being read, and every projection applies it to its
 //! `__next` tables on a connection of its own. The fresh tables get their secondary indexes
-//! once they are full.
+//! once they are full, several built at once.
 //!
 //! The swap locks the live checkpoint rows first, so a live runner in the middle of a batch
 //! finishes it, and its next batch starts from the rebuilt checkpoint on the rebuilt tables.
@@ -13,12 +13,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 
 use crate::checkpoint::{self, rebuild_key};
 use crate::feed::{read_feed, Checkpoint, FeedEvent};
-use crate::projection::{Projection, RebuildFold, TableNames};
+use crate::projection::{Projection, ProjectionError, RebuildFold, TableNames, Writes};
 use crate::runner::{dialect, guard_panics, new_generation, RunnerError, RunnerSettings};
 use crate::sql::{Arg, Tx};
 
@@ -49,15 +52,7 @@ pub async fn rebuild(
     let pages = read_ahead(db.clone(), settings.rebuild_batch_size);
     let applied = replay(db, projections, &next, pages, &mut on_progress).await?;
 
-    let mut tx = Tx::begin(db).await?;
-    for projection in projections {
-        guard_panics(projection.finish_rebuild(&mut tx, &next)).await?;
-        for statement in projection.indexes(&next) {
-            tx.execute(&statement, &[]).await?;
-        }
-    }
-    tx.commit().await?;
-
+    complete(db, projections, &next).await?;
     swap(db, projections, &next).await?;
     for projection in projections {
         tracing::info!(
@@ -191,6 +186,7 @@ enum Applier<'a> {
 }
 
 /// One projection's side of [`replay`].
+#[derive(Clone)]
 struct Worker {
     db: Database,
     next: TableNames,
@@ -200,38 +196,185 @@ struct Worker {
     done: Arc<AtomicU64>,
 }
 
+/// A page's writes, handed from a fold to its writer.
+struct PageWrites {
+    writes: Box<dyn Writes>,
+    /// The page's last event, or `None` for the writes of the final flush.
+    last: Option<(Checkpoint, DateTime<Utc>)>,
+    events: u64,
+}
+
 impl Worker {
-    /// Each page and the rebuild checkpoint in one transaction. A fold's rebuild checkpoint may
-    /// pass events whose rows are still in memory, which is harmless: a rebuild that stops
-    /// starts again from zero.
     async fn apply(
         self,
-        mut applier: Applier<'_>,
+        applier: Applier<'_>,
+        pages: mpsc::Receiver<Arc<[FeedEvent]>>,
+    ) -> Result<(), RunnerError> {
+        match applier {
+            Applier::Batch(projection) => self.apply_batches(projection, pages).await,
+            Applier::Fold(fold) => self.fold_and_write(fold, pages).await,
+        }
+    }
+
+    /// Each page and the rebuild checkpoint in one transaction.
+    async fn apply_batches(
+        self,
+        projection: &dyn Projection,
         mut pages: mpsc::Receiver<Arc<[FeedEvent]>>,
     ) -> Result<(), RunnerError> {
-        let (db, next) = (&self.db, &self.next);
         while let Some(events) = pages.recv().await {
             let Some(last) = events.last() else { continue };
-            let mut tx = lazy_tx(db).await?;
-            match &mut applier {
-                Applier::Fold(fold) => {
-                    guard_panics(fold.apply_page(&mut tx, next, &events)).await?
-                }
-                Applier::Batch(projection) => {
-                    guard_panics(projection.apply_batch(&mut tx, next, &events)).await?
-                }
-            }
-            checkpoint::advance(&mut tx, &self.key, last.checkpoint, last.recorded_at).await?;
-            tx.commit().await?;
-            self.done.fetch_add(events.len() as u64, Ordering::Relaxed);
-        }
-        if let Applier::Fold(mut fold) = applier {
-            let mut tx = lazy_tx(db).await?;
-            guard_panics(fold.flush(&mut tx, next)).await?;
-            tx.commit().await?;
+            let mut tx = lazy_tx(&self.db).await?;
+            guard_panics(projection.apply_batch(&mut tx, &self.next, &events)).await?;
+            self.commit(
+                tx,
+                Some((last.checkpoint, last.recorded_at)),
+                events.len() as u64,
+            )
+            .await?;
         }
         Ok(())
     }
+
+    /// Folds each page while a task of its own writes what the fold gave for the previous one,
+    /// so that the fold's work on the client overlaps the writes' on the server. The writer
+    /// writes in fold order, each page's writes and the rebuild checkpoint in one transaction.
+    /// The checkpoint may pass events whose rows are still in the fold, which is harmless: a
+    /// rebuild that stops starts again from zero.
+    async fn fold_and_write(
+        self,
+        mut fold: Box<dyn RebuildFold>,
+        mut pages: mpsc::Receiver<Arc<[FeedEvent]>>,
+    ) -> Result<(), RunnerError> {
+        let (to_writer, mut pending) = mpsc::channel::<PageWrites>(1);
+        let worker = self.clone();
+        let writer = tokio::spawn(async move {
+            while let Some(page) = pending.recv().await {
+                let mut tx = lazy_tx(&worker.db).await?;
+                guard_panics(page.writes.write(&mut tx, &worker.next)).await?;
+                worker.commit(tx, page.last, page.events).await?;
+            }
+            Ok::<(), RunnerError>(())
+        });
+        let folded = async move {
+            while let Some(events) = pages.recv().await {
+                let Some(last) = events.last() else { continue };
+                let writes = guard_panics(async { fold.fold_page(&events) }).await?;
+                let page = PageWrites {
+                    writes,
+                    last: Some((last.checkpoint, last.recorded_at)),
+                    events: events.len() as u64,
+                };
+                if to_writer.send(page).await.is_err() {
+                    return Ok(()); // The writer failed: its result says why.
+                }
+            }
+            let writes = guard_panics(async { Ok::<_, ProjectionError>(fold.flush()) }).await?;
+            let last = PageWrites {
+                writes,
+                last: None,
+                events: 0,
+            };
+            // As above, a closed channel means the writer failed and says why.
+            let _ = to_writer.send(last).await;
+            Ok::<(), RunnerError>(())
+        }
+        .await;
+        let written = writer
+            .await
+            .map_err(|error| RunnerError::Panicked(error.to_string()))?;
+        written.and(folded)
+    }
+
+    /// Commits a rebuild transaction, first advancing the rebuild checkpoint past `last`.
+    async fn commit(
+        &self,
+        mut tx: Tx,
+        last: Option<(Checkpoint, DateTime<Utc>)>,
+        events: u64,
+    ) -> Result<(), RunnerError> {
+        if let Some((checkpoint, at)) = last {
+            checkpoint::advance(&mut tx, &self.key, checkpoint, at).await?;
+        }
+        tx.commit().await?;
+        self.done.fetch_add(events, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Statements of [`complete`] that run at once on Postgres: a bulk aggregate beside two index
+/// builds keeps both cores of a small server busy, and Postgres may add parallel workers.
+const COMPLETION_PARALLELISM: usize = 3;
+
+/// Memory for a rebuild's set-based statements: an aggregate over every order line hashes in
+/// memory instead of sorting on disk, and index builds sort in memory (measured: deriving
+/// `sales_daily` from 258,000 lines took 2.9 s with Postgres's default 4 MB, 1.8 s with this).
+const COMPLETION_SETTINGS: &[&str] = &[
+    "SET LOCAL work_mem = '128MB'",
+    "SET LOCAL maintenance_work_mem = '256MB'",
+];
+
+/// One statement-sized piece of the work left once every page is applied.
+enum Completion<'a> {
+    Finish(&'a dyn Projection),
+    Index(String),
+}
+
+/// Completes the full `__next` tables: every projection's `finish_rebuild` and every secondary
+/// index, each in a transaction of its own, several at once on Postgres. They write different
+/// tables or only read shared ones; where two touch one table (an index of a table that
+/// `finish_rebuild` fills), the table's lock orders them, and either order gives the same
+/// table. A failure stops the rebuild before the swap. SQLite has one writer: one at a time.
+async fn complete(
+    db: &Database,
+    projections: &[&dyn Projection],
+    next: &TableNames,
+) -> Result<(), RunnerError> {
+    // The finishing statements first: they are the longest.
+    let steps = projections
+        .iter()
+        .map(|projection| Completion::Finish(*projection))
+        .chain(
+            projections
+                .iter()
+                .flat_map(|projection| projection.indexes(next))
+                .map(Completion::Index),
+        );
+    let parallelism = match db {
+        Database::Postgres(_) => COMPLETION_PARALLELISM,
+        Database::Sqlite(_) => 1,
+    };
+    // Boxed: the compiler cannot otherwise prove the stream `Send` for the runner's task.
+    let steps: Vec<BoxFuture<'_, Result<(), RunnerError>>> = steps
+        .map(|step| complete_one(db, next, step).boxed())
+        .collect();
+    futures::stream::iter(steps)
+        .buffer_unordered(parallelism)
+        .try_collect()
+        .await
+}
+
+async fn complete_one(
+    db: &Database,
+    next: &TableNames,
+    step: Completion<'_>,
+) -> Result<(), RunnerError> {
+    let mut tx = lazy_tx(db).await?;
+    if tx.is_postgres() {
+        for setting in COMPLETION_SETTINGS {
+            tx.execute(setting, &[]).await?;
+        }
+    }
+    match step {
+        Completion::Finish(projection) => {
+            guard_panics(projection.finish_rebuild(&mut tx, next)).await?
+        }
+        Completion::Index(statement) => {
+            tx.execute(&statement, &[]).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A transaction for rebuild batches. A crash before the swap loses the rebuild anyway (it

@@ -98,9 +98,10 @@ on_both_backends! {
         }
         // One query per order and kind would be 301 for a page of 100. The loaders batch the
         // keys that arrive within their window, so a slow (debug, loaded) machine may split a
-        // page into a few batches: the bound is on rows, not on timing.
+        // page into a few batches (eight per loader were seen on a busy 2-core machine): the
+        // bound, ten per loader, is far from one per order.
         for (first, count) in [10usize, 100].iter().zip(&counts) {
-            assert!(*count <= 20, "a page of {first} orders ran {count} statements: {counts:?}");
+            assert!(*count <= 1 + 3 * 10, "a page of {first} orders ran {count} statements: {counts:?}");
         }
         server.stop().await;
     }

@@ -105,6 +105,10 @@ impl Projection for Wrapped {
         self.inner.schema(dialect, names)
     }
 
+    fn indexes(&self, names: &TableNames) -> Vec<String> {
+        self.inner.indexes(names)
+    }
+
     async fn apply(
         &self,
         tx: &mut Tx,
