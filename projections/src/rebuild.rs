@@ -186,7 +186,6 @@ enum Applier<'a> {
 }
 
 /// One projection's side of [`replay`].
-#[derive(Clone)]
 struct Worker {
     db: Database,
     next: TableNames,
@@ -247,7 +246,7 @@ impl Worker {
         mut pages: mpsc::Receiver<Arc<[FeedEvent]>>,
     ) -> Result<(), RunnerError> {
         let (to_writer, mut pending) = mpsc::channel::<PageWrites>(1);
-        let worker = self.clone();
+        let worker = self;
         let writer = tokio::spawn(async move {
             while let Some(page) = pending.recv().await {
                 let mut tx = lazy_tx(&worker.db).await?;

@@ -193,15 +193,18 @@ fn spawn_runner(
     wakeup: &Wakeup,
     settings: RunnerSettings,
 ) -> Running {
-    let (stop, stop_rx) = watch::channel(false);
-    let runner = Runner::new(db.clone(), projection, wakeup.clone()).with_settings(settings);
-    Running {
-        stop,
-        task: tokio::spawn(runner.run(stop_rx)),
-    }
+    Running::spawn(Runner::new(db.clone(), projection, wakeup.clone()).with_settings(settings))
 }
 
 impl Running {
+    fn spawn(runner: Runner) -> Self {
+        let (stop, stop_rx) = watch::channel(false);
+        Self {
+            stop,
+            task: tokio::spawn(runner.run(stop_rx)),
+        }
+    }
+
     async fn stop(self) {
         self.stop.send(true).expect("the runner is listening");
         let result = tokio::time::timeout(CATCH_UP_WITHIN, self.task)
@@ -476,15 +479,9 @@ on_both_backends! {
         let failing = Wrapped::failing(failing.clone(), Some((5, Fault::Error)));
         let mut members: Vec<Arc<dyn Projection>> = vec![first.clone(), failing.clone()];
         members.extend(healthy.iter().cloned());
-        let (stop, stop_rx) = watch::channel(false);
-        let mut running = [Running {
-            stop,
-            task: tokio::spawn(
-                Runner::group(test.db.clone(), members, Wakeup::new())
-                    .with_settings(quick(7))
-                    .run(stop_rx),
-            ),
-        }];
+        let mut running = [Running::spawn(
+            Runner::group(test.db.clone(), members, Wakeup::new()).with_settings(quick(7)),
+        )];
         let mut caught_up = vec![first.name()];
         caught_up.extend(names(healthy));
         wait_for_runners(&test.db, &caught_up, head, &mut running).await;
@@ -518,15 +515,9 @@ on_both_backends! {
         let projections = replayable_projections();
         let mut members: Vec<Arc<dyn Projection>> = vec![Arc::new(Unpreparable)];
         members.extend(projections.iter().cloned());
-        let (stop, stop_rx) = watch::channel(false);
-        let mut running = [Running {
-            stop,
-            task: tokio::spawn(
-                Runner::group(test.db.clone(), members, Wakeup::new())
-                    .with_settings(quick(50))
-                    .run(stop_rx),
-            ),
-        }];
+        let mut running = [Running::spawn(
+            Runner::group(test.db.clone(), members, Wakeup::new()).with_settings(quick(50)),
+        )];
         wait_for_runners(&test.db, &names(&projections), head, &mut running).await;
         let [running] = running;
         running.stop().await;
@@ -618,13 +609,9 @@ on_both_backends! {
         let projections = replayable_projections();
         let names = names(&projections);
         let progress = Progress::new();
-        let (stop, stop_rx) = watch::channel(false);
         let group = Runner::group(test.db.clone(), projections.clone(), wakeup.clone())
             .with_progress(progress.clone());
-        let mut runners = vec![Running {
-            stop,
-            task: tokio::spawn(group.run(stop_rx)),
-        }];
+        let mut runners = vec![Running::spawn(group)];
 
         let product = world.products[0].to_string();
         reprice(&commands, &world, &product, "77.70").await;
