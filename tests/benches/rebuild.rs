@@ -65,6 +65,13 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     if let Some(at) = args.iter().position(|a| a == "--measure") {
+        // `RUST_LOG=info` shows where the rebuild's time went; stdout carries the report.
+        if std::env::var_os("RUST_LOG").is_some() {
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_writer(std::io::stderr)
+                .init();
+        }
         let url = args.get(at + 1).expect("--measure <database url>");
         let report = runtime.block_on(measure(url));
         println!(

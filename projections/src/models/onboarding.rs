@@ -12,9 +12,10 @@ use dinghuo_domain::{App, Side};
 use super::decode;
 use super::submissions::{self, CountsSubmissions};
 use crate::feed::FeedEvent;
-use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
+use crate::projection::{Dialect, Projection, ProjectionError, RebuildFold, TableNames};
 use crate::sql::{Arg, Rows, Tx};
 
+#[derive(Debug, Clone, Copy)]
 pub struct OnboardingProjection;
 
 #[async_trait]
@@ -91,7 +92,12 @@ impl Projection for OnboardingProjection {
         names: &TableNames,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        submissions::apply_batch(self, tx, names, events).await
+        submissions::apply_batch(*self, tx, names, events).await
+    }
+
+    /// Submission runs span pages (see [`submissions::SubmissionsFold`]).
+    fn rebuild_fold(&self) -> Option<Box<dyn RebuildFold>> {
+        Some(Box::new(submissions::SubmissionsFold::new(*self)))
     }
 }
 
@@ -109,9 +115,11 @@ impl CountsSubmissions for OnboardingProjection {
         tx.execute_rows(
             rows,
             &format!(
-                "UPDATE {table} SET first_order_at = COALESCE({table}.first_order_at, v.first_at),
-                    first_order_ms = COALESCE({table}.first_order_ms, v.first_ms)
-                   FROM v WHERE {table}.partner_id = v.partner_id"
+                // Only partners without a first order yet: the others' rows stay untouched
+                // instead of being rewritten with the values they hold.
+                "UPDATE {table} SET first_order_at = v.first_at, first_order_ms = v.first_ms
+                   FROM v WHERE {table}.partner_id = v.partner_id
+                    AND {table}.first_order_at IS NULL"
             ),
         )
         .await?;

@@ -10,9 +10,10 @@ use dinghuo_domain::{App, Side};
 use super::decode;
 use super::submissions::{self, CountsSubmissions};
 use crate::feed::FeedEvent;
-use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
+use crate::projection::{Dialect, Projection, ProjectionError, RebuildFold, TableNames};
 use crate::sql::{Arg, Rows, Tx};
 
+#[derive(Debug, Clone, Copy)]
 pub struct PartnersProjection;
 
 #[async_trait]
@@ -93,7 +94,12 @@ impl Projection for PartnersProjection {
         names: &TableNames,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        submissions::apply_batch(self, tx, names, events).await
+        submissions::apply_batch(*self, tx, names, events).await
+    }
+
+    /// Submission runs span pages (see [`submissions::SubmissionsFold`]).
+    fn rebuild_fold(&self) -> Option<Box<dyn RebuildFold>> {
+        Some(Box::new(submissions::SubmissionsFold::new(*self)))
     }
 }
 

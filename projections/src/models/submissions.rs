@@ -10,7 +10,7 @@ use dinghuo_domain::PartnerId;
 use serde::Deserialize;
 
 use crate::feed::FeedEvent;
-use crate::projection::{ProjectionError, TableNames};
+use crate::projection::{ProjectionError, RebuildFold, TableNames, Writes};
 use crate::sql::{Rows, Tx};
 
 /// The part of an `OrderSubmitted` payload these projections read. Decoding only it skips the
@@ -91,7 +91,7 @@ impl SubmissionsByPartner {
 /// A projection that counts order submissions per partner ([`SubmissionsByPartner`]) and applies
 /// its other events one by one.
 #[async_trait]
-pub(crate) trait CountsSubmissions: Sync {
+pub(crate) trait CountsSubmissions: Copy + Send + Sync + 'static {
     /// The aggregates whose events [`Self::apply_other`] applies; events of any other
     /// aggregate change nothing here, so they need not write the run first.
     const OTHER_AGGREGATES: &'static [&'static str];
@@ -113,28 +113,112 @@ pub(crate) trait CountsSubmissions: Sync {
     ) -> Result<(), ProjectionError>;
 }
 
-/// The `apply_batch` of a [`CountsSubmissions`] projection: runs of submissions are counted in
-/// memory; an event of one of its other aggregates writes the run so far first, so that
-/// everything lands in feed order. Events of other aggregates (products repriced, say) are
-/// skipped without breaking the run.
+/// The `apply_batch` of a [`CountsSubmissions`] projection: the batch folded as a rebuild folds
+/// a page, then the run it ends with.
 pub(crate) async fn apply_batch<P: CountsSubmissions>(
-    projection: &P,
+    projection: P,
     tx: &mut Tx,
     names: &TableNames,
     events: &[FeedEvent],
 ) -> Result<(), ProjectionError> {
-    let mut submissions = SubmissionsByPartner::default();
-    for event in events {
-        if submissions.add(event)? || !P::OTHER_AGGREGATES.contains(&event.aggregate_type.as_str())
-        {
-            continue;
+    let mut fold = SubmissionsFold::new(projection);
+    fold.fold(events)?.write_all(tx, names).await?;
+    fold.take_run().write_all(tx, names).await
+}
+
+/// The fold of a [`CountsSubmissions`] projection: runs of submissions are counted in memory; an
+/// event of one of its other aggregates writes the run so far first, so that everything lands
+/// in feed order. Events of other aggregates (products repriced, say) are skipped without
+/// breaking the run.
+///
+/// A rebuild keeps one fold for all its pages, so that a run spans pages: in a log of mostly
+/// orders, each partner's row is written once per run instead of once per page. What it keeps
+/// is one entry per partner that submitted since the run began.
+pub(crate) struct SubmissionsFold<P> {
+    projection: P,
+    run: SubmissionsByPartner,
+}
+
+impl<P: CountsSubmissions> SubmissionsFold<P> {
+    pub fn new(projection: P) -> Self {
+        Self {
+            projection,
+            run: SubmissionsByPartner::default(),
         }
-        projection
-            .write_submissions(tx, names, submissions.take())
-            .await?;
-        projection.apply_other(tx, names, event).await?;
     }
-    projection
-        .write_submissions(tx, names, submissions.take())
-        .await
+
+    /// Folds `events`; answers the writes they call for, leaving the run they end with open.
+    fn fold(&mut self, events: &[FeedEvent]) -> Result<SubmissionWrites<P>, ProjectionError> {
+        let mut writes = self.writes(Vec::new());
+        for event in events {
+            if self.run.add(event)? || !P::OTHER_AGGREGATES.contains(&event.aggregate_type.as_str())
+            {
+                continue;
+            }
+            writes.steps.push(Step::Run(self.run.take()));
+            writes.steps.push(Step::Other(event.clone()));
+        }
+        Ok(writes)
+    }
+
+    /// The open run, to write; starts a new one.
+    fn take_run(&mut self) -> SubmissionWrites<P> {
+        let run = self.run.take();
+        self.writes(vec![Step::Run(run)])
+    }
+
+    fn writes(&self, steps: Vec<Step>) -> SubmissionWrites<P> {
+        SubmissionWrites {
+            projection: self.projection,
+            steps,
+        }
+    }
+}
+
+impl<P: CountsSubmissions> RebuildFold for SubmissionsFold<P> {
+    fn fold_page(&mut self, events: &[FeedEvent]) -> Result<Box<dyn Writes>, ProjectionError> {
+        Ok(Box::new(self.fold(events)?))
+    }
+
+    fn flush(&mut self) -> Box<dyn Writes> {
+        Box::new(self.take_run())
+    }
+}
+
+/// One write of a [`SubmissionsFold`], in feed order.
+enum Step {
+    /// A run of submissions (rows of [`SubmissionsByPartner::COLUMNS`]); empty writes nothing.
+    Run(Rows),
+    /// An event of one of the projection's other aggregates.
+    Other(FeedEvent),
+}
+
+/// What a [`SubmissionsFold`] handed out, owned.
+pub(crate) struct SubmissionWrites<P> {
+    projection: P,
+    steps: Vec<Step>,
+}
+
+impl<P: CountsSubmissions> SubmissionWrites<P> {
+    async fn write_all(self, tx: &mut Tx, names: &TableNames) -> Result<(), ProjectionError> {
+        for step in self.steps {
+            match step {
+                Step::Run(rows) if rows.is_empty() => {}
+                Step::Run(rows) => self.projection.write_submissions(tx, names, rows).await?,
+                Step::Other(event) => self.projection.apply_other(tx, names, &event).await?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<P: CountsSubmissions> Writes for SubmissionWrites<P> {
+    async fn write(
+        self: Box<Self>,
+        tx: &mut Tx,
+        names: &TableNames,
+    ) -> Result<(), ProjectionError> {
+        self.write_all(tx, names).await
+    }
 }
