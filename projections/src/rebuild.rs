@@ -18,6 +18,7 @@ use dinghuo_commands::Database;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::checkpoint::{self, rebuild_key};
 use crate::feed::{read_feed, Checkpoint, FeedEvent};
@@ -125,9 +126,12 @@ fn read_ahead(
     receiver
 }
 
-/// Replays the pages into every projection. Each projection applies them on a connection and
-/// in transactions of its own, so that one projection's statements run on the server while
-/// another folds its next page: the rebuild keeps both the client and the server busy.
+/// Replays the pages into every projection, one page at a time: every projection applies page
+/// N before any sees page N + 1. Each applies it on a connection and in transactions of its
+/// own, so one projection's statements run on the server while another folds; a fold's writes
+/// run in a task of their own while the next page is folded, and the reader decodes the next
+/// page meanwhile. So at most three pages are decoded at once (the one applied, the one read
+/// ahead, the one being read) however long the log: a rebuild's memory stays flat.
 async fn replay(
     db: &Database,
     projections: &[&dyn Projection],
@@ -136,70 +140,60 @@ async fn replay(
     on_progress: &mut impl FnMut(RebuildProgress),
 ) -> Result<u64, RunnerError> {
     let started = Instant::now();
-    let done: Vec<Arc<AtomicU64>> = projections.iter().map(|_| Arc::default()).collect();
-    let mut inboxes = Vec::with_capacity(projections.len());
-    let mut workers = Vec::with_capacity(projections.len());
-    for (projection, done) in projections.iter().zip(&done) {
-        let (inbox, pages) = mpsc::channel::<Arc<[FeedEvent]>>(1);
-        inboxes.push(inbox);
-        let worker = Worker {
-            db: db.clone(),
-            next: next.clone(),
-            key: rebuild_key(projection.name()),
-            done: Arc::clone(done),
-        };
-        let applier = match projection.rebuild_fold() {
-            Some(fold) => Applier::Fold(fold),
-            None => Applier::Batch(*projection),
-        };
-        workers.push(worker.apply(applier, pages));
+    let mut workers: Vec<Worker<'_>> = projections
+        .iter()
+        .map(|projection| Worker::start(db, next, *projection))
+        .collect();
+    let mut read = 0u64;
+    while let Some(page) = pages.recv().await {
+        let page = page?;
+        let Some(last) = page.last() else { continue };
+        read += page.len() as u64;
+        futures::future::try_join_all(workers.iter_mut().map(|worker| worker.apply(&page))).await?;
+        let applied = workers
+            .iter()
+            .map(|worker| worker.done.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(read);
+        on_progress(RebuildProgress {
+            applied,
+            position: last.position(),
+            events_per_second: applied as f64 / started.elapsed().as_secs_f64().max(1e-9),
+        });
     }
-    let distribute = async {
-        let mut read = 0u64;
-        while let Some(page) = pages.recv().await {
-            let page = page?;
-            read += page.len() as u64;
-            for inbox in &inboxes {
-                // A closed inbox means its worker failed: `try_join` below reports why.
-                if inbox.send(page.clone()).await.is_err() {
-                    return Ok(read);
-                }
-            }
-            let applied = done
-                .iter()
-                .map(|d| d.load(Ordering::Relaxed))
-                .min()
-                .unwrap_or(read);
-            on_progress(RebuildProgress {
-                applied,
-                position: page.last().map_or(0, FeedEvent::position),
-                events_per_second: applied as f64 / started.elapsed().as_secs_f64().max(1e-9),
-            });
-        }
-        drop(inboxes);
-        Ok::<u64, RunnerError>(read)
-    };
-    let (read, _) =
-        futures::future::try_join(distribute, futures::future::try_join_all(workers)).await?;
+    futures::future::try_join_all(workers.into_iter().map(Worker::finish)).await?;
     Ok(read)
 }
 
 /// How a projection applies the pages of a rebuild.
 enum Applier<'a> {
-    /// Each page with `Projection::apply_batch`.
+    /// Each page with `Projection::apply_batch`, in one transaction with the rebuild checkpoint.
     Batch(&'a dyn Projection),
-    /// Each page into a fold kept for the whole rebuild, flushed after the last page.
-    Fold(Box<dyn RebuildFold>),
+    /// Each page into a fold kept for the whole rebuild, flushed after the last page. A writer
+    /// task writes what the fold gives, in fold order, each page's writes with the rebuild
+    /// checkpoint in one transaction, while the fold goes on with the next page.
+    Fold {
+        fold: Box<dyn RebuildFold>,
+        to_writer: mpsc::Sender<PageWrites>,
+        writer: WriterTask,
+    },
 }
 
 /// One projection's side of [`replay`].
-struct Worker {
+struct Worker<'a> {
+    applier: Applier<'a>,
+    target: Target,
+    /// Events applied so far, for the progress report.
+    done: Arc<AtomicU64>,
+}
+
+/// Where a worker's transactions write: the tables and the rebuild checkpoint.
+#[derive(Clone)]
+struct Target {
     db: Database,
     next: TableNames,
     /// The rebuild checkpoint.
     key: String,
-    /// Events applied so far, for the progress report.
-    done: Arc<AtomicU64>,
 }
 
 /// A page's writes, handed from a fold to its writer.
@@ -210,107 +204,161 @@ struct PageWrites {
     events: u64,
 }
 
-impl Worker {
-    async fn apply(
-        self,
-        applier: Applier<'_>,
-        pages: mpsc::Receiver<Arc<[FeedEvent]>>,
-    ) -> Result<(), RunnerError> {
-        match applier {
-            Applier::Batch(projection) => self.apply_batches(projection, pages).await,
-            Applier::Fold(fold) => self.fold_and_write(fold, pages).await,
-        }
-    }
-
-    /// Each page and the rebuild checkpoint in one transaction.
-    async fn apply_batches(
-        self,
-        projection: &dyn Projection,
-        mut pages: mpsc::Receiver<Arc<[FeedEvent]>>,
-    ) -> Result<(), RunnerError> {
-        while let Some(events) = pages.recv().await {
-            let Some(last) = events.last() else { continue };
-            let mut tx = lazy_tx(&self.db).await?;
-            guard_panics(projection.apply_batch(&mut tx, &self.next, &events)).await?;
-            self.commit(
-                tx,
-                Some((last.checkpoint, last.recorded_at)),
-                events.len() as u64,
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Folds each page while a task of its own writes what the fold gave for the previous one,
-    /// so that the fold's work on the client overlaps the writes' on the server. The writer
-    /// writes in fold order, each page's writes and the rebuild checkpoint in one transaction.
-    /// The checkpoint may pass events whose rows are still in the fold, which is harmless: a
-    /// rebuild that stops starts again from zero.
-    async fn fold_and_write(
-        self,
-        mut fold: Box<dyn RebuildFold>,
-        mut pages: mpsc::Receiver<Arc<[FeedEvent]>>,
-    ) -> Result<(), RunnerError> {
-        let (to_writer, mut pending) = mpsc::channel::<PageWrites>(1);
-        let worker = self;
-        let writer = tokio::spawn(async move {
-            while let Some(page) = pending.recv().await {
-                let mut tx = lazy_tx(&worker.db).await?;
-                guard_panics(page.writes.write(&mut tx, &worker.next)).await?;
-                worker.commit(tx, page.last, page.events).await?;
+impl<'a> Worker<'a> {
+    fn start(db: &Database, next: &TableNames, projection: &'a dyn Projection) -> Self {
+        let target = Target {
+            db: db.clone(),
+            next: next.clone(),
+            key: rebuild_key(projection.name()),
+        };
+        let done = Arc::new(AtomicU64::new(0));
+        let applier = match projection.rebuild_fold() {
+            None => Applier::Batch(projection),
+            Some(fold) => {
+                // One page of writes waits while another is written: the fold runs at most one
+                // page ahead of the server.
+                let (to_writer, pending) = mpsc::channel(1);
+                let writer = WriterTask(Some(tokio::spawn(write_pages(
+                    target.clone(),
+                    Arc::clone(&done),
+                    pending,
+                ))));
+                Applier::Fold {
+                    fold,
+                    to_writer,
+                    writer,
+                }
             }
-            Ok::<(), RunnerError>(())
-        });
-        let folded = async move {
-            while let Some(events) = pages.recv().await {
-                let Some(last) = events.last() else { continue };
-                let writes = guard_panics(async { fold.fold_page(&events) }).await?;
+        };
+        Self {
+            applier,
+            target,
+            done,
+        }
+    }
+
+    /// Applies one page (or, for a fold, folds it and hands its writes to the writer).
+    async fn apply(&mut self, events: &[FeedEvent]) -> Result<(), RunnerError> {
+        let Some(last) = events.last() else {
+            return Ok(());
+        };
+        let last = Some((last.checkpoint, last.recorded_at));
+        match &mut self.applier {
+            Applier::Batch(projection) => {
+                let mut tx = lazy_tx(&self.target.db).await?;
+                guard_panics(projection.apply_batch(&mut tx, &self.target.next, events)).await?;
+                self.target.commit(tx, last).await?;
+                self.done.fetch_add(events.len() as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Applier::Fold {
+                fold,
+                to_writer,
+                writer,
+            } => {
+                let writes = guard_panics(async { fold.fold_page(events) }).await?;
                 let page = PageWrites {
                     writes,
-                    last: Some((last.checkpoint, last.recorded_at)),
+                    last,
                     events: events.len() as u64,
                 };
                 if to_writer.send(page).await.is_err() {
-                    return Ok(()); // The writer failed: its result says why.
+                    // The writer stops early only when it fails: its error says why.
+                    std::mem::replace(writer, WriterTask(None)).join().await?;
+                    return Err(RunnerError::Panicked("the rebuild's writer stopped".into()));
                 }
+                Ok(())
             }
-            let writes = guard_panics(async { Ok::<_, ProjectionError>(fold.flush()) }).await?;
-            let last = PageWrites {
-                writes,
-                last: None,
-                events: 0,
-            };
-            // As above, a closed channel means the writer failed and says why.
-            let _ = to_writer.send(last).await;
-            Ok::<(), RunnerError>(())
         }
-        .await;
-        let written = writer
-            .await
-            .map_err(|error| RunnerError::Panicked(error.to_string()))?;
-        written.and(folded)
     }
 
+    /// After the last page: a fold's flush, and every write done.
+    async fn finish(self) -> Result<(), RunnerError> {
+        let Applier::Fold {
+            mut fold,
+            to_writer,
+            writer,
+        } = self.applier
+        else {
+            return Ok(());
+        };
+        let flushed = match guard_panics(async { Ok::<_, ProjectionError>(fold.flush()) }).await {
+            Ok(writes) => {
+                let last = PageWrites {
+                    writes,
+                    last: None,
+                    events: 0,
+                };
+                // A closed channel means the writer failed: joining it says why.
+                let _ = to_writer.send(last).await;
+                Ok(())
+            }
+            Err(error) => Err(error),
+        };
+        drop(to_writer);
+        writer.join().await.and(flushed)
+    }
+}
+
+/// A fold's writer task. Dropped before it is joined (the rebuild failed elsewhere), it stops
+/// instead of writing on into tables that are about to be dropped.
+struct WriterTask(Option<JoinHandle<Result<(), RunnerError>>>);
+
+impl WriterTask {
+    async fn join(mut self) -> Result<(), RunnerError> {
+        match self.0.take() {
+            Some(task) => task
+                .await
+                .map_err(|error| RunnerError::Panicked(error.to_string()))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for WriterTask {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// A fold's writer: each page's writes and the rebuild checkpoint in one transaction, in order.
+async fn write_pages(
+    target: Target,
+    done: Arc<AtomicU64>,
+    mut pending: mpsc::Receiver<PageWrites>,
+) -> Result<(), RunnerError> {
+    while let Some(page) = pending.recv().await {
+        let mut tx = lazy_tx(&target.db).await?;
+        guard_panics(page.writes.write(&mut tx, &target.next)).await?;
+        target.commit(tx, page.last).await?;
+        done.fetch_add(page.events, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+impl Target {
     /// Commits a rebuild transaction, first advancing the rebuild checkpoint past `last`.
     async fn commit(
         &self,
         mut tx: Tx,
         last: Option<(Checkpoint, DateTime<Utc>)>,
-        events: u64,
     ) -> Result<(), RunnerError> {
         if let Some((checkpoint, at)) = last {
             checkpoint::advance(&mut tx, &self.key, checkpoint, at).await?;
         }
         tx.commit().await?;
-        self.done.fetch_add(events, Ordering::Relaxed);
         Ok(())
     }
 }
 
-/// Statements of [`complete`] that run at once on Postgres: a bulk aggregate beside two index
-/// builds keeps both cores of a small server busy, and Postgres may add parallel workers.
-const COMPLETION_PARALLELISM: usize = 3;
+/// Statements of [`complete`] that run at once on Postgres: the longest (a bulk aggregate)
+/// beside one index build at a time, and Postgres adds parallel workers to index builds. Three
+/// at once left the aggregate, which the swap waits for, a smaller share of a small server's
+/// cores (measured on 2 cores, a million events: rebuild at 50 % of the raw stream with 3,
+/// 55 % with 2).
+const COMPLETION_PARALLELISM: usize = 2;
 
 /// Memory for a rebuild's set-based statements: an aggregate over every order line hashes in
 /// memory instead of sorting on disk, and index builds sort in memory (measured: deriving

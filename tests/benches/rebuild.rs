@@ -17,13 +17,15 @@
 //!    so that transaction ids vary along the feed as they do in production;
 //! 3. runs `VACUUM ANALYZE events`, so that neither measurement pays for setting hint bits on
 //!    fresh rows and both read a table that is in the OS page cache;
-//! 4. re-executes itself as a child (`--measure <url>`), which measures and reports:
+//! 4. re-executes itself as a child (`--measure <url>`), which measures, in each of
+//!    `DINGHUO_BENCH_ROUNDS` rounds (default 3), one after the other:
 //!    (a) **raw streaming**: `read_feed` from the start in pages of the rebuild's batch size
 //!    until the end of the log, decoding every row but applying nothing;
 //!    (b) **rebuild**: one `rebuild` of every replayable projection of `models::all()` together,
 //!    with the product's default `RunnerSettings` (what `dinghuo projections rebuild --all`
 //!    does);
-//!    and its peak resident set (`VmHWM` of `/proc/self/status`) after each. Measuring in a child
+//!    and reports both rates over all rounds, and its peak resident set (`VmHWM` of
+//!    `/proc/self/status`) after the first stream and after every round. Measuring in a child
 //!    keeps the loader's memory out of the figure and gives each size a peak of its own.
 //!
 //! The parent prints a table of both sizes.
@@ -58,6 +60,8 @@ use uuid::Uuid;
 
 const DEFAULT_EVENTS: u64 = 1_000_000;
 const DEFAULT_SMALL_EVENTS: u64 = 100_000;
+/// Rounds of one raw stream and one rebuild per size.
+const DEFAULT_ROUNDS: u64 = 3;
 /// Rows per `INSERT` statement (and so per transaction) of the loader.
 const LOAD_BATCH: usize = 2_000;
 
@@ -163,7 +167,7 @@ async fn parent() {
     println!("{}", table(&runs));
 }
 
-/// One measured phase of a child: the raw stream, or the rebuild of one projection.
+/// One measured phase of a child: one raw stream, or one rebuild.
 #[derive(Debug, Serialize, serde::Deserialize)]
 struct Phase {
     name: String,
@@ -193,44 +197,52 @@ impl Phase {
     }
 }
 
-/// What a measuring child reports.
+/// What a measuring child reports: rounds of one raw stream and then one rebuild.
 #[derive(Debug, Serialize, serde::Deserialize)]
 struct Report {
     events: u64,
-    stream: Phase,
+    streams: Vec<Phase>,
     rebuilds: Vec<Phase>,
-    /// Peak resident set of the child, in kB, after connecting, after streaming, after
-    /// rebuilding.
+    /// Peak resident set of the child, in kB, after connecting, after the first stream (before
+    /// any rebuild), after every round.
     hwm_start_kb: u64,
     hwm_after_stream_kb: u64,
     hwm_after_rebuild_kb: u64,
     rss_after_rebuild_kb: u64,
 }
 
+/// Events per second over all of `phases` together.
+fn rate(phases: &[Phase]) -> f64 {
+    let events: u64 = phases.iter().map(|p| p.events).sum();
+    let seconds: f64 = phases.iter().map(|p| p.seconds).sum();
+    events as f64 / seconds
+}
+
 impl Report {
     fn stream_rate(&self) -> f64 {
-        self.stream.rate()
-    }
-
-    fn rebuild_seconds(&self) -> f64 {
-        self.rebuilds.iter().map(|r| r.seconds).sum()
+        rate(&self.streams)
     }
 
     /// Events of the log turned into every read model, per second of rebuilding.
     fn rebuild_rate(&self) -> f64 {
-        self.events as f64 / self.rebuild_seconds()
+        rate(&self.rebuilds)
     }
 
     fn describe(&self) -> String {
-        let mut out = format!("{} events:\n  {}\n", self.events, self.stream.describe());
-        for phase in &self.rebuilds {
-            out += &format!("  rebuild {}\n", phase.describe());
+        let mut out = format!("{} events:\n", self.events);
+        for (stream, rebuild) in self.streams.iter().zip(&self.rebuilds) {
+            out += &format!(
+                "  {}\n  {}\n    this round: rebuild / raw {:.0} %\n",
+                stream.describe(),
+                rebuild.describe(),
+                100.0 * rebuild.rate() / stream.rate()
+            );
         }
         out += &format!(
-            "  rebuild of all: {:.1} s = {:.0} events/s ({:.0} % of raw streaming)\n  \
-             VmHWM at start {} kB, after the stream {} kB, after the rebuilds {} kB; \
-             VmRSS after the rebuilds {} kB",
-            self.rebuild_seconds(),
+            "  all rounds: raw {:.0} events/s, rebuild {:.0} events/s ({:.0} % of raw \
+             streaming)\n  VmHWM at start {} kB, after the first stream {} kB, after the \
+             rebuilds {} kB; VmRSS after the rebuilds {} kB",
+            self.stream_rate(),
             self.rebuild_rate(),
             100.0 * self.rebuild_rate() / self.stream_rate(),
             self.hwm_start_kb,
@@ -280,7 +292,10 @@ fn memory_kb() -> (u64, u64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
-/// The child: streams the feed, then rebuilds every replayable projection.
+/// The child: in each of `DINGHUO_BENCH_ROUNDS` rounds (default 3), streams the feed, then
+/// rebuilds every replayable projection. Alternating the two weighs a drift of the machine's
+/// speed on both alike (measured: one raw stream of a million events took from 5.1 to 6.6 s
+/// from one run to the next).
 async fn measure(url: &str) -> Report {
     let settings = DatabaseSettings {
         url: Some(url.to_owned()),
@@ -294,25 +309,6 @@ async fn measure(url: &str) -> Report {
     };
     let events = everything_visible(pool).await;
     let (hwm_start_kb, _) = memory_kb();
-
-    let before = CpuClock::start(pool).await;
-    // Pages of the size a rebuild reads, so that the two read the feed the same way.
-    let page_size = RunnerSettings::default().rebuild_batch_size;
-    let mut after = Checkpoint::START;
-    let mut streamed = 0u64;
-    loop {
-        let page = read_feed(&db, after, page_size)
-            .await
-            .expect("read the feed");
-        let Some(last) = page.last() else { break };
-        after = last.checkpoint;
-        streamed += page.len() as u64;
-        black_box(&page);
-    }
-    let stream = Phase::measured("raw stream", streamed, before.stop(pool).await);
-    eprintln!("  {}", stream.describe());
-    let (hwm_after_stream_kb, _) = memory_kb();
-
     let all = models::all();
     // `DINGHUO_BENCH_PROJECTIONS=orders,partners` rebuilds only those, to see where time goes.
     let only = std::env::var("DINGHUO_BENCH_PROJECTIONS").ok();
@@ -325,23 +321,56 @@ async fn measure(url: &str) -> Report {
         })
         .map(|p| p.as_ref())
         .collect();
-    let before = CpuClock::start(pool).await;
-    let applied = rebuild(&db, &replayable, RunnerSettings::default(), |_| {})
-        .await
-        .expect("rebuild");
-    let phase = Phase::measured("all projections", applied, before.stop(pool).await);
-    eprintln!("  rebuild {}", phase.describe());
-    let rebuilds = vec![phase];
+    let rounds = env_count("DINGHUO_BENCH_ROUNDS", DEFAULT_ROUNDS).max(1);
+
+    let mut streams = Vec::new();
+    let mut rebuilds = Vec::new();
+    let mut hwm_after_stream_kb = 0;
+    for round in 1..=rounds {
+        let stream = stream_once(&db, pool).await;
+        eprintln!("  round {round}: {}", stream.describe());
+        if round == 1 {
+            hwm_after_stream_kb = memory_kb().0;
+        }
+        streams.push(stream);
+
+        let before = CpuClock::start(pool).await;
+        let applied = rebuild(&db, &replayable, RunnerSettings::default(), |_| {})
+            .await
+            .expect("rebuild");
+        let rebuilt = Phase::measured("rebuild", applied, before.stop(pool).await);
+        eprintln!("  round {round}: {}", rebuilt.describe());
+        rebuilds.push(rebuilt);
+    }
     let (hwm_after_rebuild_kb, rss_after_rebuild_kb) = memory_kb();
     Report {
         events,
-        stream,
+        streams,
         rebuilds,
         hwm_start_kb,
         hwm_after_stream_kb,
         hwm_after_rebuild_kb,
         rss_after_rebuild_kb,
     }
+}
+
+/// Reads the whole feed as a rebuild reads it, applying nothing.
+async fn stream_once(db: &Database, pool: &PgPool) -> Phase {
+    let before = CpuClock::start(pool).await;
+    // Pages of the size a rebuild reads, so that the two read the feed the same way.
+    let page_size = RunnerSettings::default().rebuild_batch_size;
+    let mut after = Checkpoint::START;
+    let mut streamed = 0u64;
+    loop {
+        let page = read_feed(db, after, page_size)
+            .await
+            .expect("read the feed");
+        let Some(last) = page.last() else { break };
+        after = last.checkpoint;
+        streamed += page.len() as u64;
+        black_box(&page);
+    }
+    Phase::measured("raw stream", streamed, before.stop(pool).await)
 }
 
 impl Phase {
@@ -517,7 +546,9 @@ impl Generator {
     const PRODUCTS: usize = 200;
     const DEALERS: usize = 100;
     const CONTACTS_PER_DEALER: usize = 2;
-    /// Orders in progress at a time: follow-up events of one order are spread over the log.
+    /// Orders in progress at a time: follow-up events of one order are spread over the log, and
+    /// as many orders are open at the end of a long log as at the end of a short one, as on a
+    /// platform whose orders take days from submission to receipt however long its history.
     const OPEN_ORDERS: usize = 2_000;
 
     fn new(count: u64, seed: u64) -> Self {
@@ -770,7 +801,9 @@ impl Generator {
         if roll < 0.0055 {
             return self.delist();
         }
-        if self.open.len() < Self::OPEN_ORDERS || self.rng.gen_bool(0.29) {
+        // A new order whenever one has finished. (Submitting at random beside advancing, as
+        // before, let the open orders grow with the log: about 42,000 at a million events.)
+        if self.open.len() < Self::OPEN_ORDERS {
             self.submit()
         } else {
             self.advance()
