@@ -9,9 +9,10 @@
 //! The swap locks the live checkpoint rows first, so a live runner in the middle of a batch
 //! finishes it, and its next batch starts from the rebuilt checkpoint on the rebuilt tables.
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
@@ -59,14 +60,13 @@ pub async fn rebuild(
     let completed = started.elapsed();
     swap(db, projections, &next).await?;
     // Where a rebuild's time went, for operators sizing one and for the benchmark.
-    let seconds = |from: Duration, to: Duration| (to - from).as_secs_f64();
     let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
     tracing::info!(
         projections = names.join(","),
         applied,
-        replay_s = seconds(Duration::ZERO, replayed),
-        completion_s = seconds(replayed, completed),
-        swap_s = seconds(completed, started.elapsed()),
+        replay_s = replayed.as_secs_f64(),
+        completion_s = (completed - replayed).as_secs_f64(),
+        swap_s = (started.elapsed() - completed).as_secs_f64(),
         "rebuilt and swapped in"
     );
     Ok(applied)
@@ -152,7 +152,7 @@ async fn replay(
         futures::future::try_join_all(workers.iter_mut().map(|worker| worker.apply(&page))).await?;
         let applied = workers
             .iter()
-            .map(|worker| worker.done.load(Ordering::Relaxed))
+            .map(|worker| worker.target.done.load(Ordering::Relaxed))
             .min()
             .unwrap_or(read);
         on_progress(RebuildProgress {
@@ -183,17 +183,18 @@ enum Applier<'a> {
 struct Worker<'a> {
     applier: Applier<'a>,
     target: Target,
-    /// Events applied so far, for the progress report.
-    done: Arc<AtomicU64>,
 }
 
-/// Where a worker's transactions write: the tables and the rebuild checkpoint.
+/// Where a worker's transactions write: the tables and the rebuild checkpoint, and how many
+/// events they have committed.
 #[derive(Clone)]
 struct Target {
     db: Database,
     next: TableNames,
     /// The rebuild checkpoint.
     key: String,
+    /// Events committed so far, for the progress report.
+    done: Arc<AtomicU64>,
 }
 
 /// A page's writes, handed from a fold to its writer.
@@ -210,19 +211,15 @@ impl<'a> Worker<'a> {
             db: db.clone(),
             next: next.clone(),
             key: rebuild_key(projection.name()),
+            done: Arc::default(),
         };
-        let done = Arc::new(AtomicU64::new(0));
         let applier = match projection.rebuild_fold() {
             None => Applier::Batch(projection),
             Some(fold) => {
                 // One page of writes waits while another is written: the fold runs at most one
                 // page ahead of the server.
                 let (to_writer, pending) = mpsc::channel(1);
-                let writer = WriterTask(Some(tokio::spawn(write_pages(
-                    target.clone(),
-                    Arc::clone(&done),
-                    pending,
-                ))));
+                let writer = WriterTask(Some(tokio::spawn(write_pages(target.clone(), pending))));
                 Applier::Fold {
                     fold,
                     to_writer,
@@ -230,11 +227,7 @@ impl<'a> Worker<'a> {
                 }
             }
         };
-        Self {
-            applier,
-            target,
-            done,
-        }
+        Self { applier, target }
     }
 
     /// Applies one page (or, for a fold, folds it and hands its writes to the writer).
@@ -247,9 +240,7 @@ impl<'a> Worker<'a> {
             Applier::Batch(projection) => {
                 let mut tx = lazy_tx(&self.target.db).await?;
                 guard_panics(projection.apply_batch(&mut tx, &self.target.next, events)).await?;
-                self.target.commit(tx, last).await?;
-                self.done.fetch_add(events.len() as u64, Ordering::Relaxed);
-                Ok(())
+                self.target.commit(tx, last, events.len() as u64).await
             }
             Applier::Fold {
                 fold,
@@ -282,19 +273,18 @@ impl<'a> Worker<'a> {
         else {
             return Ok(());
         };
-        let flushed = match guard_panics(async { Ok::<_, ProjectionError>(fold.flush()) }).await {
-            Ok(writes) => {
-                let last = PageWrites {
-                    writes,
-                    last: None,
-                    events: 0,
-                };
-                // A closed channel means the writer failed: joining it says why.
-                let _ = to_writer.send(last).await;
-                Ok(())
-            }
-            Err(error) => Err(error),
-        };
+        let flushed = async {
+            let writes = guard_panics(async { Ok::<_, ProjectionError>(fold.flush()) }).await?;
+            let last = PageWrites {
+                writes,
+                last: None,
+                events: 0,
+            };
+            // A closed channel means the writer failed: joining it says why.
+            let _ = to_writer.send(last).await;
+            Ok::<(), RunnerError>(())
+        }
+        .await;
         drop(to_writer);
         writer.join().await.and(flushed)
     }
@@ -326,29 +316,30 @@ impl Drop for WriterTask {
 /// A fold's writer: each page's writes and the rebuild checkpoint in one transaction, in order.
 async fn write_pages(
     target: Target,
-    done: Arc<AtomicU64>,
     mut pending: mpsc::Receiver<PageWrites>,
 ) -> Result<(), RunnerError> {
     while let Some(page) = pending.recv().await {
         let mut tx = lazy_tx(&target.db).await?;
         guard_panics(page.writes.write(&mut tx, &target.next)).await?;
-        target.commit(tx, page.last).await?;
-        done.fetch_add(page.events, Ordering::Relaxed);
+        target.commit(tx, page.last, page.events).await?;
     }
     Ok(())
 }
 
 impl Target {
-    /// Commits a rebuild transaction, first advancing the rebuild checkpoint past `last`.
+    /// Commits a rebuild transaction that applied `events` events, first advancing the rebuild
+    /// checkpoint past `last`.
     async fn commit(
         &self,
         mut tx: Tx,
         last: Option<(Checkpoint, DateTime<Utc>)>,
+        events: u64,
     ) -> Result<(), RunnerError> {
         if let Some((checkpoint, at)) = last {
             checkpoint::advance(&mut tx, &self.key, checkpoint, at).await?;
         }
         tx.commit().await?;
+        self.done.fetch_add(events, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -372,6 +363,15 @@ const COMPLETION_SETTINGS: &[&str] = &[
 enum Completion<'a> {
     Finish(&'a dyn Projection),
     Index(String),
+}
+
+impl fmt::Display for Completion<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Finish(projection) => write!(f, "finish {}", projection.name()),
+            Self::Index(statement) => f.write_str(statement),
+        }
+    }
 }
 
 /// Completes the full `__next` tables: every projection's `finish_rebuild` and every secondary
@@ -414,27 +414,23 @@ async fn complete_one(
     step: Completion<'_>,
 ) -> Result<(), RunnerError> {
     let started = Instant::now();
-    let what = match &step {
-        Completion::Finish(projection) => format!("finish {}", projection.name()),
-        Completion::Index(statement) => statement.clone(),
-    };
     let mut tx = lazy_tx(db).await?;
     if tx.is_postgres() {
         for setting in COMPLETION_SETTINGS {
             tx.execute(setting, &[]).await?;
         }
     }
-    match step {
+    match &step {
         Completion::Finish(projection) => {
             guard_panics(projection.finish_rebuild(&mut tx, next)).await?
         }
         Completion::Index(statement) => {
-            tx.execute(&statement, &[]).await?;
+            tx.execute(statement, &[]).await?;
         }
     }
     tx.commit().await?;
     tracing::debug!(
-        step = what,
+        step = %step,
         seconds = started.elapsed().as_secs_f64(),
         "rebuild completion step"
     );

@@ -96,7 +96,8 @@ pub(crate) trait CountsSubmissions: Copy + Send + Sync + 'static {
     /// aggregate change nothing here, so they need not write the run first.
     const OTHER_AGGREGATES: &'static [&'static str];
 
-    /// Writes a run of submissions (rows of [`SubmissionsByPartner::COLUMNS`]).
+    /// Writes a run of submissions (rows of [`SubmissionsByPartner::COLUMNS`]). A run may be
+    /// empty; `Tx::execute_rows` then runs nothing.
     async fn write_submissions(
         &self,
         tx: &mut Tx,
@@ -187,7 +188,8 @@ impl<P: CountsSubmissions> RebuildFold for SubmissionsFold<P> {
 
 /// One write of a [`SubmissionsFold`], in feed order.
 enum Step {
-    /// A run of submissions (rows of [`SubmissionsByPartner::COLUMNS`]); empty writes nothing.
+    /// A run of submissions (rows of [`SubmissionsByPartner::COLUMNS`]); an empty one runs no
+    /// statement (`Tx::execute_rows`).
     Run(Rows),
     /// An event of one of the projection's other aggregates.
     Other(FeedEvent),
@@ -203,7 +205,6 @@ impl<P: CountsSubmissions> SubmissionWrites<P> {
     async fn write_all(self, tx: &mut Tx, names: &TableNames) -> Result<(), ProjectionError> {
         for step in self.steps {
             match step {
-                Step::Run(rows) if rows.is_empty() => {}
                 Step::Run(rows) => self.projection.write_submissions(tx, names, rows).await?,
                 Step::Other(event) => self.projection.apply_other(tx, names, &event).await?,
             }
