@@ -109,6 +109,7 @@ impl Api {
                 actor,
                 request_id: Uuid::now_v7(),
                 client_addr: addr,
+                written: Default::default(),
             })
             .data(lines_loader(&self.state))
             .data(CodeGenerator::new(|| {

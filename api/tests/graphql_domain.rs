@@ -93,6 +93,7 @@ impl Api {
                 actor: Some(actor),
                 request_id: Uuid::now_v7(),
                 client_addr: None,
+                written: Default::default(),
             })
             .data(lines_loader(&self.state));
         let request = DomainLoaders::new(self.state.db()).add_to(request);

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use dinghuo_domain::TenantId;
 use uuid::Uuid;
 
+use crate::written::Written;
+
 /// The roles of DESIGN §1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -85,6 +87,8 @@ pub struct RequestContext {
     pub causation_id: Uuid,
     /// Makes a retried submission return the first result instead of acting twice.
     pub idempotency_key: Option<String>,
+    /// Filled by the commands run with this context: what they appended, for reading it back.
+    pub written: Written,
 }
 
 impl RequestContext {
@@ -96,6 +100,7 @@ impl RequestContext {
             correlation_id: request_id,
             causation_id: request_id,
             idempotency_key: None,
+            written: Written::default(),
         }
     }
 

@@ -22,6 +22,7 @@ pub mod retry;
 pub mod service;
 pub mod store;
 pub mod throttle;
+pub mod written;
 
 pub use announce::COMMIT_CHANNEL;
 pub use context::{Actor, RequestContext, Role};
@@ -29,3 +30,4 @@ pub use db::{Database, DatabaseError, DatabaseSettings, SqliteDurability};
 pub use error::CommandError;
 pub use retry::RetryPolicy;
 pub use service::*;
+pub use written::{StreamHead, Written};

@@ -2,10 +2,12 @@
 //! the snapshot or aggregate-store modes, which apply events twice) over postgres-es or
 //! sqlite-es, and a loader for reading aggregates without running a command.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventEnvelope, EventStore};
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventEnvelope, EventStore, Query};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
@@ -75,12 +77,13 @@ pub struct AggregateStore<A: Aggregate> {
 
 impl<A: Aggregate> AggregateStore<A> {
     pub fn new(db: &Database, services: A::Services) -> Self {
+        let receipt: Vec<Box<dyn Query<A>>> = vec![Box::new(Receipt)];
         let framework = match EventLoader::<A>::new(db) {
             EventLoader::Postgres(store) => {
-                Framework::Postgres(CqrsFramework::new(store, vec![], services))
+                Framework::Postgres(CqrsFramework::new(store, receipt, services))
             }
             EventLoader::Sqlite(store) => {
-                Framework::Sqlite(CqrsFramework::new(store, vec![], services))
+                Framework::Sqlite(CqrsFramework::new(store, receipt, services))
             }
         };
         Self {
@@ -89,25 +92,52 @@ impl<A: Aggregate> AggregateStore<A> {
         }
     }
 
-    /// Loads the aggregate, runs the command and appends its events in one transaction. A lost
-    /// race on the stream's next sequence number is `AggregateError::AggregateConflict`.
+    /// Loads the aggregate, runs the command and appends its events in one transaction, and
+    /// answers the sequence number of the last event appended (0: none), which a reader of
+    /// this write waits for. A lost race on the stream's next sequence number is
+    /// `AggregateError::AggregateConflict`.
     pub async fn execute(
         &self,
         id: &str,
         command: A::Command,
         metadata: HashMap<String, String>,
-    ) -> Result<(), AggregateError<A::Error>> {
-        match &self.framework {
-            Framework::Postgres(framework) => {
-                framework.execute_with_metadata(id, command, metadata).await
-            }
-            Framework::Sqlite(framework) => {
-                framework.execute_with_metadata(id, command, metadata).await
-            }
-        }
+    ) -> Result<usize, AggregateError<A::Error>> {
+        let executed = async {
+            match &self.framework {
+                Framework::Postgres(framework) => {
+                    framework.execute_with_metadata(id, command, metadata).await
+                }
+                Framework::Sqlite(framework) => {
+                    framework.execute_with_metadata(id, command, metadata).await
+                }
+            }?;
+            Ok(COMMITTED.with(Cell::get))
+        };
+        COMMITTED.scope(Cell::new(0), executed).await
     }
 
     pub fn loader(&self) -> &EventLoader<A> {
         &self.loader
+    }
+}
+
+tokio::task_local! {
+    /// The sequence number of the last event the command being executed appended, as its
+    /// framework's [`Receipt`] saw it committed.
+    static COMMITTED: Cell<usize>;
+}
+
+/// A cqrs-es query that notes, for the command that committed them, the sequence number of the
+/// last event committed. The framework dispatches inside `execute_with_metadata`, so in the task
+/// of the command that scoped [`COMMITTED`].
+struct Receipt;
+
+#[async_trait]
+impl<A: Aggregate> Query<A> for Receipt {
+    async fn dispatch(&self, _aggregate_id: &str, events: &[EventEnvelope<A>]) {
+        if let Some(last) = events.last() {
+            // Outside an `execute` scope nobody asked for a receipt.
+            let _ = COMMITTED.try_with(|committed| committed.set(last.sequence));
+        }
     }
 }

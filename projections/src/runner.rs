@@ -18,7 +18,7 @@ use futures::FutureExt;
 use tokio::sync::watch;
 
 use crate::checkpoint;
-use crate::feed::{read_feed, Checkpoint, FeedError};
+use crate::feed::{read_feed, Checkpoint, FeedError, FeedEvent};
 use crate::lock;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
 use crate::sql::{self, Arg, Tx};
@@ -120,8 +120,8 @@ impl<E: Into<RunnerError>> From<E> for PageError {
 
 /// A page applied by [`apply_page`].
 pub(crate) struct Applied {
-    /// Events read (each applied by the members that had not seen it).
-    pub events: usize,
+    /// The events read (each applied by the members that had not seen it).
+    pub events: Vec<FeedEvent>,
     /// Every member has now processed the feed up to here.
     pub through: Checkpoint,
 }
@@ -184,11 +184,9 @@ pub(crate) async fn apply_page(
         }
         checkpoint::advance_all(&mut tx, &advanced, last.checkpoint, last.recorded_at).await?;
         tx.commit().await?;
-        *known = Some(after.iter().map(|at| (*at).max(last.checkpoint)).collect());
-        return Ok(Some(Applied {
-            events: events.len(),
-            through: last.checkpoint,
-        }));
+        let through = last.checkpoint;
+        *known = Some(after.iter().map(|at| (*at).max(through)).collect());
+        return Ok(Some(Applied { events, through }));
     }
 }
 
@@ -268,7 +266,7 @@ pub async fn catch_up(
     loop {
         match apply_page(db, &[projection], batch_size, &mut None).await {
             Ok(None) => return Ok(applied),
-            Ok(Some(page)) => applied += page.events as u64,
+            Ok(Some(page)) => applied += page.events.len() as u64,
             Err(PageError::Member(_, error) | PageError::Group(error)) => {
                 record_failure(db, projection.name(), &error).await;
                 return Err(error);
@@ -377,11 +375,11 @@ impl Runner {
             let page = apply_page(&self.db, &members, self.settings.batch_size, &mut known).await;
             if let (Ok(Some(applied)), Some(progress)) = (&page, &self.progress) {
                 let running: Vec<&'static str> = members.iter().map(|m| m.name()).collect();
-                progress.advanced(&running, applied.through);
+                progress.advanced(&running, applied.through, &applied.events);
             }
             drop(members);
             match page {
-                Ok(Some(applied)) if applied.events >= self.settings.batch_size as usize => {
+                Ok(Some(applied)) if applied.events.len() >= self.settings.batch_size as usize => {
                     // A full page: more is waiting.
                 }
                 // A shorter page read everything committed before it was read: wait for the

@@ -6,20 +6,63 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dinghuo_commands::Database;
+use dinghuo_commands::{Database, StreamHead};
 use tokio::sync::watch;
 
-use crate::feed::Checkpoint;
+use crate::feed::{Checkpoint, FeedEvent};
 use crate::runner::stored_checkpoint;
 
 /// What the runners of this process have committed: each projection's checkpoint after its last
-/// committed batch. A reader waiting for its write compares against this without asking the
-/// database, and wakes as soon as a batch is committed. Cheap to clone.
+/// committed batch, and where the events of recently processed streams stand in the feed. A
+/// reader waiting for its write compares against this without asking the database, and wakes
+/// as soon as a batch is committed. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Progress {
-    sender: Arc<watch::Sender<HashMap<&'static str, Checkpoint>>>,
+    sender: Arc<watch::Sender<Reached>>,
     /// Whether a runner of this process reports here: then the database is only a fallback.
     has_runner: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct Reached {
+    projections: HashMap<&'static str, Checkpoint>,
+    streams: RecentStreams,
+}
+
+/// For the streams of the latest events processed (at least [`RecentStreams::KEPT`] of them),
+/// the sequence number and feed checkpoint of the stream's last event processed: what turns a
+/// command's receipt (a stream and a sequence) into a checkpoint to wait for without a query.
+/// Two generations, so that forgetting is cheap and never forgets the newest.
+#[derive(Default)]
+struct RecentStreams {
+    current: HashMap<(String, String), (i64, Checkpoint)>,
+    previous: HashMap<(String, String), (i64, Checkpoint)>,
+}
+
+impl RecentStreams {
+    const KEPT: usize = 8_192;
+
+    fn record(&mut self, events: &[FeedEvent]) {
+        for event in events {
+            if self.current.len() >= Self::KEPT {
+                self.previous = std::mem::take(&mut self.current);
+            }
+            self.current.insert(
+                (event.aggregate_type.clone(), event.aggregate_id.clone()),
+                (event.sequence, event.checkpoint),
+            );
+        }
+    }
+
+    /// The checkpoint of the stream's event at `head.sequence`, or of a later one.
+    fn checkpoint_of(&self, head: &StreamHead) -> Option<Checkpoint> {
+        let key = (head.aggregate_type.clone(), head.aggregate_id.clone());
+        [&self.current, &self.previous]
+            .into_iter()
+            .filter_map(|generation| generation.get(&key))
+            .find(|(sequence, _)| *sequence >= head.sequence)
+            .map(|(_, checkpoint)| *checkpoint)
+    }
 }
 
 /// A runner reporting to a [`Progress`]; when it stops, readers go back to asking the database.
@@ -42,22 +85,33 @@ impl Progress {
         Reporting(Arc::clone(&self.has_runner))
     }
 
-    /// Records that `projections` have committed everything up to `to`. A checkpoint here only
-    /// moves forward.
-    pub(crate) fn advanced(&self, projections: &[&'static str], to: Checkpoint) {
+    /// Records that `projections` have committed everything up to `to`, the last page being
+    /// `events`. A checkpoint here only moves forward.
+    pub(crate) fn advanced(
+        &self,
+        projections: &[&'static str],
+        to: Checkpoint,
+        events: &[FeedEvent],
+    ) {
         self.sender.send_modify(|reached| {
             for name in projections {
-                let at = reached.entry(*name).or_insert(to);
+                let at = reached.projections.entry(*name).or_insert(to);
                 *at = (*at).max(to);
             }
+            reached.streams.record(events);
         });
     }
 
     fn has_reached(&self, projection: &str, target: Checkpoint) -> bool {
         self.sender
             .borrow()
+            .projections
             .get(projection)
             .is_some_and(|at| *at >= target)
+    }
+
+    fn has_runner(&self) -> bool {
+        self.has_runner.load(Ordering::Relaxed)
     }
 }
 
@@ -134,6 +188,52 @@ pub async fn wait_for_progress(
     wait(db, names, target, timeout, Some(progress)).await
 }
 
+/// Like [`wait_for_progress`], for the write a command reported in its receipt (its stream and
+/// the sequence it left it at). A runner of this process reports the write's checkpoint when it
+/// commits it, so the wait needs no query. Without a local runner, or if no report names the
+/// write within [`LOCAL_RECHECK`] (the runner is slow, stopped, or processed the write so long
+/// ago that it was forgotten), the stream's head is read from the database instead.
+pub async fn wait_for_write(
+    db: &Database,
+    names: &[&str],
+    write: &StreamHead,
+    timeout: Duration,
+    progress: &Progress,
+) -> Result<(), WaitError> {
+    let started = Instant::now();
+    if write.sequence <= 0 {
+        return Ok(()); // Nothing was appended.
+    }
+    let target = if progress.has_runner() {
+        let mut committed = progress.sender.subscribe();
+        // However often reports arrive meanwhile: one that names the write may never come.
+        let ask_database = tokio::time::sleep(LOCAL_RECHECK.min(timeout));
+        tokio::pin!(ask_database);
+        loop {
+            if let Some(target) = progress.sender.borrow().streams.checkpoint_of(write) {
+                break Some(target);
+            }
+            tokio::select! {
+                changed = committed.changed() => if changed.is_ok() { continue },
+                () = &mut ask_database => {}
+            }
+            break head_of_stream(db, &write.aggregate_type, &write.aggregate_id).await?;
+        }
+    } else {
+        head_of_stream(db, &write.aggregate_type, &write.aggregate_id).await?
+    };
+    match target {
+        Some(target) => {
+            let left = timeout.saturating_sub(started.elapsed());
+            wait(db, names, target, left, Some(progress)).await
+        }
+        None => Ok(()),
+    }
+}
+
+/// How long a reader relies on a local runner's reports before asking the database.
+const LOCAL_RECHECK: Duration = Duration::from_millis(100);
+
 async fn wait(
     db: &Database,
     names: &[&str],
@@ -145,9 +245,9 @@ async fn wait(
     // With a runner in this process, its reports answer the wait; the database is asked at
     // start and then rarely, in case another process runs some of the projections. Without
     // one, the database is all there is: ask it soon, then back off.
-    let local = progress.is_some_and(|progress| progress.has_runner.load(Ordering::Relaxed));
+    let local = progress.is_some_and(Progress::has_runner);
     let mut pause = if local {
-        Duration::from_millis(100)
+        LOCAL_RECHECK
     } else {
         Duration::from_millis(2)
     };
@@ -184,7 +284,11 @@ async fn wait(
                 }
                 None => tokio::time::sleep(nap).await,
             }
-            pause = (pause * 2).min(Duration::from_millis(if local { 100 } else { 50 }));
+            pause = (pause * 2).min(if local {
+                LOCAL_RECHECK
+            } else {
+                Duration::from_millis(50)
+            });
         }
     }
     Ok(())

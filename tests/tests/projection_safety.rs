@@ -11,7 +11,8 @@
 //!   from the checkpoint when the first dies; every event is applied exactly once in total;
 //! - a runner wakes on Postgres `NOTIFY` long before its poll interval;
 //! - read-your-writes: waiting for a write succeeds with a runner, and without one gives up at
-//!   its bound instead of hanging.
+//!   its bound instead of hanging; a command's receipt is answered by a local runner's reports
+//!   without a query, and from the log without one.
 //!
 //! Every wait here is bounded; the bounds are generous because on Postgres the feed withholds
 //! events while any older transaction in the cluster (shared with every other test) is running.
@@ -20,13 +21,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dinghuo_commands::{Commands, Database, MoneyInput, RepriceProductInput};
+use dinghuo_commands::{
+    Commands, Database, DatabaseSettings, MoneyInput, RepriceProductInput, RequestContext,
+    StreamHead,
+};
 use dinghuo_projections::runner::stored_checkpoint;
 use dinghuo_projections::sql::Tx;
 use dinghuo_projections::{
     catch_up, head_of_stream, prepare, read_feed, rebuild, status, wait_for, wait_for_progress,
-    Checkpoint, Dialect, FeedEvent, Progress, Projection, ProjectionError, Runner, RunnerError,
-    RunnerSettings, State, TableNames, WaitError, Wakeup,
+    wait_for_write, Checkpoint, Dialect, FeedEvent, Progress, Projection, ProjectionError, Runner,
+    RunnerError, RunnerSettings, State, TableNames, WaitError, Wakeup,
 };
 use dinghuo_tests::history::History;
 use dinghuo_tests::read_model::{
@@ -600,12 +604,7 @@ on_both_backends! {
     }
 
     async fn a_reader_that_waits_for_its_write_sees_it_and_without_a_runner_the_wait_ends_at_its_bound(test) {
-        let wakeup = Wakeup::new();
-        let signal = wakeup.clone();
-        let commands = test
-            .commands()
-            .with_commit_signal(Arc::new(move || signal.wake()));
-        let world = World::build(&commands, 3).await;
+        let (wakeup, commands, world) = signalled_world(&test).await;
         let projections = replayable_projections();
         let names = names(&projections);
         let progress = Progress::new();
@@ -666,12 +665,106 @@ on_both_backends! {
             "nothing applied the last write"
         );
     }
+
+    async fn a_commands_receipt_is_answered_by_the_runners_reports_without_a_query(test) {
+        let (wakeup, commands, world) = signalled_world(&test).await;
+        let projections = replayable_projections();
+        let names = names(&projections);
+        let product = world.products[0].to_string();
+        // A pool of the reader's own that is closed: any query the wait made would fail.
+        let closed = Database::connect(&DatabaseSettings {
+            url: Some(test.url.clone()),
+            ..DatabaseSettings::default()
+        })
+        .await
+        .expect("open a second pool");
+        closed.close().await;
+
+        // The receipt names the stream and the sequence the command left it at.
+        let ctx = world.admin_ctx();
+        reprice_as(&commands, &ctx, &product, "77.70").await;
+        let write = ctx.written.head("Product", &product).expect("a receipt");
+        let stream = test.stream("Product", &product).await;
+        assert_eq!(write.sequence, stream.len() as i64, "{stream:?}");
+        assert_eq!(write.aggregate_id, product);
+
+        // No runner in this process: the wait reads the log, and ends at its bound.
+        let progress = Progress::new();
+        let bound = Duration::from_millis(300);
+        let waited = wait_for_write(&test.db, &names, &write, bound, &progress).await;
+        assert!(
+            matches!(waited, Err(WaitError::TimedOut { .. })),
+            "nothing runs the projections, yet the wait ended with {waited:?}"
+        );
+        let waited = wait_for_write(&closed, &names, &write, bound, &progress).await;
+        assert!(
+            matches!(waited, Err(WaitError::Database(_))),
+            "without a runner the wait must read the log: {waited:?}"
+        );
+
+        // A runner of this process reports the write; the wait needs nothing else.
+        let group = Runner::group(test.db.clone(), projections.clone(), wakeup.clone())
+            .with_progress(progress.clone());
+        let mut runners = vec![Running::spawn(group)];
+        wait_for_write(&test.db, &names, &write, CATCH_UP_WITHIN, &progress)
+            .await
+            .expect("the runner reports the write");
+        assert_eq!(price_in_read_model(&test.db, &product).await, 7770);
+        wait_for_write(&closed, &names, &write, bound, &progress)
+            .await
+            .expect("answered from the runner's reports alone");
+
+        // A later write by someone else: the receipt of the earlier one is still answered, and
+        // the new one only once it is applied.
+        let later = world.admin_ctx();
+        reprice_as(&commands, &later, &product, "88.80").await;
+        let next = later.written.head("Product", &product).expect("a receipt");
+        assert_eq!(next.sequence, write.sequence + 1);
+        let target = head_of_stream(&test.db, "Product", &product)
+            .await
+            .expect("read the head of the stream")
+            .expect("the product has events");
+        wait_for_runners(&test.db, &names, target, &mut runners).await;
+        for receipt in [&write, &next] {
+            wait_for_write(&closed, &names, receipt, bound, &progress)
+                .await
+                .unwrap_or_else(|error| panic!("{receipt:?}: {error}"));
+        }
+        assert_eq!(price_in_read_model(&test.db, &product).await, 8880);
+
+        // A receipt of nothing appended asks nothing.
+        let nothing = StreamHead {
+            sequence: 0,
+            ..write.clone()
+        };
+        wait_for_write(&closed, &names, &nothing, bound, &Progress::new())
+            .await
+            .expect("nothing to wait for");
+        for running in runners {
+            running.stop().await;
+        }
+    }
+}
+
+/// Commands that wake the returned `Wakeup` at each commit, and a world built with them.
+async fn signalled_world(test: &TestDb) -> (Wakeup, Commands, World) {
+    let wakeup = Wakeup::new();
+    let signal = wakeup.clone();
+    let commands = test
+        .commands()
+        .with_commit_signal(Arc::new(move || signal.wake()));
+    let world = World::build(&commands, 3).await;
+    (wakeup, commands, world)
 }
 
 async fn reprice(commands: &Commands, world: &World, product: &str, amount: &str) {
+    reprice_as(commands, &world.admin_ctx(), product, amount).await;
+}
+
+async fn reprice_as(commands: &Commands, ctx: &RequestContext, product: &str, amount: &str) {
     commands
         .reprice_product(
-            &world.admin_ctx(),
+            ctx,
             RepriceProductInput {
                 product_id: product.to_owned(),
                 price: MoneyInput::cny(amount),

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use async_graphql::Context;
-use dinghuo_commands::{Actor, RequestContext, Role};
+use dinghuo_commands::{Actor, RequestContext, Role, Written};
 use dinghuo_domain::TenantId;
 use uuid::Uuid;
 
@@ -16,6 +16,8 @@ pub struct Caller {
     pub actor: Option<Actor>,
     pub request_id: Uuid,
     pub client_addr: Option<IpAddr>,
+    /// What this caller's commands appended, for reading the writes back without a query.
+    pub written: Written,
 }
 
 impl Caller {
@@ -46,6 +48,7 @@ impl Caller {
         ctx.request_id = self.request_id;
         ctx.correlation_id = self.request_id;
         ctx.causation_id = self.request_id;
+        ctx.written = self.written.clone();
         Ok(ctx)
     }
 }

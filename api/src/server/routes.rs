@@ -137,6 +137,7 @@ fn caller(
         actor,
         request_id,
         client_addr: client.map(|address| address.ip()),
+        written: Default::default(),
     })
 }
 
@@ -237,6 +238,7 @@ fn ws_caller(
         actor,
         request_id,
         client_addr: Some(client.ip()),
+        written: Default::default(),
     })
 }
 

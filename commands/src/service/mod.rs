@@ -169,8 +169,13 @@ impl Commands {
             })
             .await;
         match &result {
-            Ok(()) => {
-                tracing::debug!(aggregate = A::TYPE, %id, "command executed");
+            Ok(sequence) => {
+                tracing::debug!(aggregate = A::TYPE, %id, sequence, "command executed");
+                // A command that appended nothing leaves no receipt: a reader waits for
+                // the stream's head instead.
+                if *sequence > 0 {
+                    ctx.written.record(A::TYPE, &id, *sequence);
+                }
                 self.announce_commit();
             }
             Err(CommandError::Internal(detail)) => {
@@ -180,7 +185,7 @@ impl Commands {
                 tracing::info!(aggregate = A::TYPE, %id, code = %refusal.code(), "command refused")
             }
         }
-        result
+        result.map(|_| ())
     }
 }
 

@@ -146,6 +146,7 @@ fn as_contact(caller: &Caller, tenant: TenantId, contact: ContactId) -> RequestC
     ctx.request_id = caller.request_id;
     ctx.correlation_id = caller.request_id;
     ctx.causation_id = caller.request_id;
+    ctx.written = caller.written.clone();
     ctx
 }
 
@@ -211,7 +212,15 @@ async fn bind(
         .commands
         .bind_contact(&as_contact(caller, tenant, contact), command)
         .await?;
-    rw::wait(state, "Contact", &contact.to_string(), &["contacts"]).await
+    rw::wait(
+        state,
+        caller,
+        "Contact",
+        &contact.to_string(),
+        &["contacts"],
+    )
+    .await;
+    Ok(())
 }
 
 #[Object]

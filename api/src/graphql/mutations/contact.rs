@@ -66,7 +66,7 @@ async fn payload(
     state: &ApiState,
     contact_id: String,
 ) -> ApiResult<ContactPayload> {
-    rw::wait(state, "Contact", &contact_id, &["contacts"]).await?;
+    rw::wait(state, caller, "Contact", &contact_id, &["contacts"]).await;
     let scope = Scope::of(&caller.actor()?)?;
     let contact = contact::find(state.db(), &scope, &contact_id).await?;
     Ok(ContactPayload {

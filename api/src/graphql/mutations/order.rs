@@ -58,7 +58,7 @@ pub struct OrderPayload {
 
 /// The payload of `order_id` once the orders read model shows the change.
 async fn payload(caller: &Caller, state: &ApiState, order_id: String) -> ApiResult<OrderPayload> {
-    rw::wait(state, "Order", &order_id, &["orders"]).await?;
+    rw::wait(state, caller, "Order", &order_id, &["orders"]).await;
     let scope = Scope::of(&caller.actor()?)?;
     let order = order::find(state.db(), &scope, &order_id).await?;
     Ok(OrderPayload {

@@ -60,7 +60,7 @@ async fn payload(
     state: &ApiState,
     partner_id: String,
 ) -> ApiResult<PartnerPayload> {
-    rw::wait(state, "Partner", &partner_id, &["partners"]).await?;
+    rw::wait(state, caller, "Partner", &partner_id, &["partners"]).await;
     let scope = Scope::of(&caller.actor()?)?;
     let partner = partner::find(state.db(), &scope, &partner_id).await?;
     Ok(PartnerPayload {

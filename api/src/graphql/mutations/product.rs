@@ -66,7 +66,7 @@ async fn payload(
     state: &ApiState,
     product_id: String,
 ) -> ApiResult<ProductPayload> {
-    rw::wait(state, "Product", &product_id, &["products"]).await?;
+    rw::wait(state, caller, "Product", &product_id, &["products"]).await;
     let actor = caller.actor()?;
     let scope = Scope::of(&actor)?;
     let product = product::find(state.db(), &scope, actor.role, &product_id).await?;
