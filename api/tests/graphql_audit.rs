@@ -59,6 +59,7 @@ impl Api {
                 request_id: Uuid::now_v7(),
                 client_addr: None,
                 written: Default::default(),
+                valid_until: None,
             })
             .data(lines_loader(&self.state))
     }

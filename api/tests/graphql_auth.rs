@@ -110,6 +110,7 @@ impl Api {
                 request_id: Uuid::now_v7(),
                 client_addr: addr,
                 written: Default::default(),
+                valid_until: None,
             })
             .data(lines_loader(&self.state))
             .data(CodeGenerator::new(|| {

@@ -1,9 +1,11 @@
 //! Subscriptions over WebSocket (graphql-transport-ws at `/graphql/ws`) against a real server,
 //! on both backends: `orderUpdated` follows an order through its transitions, `events` delivers
-//! what is appended, and a caller who may not see an order gets nothing of it.
+//! what is appended, a caller who may not see an order gets nothing of it, and a subscription
+//! ends (`UNAUTHENTICATED`) when the token that opened it expires.
 
 use std::time::Duration;
 
+use dinghuo_api::auth::token::CLOCK_SKEW_SECS;
 use dinghuo_commands::{Actor, ConfirmOrderInput, OrderLineInput, Role, SubmitOrderInput};
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::{on_both_backends, World};
@@ -15,6 +17,8 @@ use uuid::Uuid;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const ORDER_UPDATED: &str = "subscription($id: ID!) { orderUpdated(orderId: $id) { id status } }";
 
 /// How long a subscription may take to deliver before the test calls it stuck.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -79,6 +83,17 @@ async fn next_data(socket: &mut Socket) -> Value {
     message["payload"].clone()
 }
 
+/// Subscribes to `orderUpdated` of a just submitted `order`, and checks the first answer.
+async fn follow_submitted(server: &TestServer, token: &str, order: &str) -> Socket {
+    let mut socket = subscribe(server, token, ORDER_UPDATED, json!({"id": order})).await;
+    let first = next_data(&mut socket).await;
+    assert_eq!(
+        first["data"]["orderUpdated"]["status"], "SUBMITTED",
+        "{first:#}"
+    );
+    socket
+}
+
 async fn submit(commands: &dinghuo_commands::Commands, world: &World) -> String {
     commands
         .submit_order(
@@ -104,15 +119,7 @@ on_both_backends! {
         let order = submit(&commands, &world).await;
 
         let contact = server.token(&world.contact_actor());
-        let mut socket = subscribe(
-            &server,
-            &contact,
-            "subscription($id: ID!) { orderUpdated(orderId: $id) { id status } }",
-            json!({"id": order}),
-        )
-        .await;
-        let first = next_data(&mut socket).await;
-        assert_eq!(first["data"]["orderUpdated"]["status"], "SUBMITTED", "{first:#}");
+        let mut socket = follow_submitted(&server, &contact, &order).await;
 
         commands
             .confirm_order(&world.admin_ctx(), ConfirmOrderInput { order_id: order.clone() })
@@ -127,7 +134,7 @@ on_both_backends! {
         let mut socket = subscribe(
             &server,
             &stranger,
-            "subscription($id: ID!) { orderUpdated(orderId: $id) { id status } }",
+            ORDER_UPDATED,
             json!({"id": order}),
         )
         .await;
@@ -136,6 +143,33 @@ on_both_backends! {
             .as_str()
             .or_else(|| refused["payload"]["errors"][0]["extensions"]["code"].as_str());
         assert_eq!(code, Some("NOT_FOUND"), "{refused:#}");
+        server.stop().await;
+    }
+
+    async fn a_subscription_ends_with_unauthenticated_when_its_token_expires(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let server = TestServer::start(&test.db, &[]).await;
+        let order = submit(&commands, &world).await;
+        // A token whose hour ran out a while ago, accepted within the clock skew for 3 s more.
+        let issued_at = chrono::Utc::now()
+            - chrono::Duration::seconds(3600 + CLOCK_SKEW_SECS as i64 - 3);
+        let token = server
+            .tokens
+            .issue_at(&world.contact_actor(), issued_at, Duration::from_secs(3600))
+            .expect("issue");
+        let valid_until = server.tokens.verify_until(&token).expect("still accepted").valid_until;
+
+        let mut socket = follow_submitted(&server, &token, &order).await;
+        let ended = next_data(&mut socket).await;
+        assert_eq!(
+            ended["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{ended:#}"
+        );
+        // Not before the token stopped being accepted (`exp` counts whole seconds).
+        assert!(chrono::Utc::now() >= valid_until - chrono::Duration::seconds(1), "{valid_until}");
+        let complete = next_message(&mut socket).await;
+        assert_eq!(complete["type"], "complete", "{complete:#}");
         server.stop().await;
     }
 

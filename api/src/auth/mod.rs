@@ -23,4 +23,4 @@ pub mod token;
 
 pub use claims::{Claims, ISSUER};
 pub use secret::{JwtSecret, SecretError, MIN_SECRET_BYTES, SECRET_ENV, SECRET_FILE};
-pub use token::{TokenError, Tokens};
+pub use token::{TokenError, Tokens, Verified};

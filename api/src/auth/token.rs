@@ -113,14 +113,36 @@ impl Tokens {
 
     /// The actor a token proves, or why it proves nothing.
     pub fn verify(&self, token: &str) -> Result<Actor, TokenError> {
+        self.verify_until(token).map(|verified| verified.actor)
+    }
+
+    /// Like [`verify`](Self::verify), with the moment the token stops being accepted.
+    pub fn verify_until(&self, token: &str) -> Result<Verified, TokenError> {
         let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.decoding, &self.validation)
             .map_err(|error| refusal(error.kind()))?;
-        data.claims.into_actor()
+        let valid_until = data
+            .claims
+            .exp
+            .checked_add(CLOCK_SKEW_SECS)
+            .and_then(|secs| i64::try_from(secs).ok())
+            .and_then(|secs| DateTime::from_timestamp(secs, 0))
+            .ok_or(TokenError::Malformed)?;
+        Ok(Verified {
+            actor: data.claims.into_actor()?,
+            valid_until,
+        })
     }
 
     /// Like [`verify`](Self::verify), from an `Authorization` header value (`Bearer <token>`;
     /// the scheme is case-insensitive, RFC 7235).
     pub fn verify_bearer(&self, authorization: &str) -> Result<Actor, TokenError> {
+        self.verify_bearer_until(authorization)
+            .map(|verified| verified.actor)
+    }
+
+    /// Like [`verify_bearer`](Self::verify_bearer), with the moment the token stops being
+    /// accepted.
+    pub fn verify_bearer_until(&self, authorization: &str) -> Result<Verified, TokenError> {
         let (scheme, token) = authorization
             .trim()
             .split_once(' ')
@@ -128,8 +150,17 @@ impl Tokens {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(TokenError::Malformed);
         }
-        self.verify(token)
+        self.verify_until(token)
     }
+}
+
+/// What a valid token proves, and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub actor: Actor,
+    /// Its expiry plus the clock skew allowed: from then on the token is refused, and what it
+    /// opened (a subscription) ends.
+    pub valid_until: DateTime<Utc>,
 }
 
 fn refusal(kind: &ErrorKind) -> TokenError {
@@ -238,6 +269,13 @@ mod tests {
         let a_while_ago = Utc::now() - chrono::Duration::seconds(3600 + 10);
         let token = tokens.issue_at(&actor, a_while_ago, HOUR).expect("issue");
         assert_eq!(tokens.verify(&token), Ok(actor));
+        let verified = tokens.verify_until(&token).expect("accepted");
+        let expected = a_while_ago.timestamp() + 3600 + CLOCK_SKEW_SECS as i64;
+        assert_eq!(verified.valid_until.timestamp(), expected);
+        assert!(
+            verified.valid_until > Utc::now(),
+            "accepted, so not yet past"
+        );
     }
 
     #[test]

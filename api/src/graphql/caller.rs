@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use async_graphql::Context;
+use chrono::{DateTime, Utc};
 use dinghuo_commands::{Actor, RequestContext, Role, Written};
 use dinghuo_domain::TenantId;
 use uuid::Uuid;
@@ -16,6 +17,9 @@ pub struct Caller {
     pub actor: Option<Actor>,
     pub request_id: Uuid,
     pub client_addr: Option<IpAddr>,
+    /// When the caller's token stops being accepted (`None`: no token). A subscription ends
+    /// then.
+    pub valid_until: Option<DateTime<Utc>>,
     /// What this caller's commands appended, for reading the writes back without a query.
     pub written: Written,
 }

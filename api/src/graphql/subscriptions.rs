@@ -11,11 +11,13 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use async_graphql::{Context, Subscription, ID};
+use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
+use dinghuo_domain::ErrorCode;
 use dinghuo_projections::{
     head_of_stream, read_feed, wait_for_progress, Checkpoint, FeedEvent, Progress, WaitError,
 };
-use futures::stream::{self, Stream};
+use futures::stream::{self, Stream, StreamExt};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -70,10 +72,11 @@ impl SubscriptionRoot {
             first: Some(current),
             done: false,
         };
-        Ok(stream::unfold(watcher, |mut watcher| async move {
+        let updates = stream::unfold(watcher, |mut watcher| async move {
             let item = watcher.next().await?;
             Some((item, watcher))
-        }))
+        });
+        Ok(until_token_expires(updates, caller.valid_until))
     }
 
     /// Events of the caller's tenant appended from now on, in the commit-safe order of the
@@ -103,11 +106,44 @@ impl SubscriptionRoot {
             pending: VecDeque::new(),
             done: false,
         };
-        Ok(stream::unfold(follower, |mut follower| async move {
+        let events = stream::unfold(follower, |mut follower| async move {
             let item = follower.next().await?;
             Some((item, follower))
-        }))
+        });
+        Ok(until_token_expires(events, caller.valid_until))
     }
+}
+
+/// `items` for as long as the caller's token is accepted; then one `UNAUTHENTICATED` error, and
+/// the end. A subscription lives no longer than the token that opened it: the client subscribes
+/// again with a fresh one.
+fn until_token_expires<T: Send + 'static>(
+    items: impl Stream<Item = async_graphql::Result<T>> + Send + 'static,
+    valid_until: Option<DateTime<Utc>>,
+) -> impl Stream<Item = async_graphql::Result<T>> + Send + 'static {
+    let left = valid_until.map(|until| (until - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+    let expiry = async move {
+        match left {
+            Some(left) => tokio::time::sleep(left).await,
+            None => std::future::pending().await,
+        }
+    };
+    let state = (Box::pin(items), Box::pin(expiry), false);
+    stream::unfold(state, |(mut items, mut expiry, expired)| async move {
+        if expired {
+            return None;
+        }
+        tokio::select! {
+            item = items.next() => item.map(|item| (item, (items, expiry, false))),
+            () = &mut expiry => {
+                let error = ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "the token has expired: subscribe again with a fresh one",
+                );
+                Some((Err(error.into()), (items, expiry, true)))
+            }
+        }
+    })
 }
 
 /// Waits for the next commit signal, or one poll interval if none comes first.

@@ -116,12 +116,12 @@ fn caller(
     request_id: Uuid,
     client: Option<SocketAddr>,
 ) -> Result<Caller, ServerError> {
-    let actor = match headers.get(axum::http::header::AUTHORIZATION) {
+    let verified = match headers.get(axum::http::header::AUTHORIZATION) {
         None => None,
         Some(value) => {
             let text = value.to_str().unwrap_or_default();
-            match state.api.tokens.verify_bearer(text) {
-                Ok(actor) => Some(actor),
+            match state.api.tokens.verify_bearer_until(text) {
+                Ok(verified) => Some(verified),
                 Err(error) => {
                     tracing::info!(%error, "refused a bearer token");
                     let mut refused = ServerError::new("a valid bearer token is required", None);
@@ -134,7 +134,8 @@ fn caller(
         }
     };
     Ok(Caller {
-        actor,
+        actor: verified.map(|verified| verified.actor),
+        valid_until: verified.map(|verified| verified.valid_until),
         request_id,
         client_addr: client.map(|address| address.ip()),
         written: Default::default(),
@@ -224,10 +225,10 @@ fn ws_caller(
         .iter()
         .find_map(|key| payload.get(*key))
         .map(|value| value.as_str().unwrap_or_default());
-    let actor = match token {
+    let verified = match token {
         None => None,
-        Some(text) => match state.api.tokens.verify_bearer(text) {
-            Ok(actor) => Some(actor),
+        Some(text) => match state.api.tokens.verify_bearer_until(text) {
+            Ok(verified) => Some(verified),
             Err(error) => {
                 tracing::info!(%error, "refused a bearer token on a WebSocket");
                 return Err(crate::graphql::error::ApiError::unauthenticated().into());
@@ -235,7 +236,8 @@ fn ws_caller(
         },
     };
     Ok(Caller {
-        actor,
+        actor: verified.map(|verified| verified.actor),
+        valid_until: verified.map(|verified| verified.valid_until),
         request_id,
         client_addr: Some(client.ip()),
         written: Default::default(),
