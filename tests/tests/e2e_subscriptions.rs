@@ -170,6 +170,20 @@ on_both_backends! {
         assert!(chrono::Utc::now() >= valid_until - chrono::Duration::seconds(1), "{valid_until}");
         let complete = next_message(&mut socket).await;
         assert_eq!(complete["type"], "complete", "{complete:#}");
+
+        // The connection was authenticated by that token: nothing more is served on it.
+        let query = json!({"id": "2", "type": "subscribe", "payload": {
+            "query": "{ orders(first: 1) { edges { node { id } } } }"}});
+        socket
+            .send(Message::Text(query.to_string().into()))
+            .await
+            .expect("send a query");
+        let refused = next_data(&mut socket).await;
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{refused:#}"
+        );
+        assert!(refused["data"].is_null(), "{refused:#}");
         server.stop().await;
     }
 

@@ -18,15 +18,19 @@ pub struct Caller {
     pub request_id: Uuid,
     pub client_addr: Option<IpAddr>,
     /// When the caller's token stops being accepted (`None`: no token). A subscription ends
-    /// then.
+    /// then, and a WebSocket connection (authenticated once, at its start) is anonymous from
+    /// then on.
     pub valid_until: Option<DateTime<Utc>>,
     /// What this caller's commands appended, for reading the writes back without a query.
     pub written: Written,
 }
 
 impl Caller {
-    /// The authenticated actor, or `UNAUTHENTICATED`.
+    /// The authenticated actor, or `UNAUTHENTICATED` (also once the token has expired).
     pub fn actor(&self) -> Result<Actor, ApiError> {
+        if self.valid_until.is_some_and(|until| until <= Utc::now()) {
+            return Err(ApiError::unauthenticated());
+        }
         self.actor.ok_or_else(ApiError::unauthenticated)
     }
 

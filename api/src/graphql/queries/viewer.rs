@@ -19,10 +19,10 @@ pub struct Viewer {
 
 #[Object]
 impl ViewerQuery {
-    /// The caller, or none without a token.
+    /// The caller, or none without a (still valid) token.
     async fn viewer(&self, ctx: &Context<'_>) -> Option<Viewer> {
         let (caller, _) = caller::of(ctx);
-        caller.actor.map(|actor| Viewer {
+        caller.actor().ok().map(|actor| Viewer {
             id: ID(actor.id.to_string()),
             role: actor.role.as_str().to_owned(),
             tenant_id: actor.tenant_id.map(|tenant| ID(tenant.to_string())),
