@@ -32,5 +32,8 @@ pub use projection::{Dialect, Projection, ProjectionError, TableNames};
 pub use rebuild::{rebuild, RebuildProgress};
 pub use runner::{catch_up, prepare, Runner, RunnerError, RunnerSettings};
 pub use status::{status, ProjectionStatus, State};
-pub use wait::{head_of_stream, wait_for, wait_for_progress, wait_for_write, Progress, WaitError};
+pub use wait::{
+    head_of_stream, wait_for, wait_for_progress, wait_for_stream_head, wait_for_write, Progress,
+    WaitError,
+};
 pub use wake::Wakeup;

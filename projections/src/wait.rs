@@ -204,29 +204,47 @@ pub async fn wait_for_write(
     if write.sequence <= 0 {
         return Ok(()); // Nothing was appended.
     }
-    let target = if progress.has_runner() {
+    if progress.has_runner() {
         let mut committed = progress.sender.subscribe();
         // However often reports arrive meanwhile: one that names the write may never come.
         let ask_database = tokio::time::sleep(LOCAL_RECHECK.min(timeout));
         tokio::pin!(ask_database);
         loop {
-            if let Some(target) = progress.sender.borrow().streams.checkpoint_of(write) {
-                break Some(target);
+            let reported = progress.sender.borrow().streams.checkpoint_of(write);
+            if let Some(target) = reported {
+                let left = timeout.saturating_sub(started.elapsed());
+                return wait(db, names, target, left, Some(progress)).await;
             }
             tokio::select! {
                 changed = committed.changed() => if changed.is_ok() { continue },
-                () = &mut ask_database => {}
+                () = &mut ask_database => break,
             }
-            break head_of_stream(db, &write.aggregate_type, &write.aggregate_id).await?;
         }
-    } else {
-        head_of_stream(db, &write.aggregate_type, &write.aggregate_id).await?
-    };
-    match target {
-        Some(target) => {
-            let left = timeout.saturating_sub(started.elapsed());
-            wait(db, names, target, left, Some(progress)).await
-        }
+    }
+    let left = timeout.saturating_sub(started.elapsed());
+    wait_for_stream_head(
+        db,
+        names,
+        &write.aggregate_type,
+        &write.aggregate_id,
+        left,
+        progress,
+    )
+    .await
+}
+
+/// Like [`wait_for_progress`], for the latest event of one stream, its head read from the log
+/// (nothing to wait for when the stream has no events).
+pub async fn wait_for_stream_head(
+    db: &Database,
+    names: &[&str],
+    aggregate_type: &str,
+    aggregate_id: &str,
+    timeout: Duration,
+    progress: &Progress,
+) -> Result<(), WaitError> {
+    match head_of_stream(db, aggregate_type, aggregate_id).await? {
+        Some(head) => wait_for_progress(db, names, head, timeout, progress).await,
         None => Ok(()),
     }
 }

@@ -9,6 +9,8 @@ use dinghuo_commands::{Actor, RequestContext, Role, Written};
 use dinghuo_domain::TenantId;
 use uuid::Uuid;
 
+use crate::auth::Verified;
+
 use super::error::ApiError;
 use super::state::ApiState;
 
@@ -26,6 +28,17 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller a request (or a WebSocket connection) proves with `verified`, if anything.
+    pub fn new(verified: Option<Verified>, request_id: Uuid, client_addr: Option<IpAddr>) -> Self {
+        Self {
+            actor: verified.map(|verified| verified.actor),
+            valid_until: verified.map(|verified| verified.valid_until),
+            request_id,
+            client_addr,
+            written: Written::default(),
+        }
+    }
+
     /// The authenticated actor, or `UNAUTHENTICATED` (also once the token has expired).
     pub fn actor(&self) -> Result<Actor, ApiError> {
         if self.valid_until.is_some_and(|until| until <= Utc::now()) {

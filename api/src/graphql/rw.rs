@@ -4,7 +4,7 @@
 //! committed — with what the read model shows, and the wait is logged.
 
 use dinghuo_commands::Written;
-use dinghuo_projections::{head_of_stream, wait_for_progress, wait_for_write, WaitError};
+use dinghuo_projections::{wait_for_stream_head, wait_for_write, WaitError};
 
 use super::caller::Caller;
 use super::state::ApiState;
@@ -32,13 +32,13 @@ async fn wait_for(
     projections: &[&str],
 ) -> Result<(), WaitError> {
     let timeout = state.read_your_writes_timeout;
-    if let Some(write) = written.head(aggregate_type, id) {
-        return wait_for_write(state.db(), projections, &write, timeout, &state.progress).await;
-    }
-    match head_of_stream(state.db(), aggregate_type, id).await? {
-        Some(head) => {
-            wait_for_progress(state.db(), projections, head, timeout, &state.progress).await
+    match written.head(aggregate_type, id) {
+        Some(write) => {
+            wait_for_write(state.db(), projections, &write, timeout, &state.progress).await
         }
-        None => Ok(()),
+        None => {
+            let (db, progress) = (state.db(), &state.progress);
+            wait_for_stream_head(db, projections, aggregate_type, id, timeout, progress).await
+        }
     }
 }

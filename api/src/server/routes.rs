@@ -133,13 +133,11 @@ fn caller(
             }
         }
     };
-    Ok(Caller {
-        actor: verified.map(|verified| verified.actor),
-        valid_until: verified.map(|verified| verified.valid_until),
+    Ok(Caller::new(
+        verified,
         request_id,
-        client_addr: client.map(|address| address.ip()),
-        written: Default::default(),
-    })
+        client.map(|address| address.ip()),
+    ))
 }
 
 async fn graphql(
@@ -235,13 +233,7 @@ fn ws_caller(
             }
         },
     };
-    Ok(Caller {
-        actor: verified.map(|verified| verified.actor),
-        valid_until: verified.map(|verified| verified.valid_until),
-        request_id,
-        client_addr: Some(client.ip()),
-        written: Default::default(),
-    })
+    Ok(Caller::new(verified, request_id, Some(client.ip())))
 }
 
 /// Every error names the request, and has a code (GraphQL's own parse and validation errors
