@@ -3,12 +3,19 @@
 //! Runners also poll, so a lost announcement only delays them by a poll interval.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
 /// The Postgres channel on which commits are announced to other processes.
 pub const COMMIT_CHANNEL: &str = "dinghuo_events";
+
+/// The least time between two `NOTIFY`s. Under load one `NOTIFY` then stands for every commit
+/// of its interval instead of one or two, each a round trip and a wake-up of every listener;
+/// a runner in another process learns of a commit at most this much later. Runners in this
+/// process are woken directly, not through Postgres.
+const SPACING: Duration = Duration::from_millis(5);
 
 pub struct CommitAnnouncer {
     pool: PgPool,
@@ -49,5 +56,6 @@ async fn send_loop(pool: PgPool, pending: std::sync::Weak<Notify>) {
         {
             tracing::debug!(%error, "NOTIFY after commit failed; runners will poll");
         }
+        tokio::time::sleep(SPACING).await;
     }
 }

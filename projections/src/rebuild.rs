@@ -440,9 +440,7 @@ async fn complete_one(
 /// A transaction for rebuild batches. A crash before the swap loses the rebuild anyway (it
 /// starts again from zero), and the swap's durable commit makes every earlier batch durable.
 async fn lazy_tx(db: &Database) -> Result<Tx, RunnerError> {
-    let mut tx = Tx::begin(db).await?;
-    tx.commit_lazily().await?;
-    Ok(tx)
+    Ok(Tx::begin_lazy(db).await?)
 }
 
 async fn swap(

@@ -121,23 +121,26 @@ impl Tx {
         })
     }
 
+    /// A transaction of work that a crash may lose: its commit returns before its WAL reaches
+    /// the disk (Postgres `synchronous_commit = off`, set in the same round trip as `BEGIN`).
+    /// WAL is still written in order, so the next durable commit makes this one durable too;
+    /// what a crash loses is rows that can be derived again (a runner's page with its
+    /// checkpoints, a rebuild's batch), never events.
+    pub async fn begin_lazy(db: &Database) -> Result<Self, sqlx::Error> {
+        match db {
+            Database::Postgres(pool) => Ok(Self::Postgres(
+                pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+                    .await?,
+            )),
+            Database::Sqlite(_) => Self::begin(db).await,
+        }
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Self::Postgres(tx) => tx.commit().await,
             Self::Sqlite(tx) => tx.commit().await,
         }
-    }
-
-    /// Lets this transaction's commit return before its WAL reaches the disk (Postgres
-    /// `synchronous_commit = off`). Only for work that a crash may lose: WAL is still written in
-    /// order, so the next durable commit makes this one durable too.
-    pub async fn commit_lazily(&mut self) -> Result<(), sqlx::Error> {
-        if let Self::Postgres(tx) = self {
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
     }
 
     pub fn is_postgres(&self) -> bool {
