@@ -9,9 +9,11 @@
 //! - [`types`]: the object types, read from the read models;
 //! - [`mutations`], [`queries`]: the roots, one file per area, merged here;
 //! - [`subscriptions`]: `orderUpdated` and `events`, following the log (over WebSocket);
-//! - [`metrics`]: an extension recording each mutation as a command (name, outcome, latency).
+//! - [`metrics`]: an extension recording each mutation as a command (name, outcome, latency);
+//! - [`documents`]: parsed documents kept by query text, for HTTP requests.
 
 pub mod caller;
+pub mod documents;
 pub mod error;
 pub mod metrics;
 pub mod mutations;

@@ -25,6 +25,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{health, ServeArgs};
+use crate::graphql::documents::DocumentCache;
 use crate::graphql::types::contact::DomainLoaders;
 use crate::graphql::types::order::LinesLoader;
 use crate::graphql::{ApiState, Caller, DinghuoSchema};
@@ -38,6 +39,7 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub max_batch: usize,
     pub ready_max_lag_secs: f64,
+    pub documents: DocumentCache,
 }
 
 pub fn router(
@@ -52,6 +54,7 @@ pub fn router(
         metrics,
         max_batch: args.max_batch,
         ready_max_lag_secs: args.ready_max_lag_secs,
+        documents: DocumentCache::default(),
     };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
@@ -168,6 +171,7 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest) -> Batch
             return BatchResponse::Single(async_graphql::Response::from_errors(vec![error]));
         }
     }
+    let batch = state.documents.parse(batch);
     // Per request, so that a DataLoader's cache never serves one caller another's rows.
     let batch = batch.data(caller).data(lines_loader(&state.api));
     let batch = DomainLoaders::new(state.api.db()).add_to_batch(batch);
