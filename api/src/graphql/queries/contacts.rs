@@ -46,7 +46,7 @@ impl ContactQueries {
 
         let mut sql = format!("SELECT {CONTACT_COLUMNS} FROM rm_contacts c WHERE c.tenant_id = $1");
         let mut args = vec![Arg::from(scope.tenant_id.as_str())];
-        let (condition, extra) = contact::visible_condition(&scope, args.len() + 1);
+        let (condition, extra) = contact::visible_condition(state.db(), &scope, args.len() + 1);
         sql.push_str(&condition);
         args.extend(extra);
         if filter.partner_id.is_some() || filter.side.is_some() {
@@ -55,7 +55,8 @@ impl ContactQueries {
             let mut link = String::from(
                 " AND EXISTS (SELECT 1 FROM rm_partner_contacts f WHERE f.contact_id = c.contact_id",
             );
-            let (in_scope, extra) = scope.partner_condition("f.partner_id", args.len() + 1);
+            let (in_scope, extra) =
+                scope.partner_condition(state.db(), "f.partner_id", args.len() + 1);
             link.push_str(&in_scope);
             args.extend(extra);
             if let Some(partner) = &filter.partner_id {

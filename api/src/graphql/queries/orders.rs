@@ -46,7 +46,7 @@ impl OrderQueries {
 
         let mut sql = format!("SELECT {ORDER_COLUMNS} FROM rm_orders WHERE tenant_id = $1");
         let mut args = vec![Arg::from(scope.tenant_id.as_str())];
-        let (condition, extra) = scope.partner_condition("partner_id", args.len() + 1);
+        let (condition, extra) = scope.partner_condition(state.db(), "partner_id", args.len() + 1);
         sql.push_str(&condition);
         args.extend(extra);
         if let Some(status) = filter.status {

@@ -58,7 +58,7 @@ impl PartnerQueries {
 
         let mut sql = format!("SELECT {PARTNER_COLUMNS} FROM rm_partners WHERE tenant_id = $1");
         let mut args = vec![Arg::from(scope.tenant_id.as_str())];
-        let (condition, extra) = scope.partner_condition("partner_id", args.len() + 1);
+        let (condition, extra) = scope.partner_condition(state.db(), "partner_id", args.len() + 1);
         sql.push_str(&condition);
         args.extend(extra);
         if let Some(is_partner) = filter.is_partner {

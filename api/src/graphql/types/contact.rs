@@ -224,7 +224,7 @@ impl Contact {
 /// One contact the caller may see, or `None` (see [`visible_condition`]).
 pub async fn find(db: &Database, scope: &Scope, contact_id: &str) -> ApiResult<Option<Contact>> {
     let mut args = vec![Arg::from(scope.tenant_id.as_str()), Arg::from(contact_id)];
-    let (condition, extra) = visible_condition(scope, args.len() + 1);
+    let (condition, extra) = visible_condition(db, scope, args.len() + 1);
     args.extend(extra);
     let rows: Vec<ContactRow> = fetch_all(
         db,
@@ -240,11 +240,11 @@ pub async fn find(db: &Database, scope: &Scope, contact_id: &str) -> ApiResult<O
 
 /// Which contacts (`c`) a scope sees: the whole tenant, or those linked (on any side) to a
 /// partner the caller is linked to.
-pub fn visible_condition(scope: &Scope, next: usize) -> (String, Vec<Arg>) {
+pub fn visible_condition(db: &Database, scope: &Scope, next: usize) -> (String, Vec<Arg>) {
     if scope.linked.is_none() {
         return (String::new(), Vec::new());
     }
-    let (partners, args) = scope.partner_condition("v.partner_id", next);
+    let (partners, args) = scope.partner_condition(db, "v.partner_id", next);
     (
         format!(
             " AND EXISTS (SELECT 1 FROM rm_partner_contacts v
@@ -332,7 +332,8 @@ impl Loader<LinkKey> for LinksLoader {
                 tenant_id: String::new(),
                 linked: viewer.clone(),
             };
-            let (condition, extra) = scope.partner_condition("l.partner_id", args.len() + 1);
+            let (condition, extra) =
+                scope.partner_condition(&self.db, "l.partner_id", args.len() + 1);
             args.extend(extra);
             let rows: Vec<LinkRow> = fetch_all(
                 &self.db,

@@ -239,7 +239,7 @@ impl Loader<String> for LinesLoader {
 
 /// One order the caller may see, or `None`.
 pub async fn find(db: &Database, scope: &super::Scope, order_id: &str) -> ApiResult<Option<Order>> {
-    let (condition, extra) = scope.partner_condition("partner_id", 3);
+    let (condition, extra) = scope.partner_condition(db, "partner_id", 3);
     let mut args = vec![Arg::from(scope.tenant_id.as_str()), Arg::from(order_id)];
     args.extend(extra);
     let rows: Vec<OrderRow> = fetch_all(

@@ -131,7 +131,7 @@ impl From<PartnerRow> for Partner {
 
 /// One partner (or customer) the caller may see, or `None`.
 pub async fn find(db: &Database, scope: &Scope, partner_id: &str) -> ApiResult<Option<Partner>> {
-    let (condition, extra) = scope.partner_condition("partner_id", 3);
+    let (condition, extra) = scope.partner_condition(db, "partner_id", 3);
     let mut args = vec![Arg::from(scope.tenant_id.as_str()), Arg::from(partner_id)];
     args.extend(extra);
     let rows: Vec<PartnerRow> = fetch_all(
