@@ -165,7 +165,9 @@ pub(crate) async fn apply_page(
             return Ok(None);
         };
         // Derived rows only: a crash that loses this commit loses its checkpoints with it, and
-        // the events are applied again. Not waiting for the disk shortens every page, and so
+        // the events are applied again. That holds for the SMS reactor's outbox rows too: the
+        // dispatcher claims a message with a durable commit before sending it, which makes the
+        // page that wrote it durable first. Not waiting for the disk shortens every page, and so
         // every read-your-writes wait behind it.
         let mut tx = Tx::begin_lazy(db).await?;
         let locked = checkpoint::lock_all(&mut tx, &keys).await?;
