@@ -77,9 +77,7 @@ pub struct RunnerSettings {
     /// How often a standby tries to take over the lock.
     pub standby_interval: Duration,
     /// How long a runner woken by a commit waits for more commits before reading the feed.
-    /// Short: every mutation's read-your-writes wait includes it, and under load the commits
-    /// made while a page is applied gather into the next one anyway (measured in
-    /// `docs/performance.md`: 1 ms against 5 ms).
+    /// Every mutation's read-your-writes wait includes it; see [`RunnerSettings::for_database`].
     pub gather: Duration,
 }
 
@@ -90,7 +88,25 @@ impl Default for RunnerSettings {
             rebuild_batch_size: 5_000,
             poll_interval: Duration::from_millis(500),
             standby_interval: Duration::from_secs(1),
-            gather: Duration::from_millis(1),
+            gather: Duration::from_millis(5),
+        }
+    }
+}
+
+impl RunnerSettings {
+    /// The defaults, with the `gather` that suits the backend (measured in
+    /// `docs/performance.md`). On Postgres 1 ms: under load the commits made while a page is
+    /// applied make the next page anyway, and a shorter wait answers mutations sooner. On SQLite
+    /// 5 ms: each page takes the database's only write lock, and more, smaller pages leave
+    /// the commands waiting for it.
+    pub fn for_database(db: &Database) -> Self {
+        let gather = match db {
+            Database::Postgres(_) => Duration::from_millis(1),
+            Database::Sqlite(_) => Duration::from_millis(5),
+        };
+        Self {
+            gather,
+            ..Self::default()
         }
     }
 }
@@ -317,9 +333,9 @@ impl Runner {
     /// A runner of several projections together: one feed read and one transaction per page.
     pub fn group(db: Database, members: Vec<Arc<dyn Projection>>, wakeup: Wakeup) -> Self {
         Self {
+            settings: RunnerSettings::for_database(&db),
             db,
             members,
-            settings: RunnerSettings::default(),
             wakeup,
             progress: None,
         }
