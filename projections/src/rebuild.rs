@@ -23,8 +23,8 @@ use tokio::task::JoinHandle;
 
 use crate::checkpoint::{self, rebuild_key};
 use crate::feed::{read_feed, Checkpoint, FeedEvent};
-use crate::projection::{Projection, ProjectionError, RebuildFold, TableNames, Writes};
-use crate::runner::{dialect, guard_panics, new_generation, RunnerError, RunnerSettings};
+use crate::projection::{Dialect, Projection, ProjectionError, RebuildFold, TableNames, Writes};
+use crate::runner::{guard_panics, new_generation, RunnerError, RunnerSettings};
 use crate::sql::{Arg, Tx};
 
 /// Progress of a rebuild, reported after each batch.
@@ -84,7 +84,7 @@ async fn create_next_tables(
             tx.execute(&format!("DROP TABLE IF EXISTS {}", next.table(table)), &[])
                 .await?;
         }
-        for statement in projection.schema(dialect(db), next) {
+        for statement in projection.schema(Dialect::of(db), next) {
             tx.execute(&statement, &[]).await?;
         }
         checkpoint::reset(

@@ -111,13 +111,6 @@ impl RunnerSettings {
     }
 }
 
-pub(crate) fn dialect(db: &Database) -> Dialect {
-    match db {
-        Database::Postgres(_) => Dialect::Postgres,
-        Database::Sqlite(_) => Dialect::Sqlite,
-    }
-}
-
 /// A fresh generation token for index names.
 pub(crate) fn new_generation() -> String {
     uuid::Uuid::now_v7().simple().to_string()[20..].to_owned()
@@ -268,7 +261,7 @@ pub async fn prepare(db: &Database, projection: &dyn Projection) -> Result<(), R
                 tx.execute(&format!("DROP TABLE IF EXISTS {}", names.table(table)), &[])
                     .await?;
             }
-            let statements = projection.schema(dialect(db), &names);
+            let statements = projection.schema(Dialect::of(db), &names);
             for statement in statements.iter().chain(&projection.indexes(&names)) {
                 tx.execute(statement, &[]).await?;
             }

@@ -65,12 +65,19 @@ impl Caller {
     /// The command layer's context for this request: the actor and the request id, so that
     /// the events it appends name this request.
     pub fn command_context(&self) -> Result<RequestContext, ApiError> {
-        let mut ctx = RequestContext::new(self.actor()?);
+        Ok(self.context_for(self.actor()?))
+    }
+
+    /// The command layer's context of `actor` acting in this request (a contact that is binding
+    /// or logging in, say): the events it appends name the request, and its writes go on the
+    /// request's receipt.
+    pub fn context_for(&self, actor: Actor) -> RequestContext {
+        let mut ctx = RequestContext::new(actor);
         ctx.request_id = self.request_id;
         ctx.correlation_id = self.request_id;
         ctx.causation_id = self.request_id;
         ctx.written = self.written.clone();
-        Ok(ctx)
+        ctx
     }
 }
 

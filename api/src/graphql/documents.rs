@@ -38,13 +38,13 @@ impl DocumentCache {
     }
 
     /// The document parsed earlier from exactly this text.
-    pub fn get(&self, query: &str) -> Option<ExecutableDocument> {
+    fn get(&self, query: &str) -> Option<ExecutableDocument> {
         let kept = self.lock().get(query).cloned()?;
         Some(ExecutableDocument::clone(&kept))
     }
 
     /// Keeps `document`, parsed from `query`, unless the text is too long to be worth it.
-    pub fn keep(&self, query: &str, document: ExecutableDocument) {
+    fn keep(&self, query: &str, document: ExecutableDocument) {
         if query.len() > LONGEST_KEPT {
             return;
         }
@@ -56,12 +56,9 @@ impl DocumentCache {
         documents.insert(query.into(), document);
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Arc<ExecutableDocument>>> {

@@ -142,12 +142,7 @@ fn wrong_password() -> ApiError {
 /// The command context of `contact` acting in this request: the events it appends name it and
 /// the request.
 fn as_contact(caller: &Caller, tenant: TenantId, contact: ContactId) -> RequestContext {
-    let mut ctx = RequestContext::new(Actor::in_tenant(contact.as_uuid(), Role::Contact, tenant));
-    ctx.request_id = caller.request_id;
-    ctx.correlation_id = caller.request_id;
-    ctx.causation_id = caller.request_id;
-    ctx.written = caller.written.clone();
-    ctx
+    caller.context_for(Actor::in_tenant(contact.as_uuid(), Role::Contact, tenant))
 }
 
 /// A token for `contact`, and when it expires.
