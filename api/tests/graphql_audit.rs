@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_graphql::{Request, Variables};
 use chrono::{DateTime, Utc};
 use dinghuo_api::auth::{JwtSecret, Tokens};
+use dinghuo_api::graphql::types::order::OrderReads;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{
@@ -36,12 +37,14 @@ impl Api {
             .commands()
             .with_commit_signal(Arc::new(move || waker.wake()));
         let secret = JwtSecret::from_bytes(vec![7; 64]).expect("a long enough secret");
+        let orders = OrderReads::shared(commands.database());
         let state = ApiState {
             commands: Arc::new(commands),
             tokens: Tokens::new(&secret),
             read_your_writes_timeout: Duration::from_secs(5),
             wakeup,
             progress: dinghuo_projections::Progress::new(),
+            orders,
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }

@@ -21,6 +21,7 @@ use dinghuo_api::auth::binding::{self, BindingCode, CodeGenerator, MAX_TRIES};
 use dinghuo_api::auth::limits::{self, Subject};
 use dinghuo_api::auth::login;
 use dinghuo_api::auth::{JwtSecret, Tokens};
+use dinghuo_api::graphql::types::order::OrderReads;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{
@@ -74,6 +75,7 @@ impl Api {
     fn new(db: &TestDb) -> Self {
         let commands = db.commands();
         let secret = JwtSecret::from_bytes(vec![9; 64]).expect("a long enough secret");
+        let orders = OrderReads::shared(commands.database());
         let state = ApiState {
             commands: Arc::new(commands),
             tokens: Tokens::new(&secret),
@@ -82,6 +84,7 @@ impl Api {
             read_your_writes_timeout: Duration::from_millis(50),
             wakeup: Wakeup::new(),
             progress: dinghuo_projections::Progress::new(),
+            orders,
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }

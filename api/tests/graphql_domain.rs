@@ -8,9 +8,12 @@ use std::sync::{Arc, Mutex, Once};
 use std::thread::ThreadId;
 use std::time::Duration;
 
+use async_graphql::dataloader::Loader;
 use async_graphql::{Request, Variables};
 use dinghuo_api::auth::{JwtSecret, Tokens};
 use dinghuo_api::graphql::types::contact::DomainLoaders;
+use dinghuo_api::graphql::types::order::{self, OrderKey, OrderReads};
+use dinghuo_api::graphql::types::Scope;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{
@@ -54,12 +57,14 @@ impl Api {
         let waker = wakeup.clone();
         let commands = Commands::new(db).with_commit_signal(Arc::new(move || waker.wake()));
         let secret = JwtSecret::from_bytes(vec![7; 64]).expect("a long enough secret");
+        let orders = OrderReads::shared(commands.database());
         let state = ApiState {
             commands: Arc::new(commands),
             tokens: Tokens::new(&secret),
             read_your_writes_timeout: Duration::from_secs(10),
             wakeup,
             progress: dinghuo_projections::Progress::new(),
+            orders,
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self {
@@ -232,7 +237,8 @@ async fn neighbours(commands: &Commands, world: &World) -> Neighbours {
     }
 }
 
-async fn submit(commands: &Commands, ctx: &RequestContext, world: &World, quantity: i64) {
+/// Submits an order of `quantity` of the world's first product; answers its id.
+async fn submit(commands: &Commands, ctx: &RequestContext, world: &World, quantity: i64) -> String {
     commands
         .submit_order(
             ctx,
@@ -245,7 +251,8 @@ async fn submit(commands: &Commands, ctx: &RequestContext, world: &World, quanti
             },
         )
         .await
-        .expect("submit order");
+        .expect("submit order")
+        .to_string()
 }
 
 on_both_backends! {
@@ -614,6 +621,54 @@ on_both_backends! {
             .await;
         assert_eq!(one["partner"], json!({"name": "Dealer One", "theirSideContacts": 1,
                                           "ourSideContacts": 1}));
+    }
+
+    async fn one_batch_of_order_reads_keeps_each_callers_scope(db) {
+        let api = Api::new(&db).await;
+        let world = World::build(api.commands(), 1).await;
+        let near = neighbours(api.commands(), &world).await;
+        let other = World::build(api.commands(), 1).await;
+        let order_id = submit(api.commands(), &world.contact_ctx(), &world, 2).await;
+        api.project().await;
+        let in_world = |id: ContactId, role| Actor::in_tenant(id.as_uuid(), role, world.tenant);
+        // Who asks, and whether they may see the order of `world.partner`.
+        let askers = [
+            (world.contact_actor(), true),
+            (in_world(near.contact, Role::Contact), false),
+            (in_world(near.employee, Role::Employee), true),
+            // A their-side link does not make an our-side one.
+            (in_world(world.contact, Role::Employee), false),
+            (world.admin_ctx().actor, true),
+            (Actor::in_tenant(Uuid::now_v7(), Role::Auditor, world.tenant), true),
+            (other.admin_ctx().actor, false),
+        ];
+        let mut keys: Vec<OrderKey> = askers
+            .iter()
+            .map(|(actor, _)| OrderKey {
+                scope: Scope::of(actor).expect("a tenant scope"),
+                order_id: order_id.clone(),
+            })
+            .collect();
+        keys.push(OrderKey {
+            scope: Scope::of(&world.admin_ctx().actor).expect("a tenant scope"),
+            order_id: Uuid::now_v7().to_string(),
+        });
+        let found = OrderReads::new(&db.db)
+            .load(&keys)
+            .await
+            .expect("one batch of reads");
+        for (key, (actor, allowed)) in keys.iter().zip(&askers) {
+            let batched = found.get(key).map(|order| order.id.to_string());
+            let alone = order::find(&db.db, &key.scope, &key.order_id)
+                .await
+                .expect("a single read")
+                .map(|order| order.id.to_string());
+            let expected = allowed.then(|| order_id.clone());
+            assert_eq!(batched, expected, "{:?} {}", actor.role, actor.id);
+            assert_eq!(alone, expected, "{:?} {}", actor.role, actor.id);
+        }
+        let unknown = keys.last().expect("the unknown order's key");
+        assert!(!found.contains_key(unknown), "an unknown order is not found");
     }
 
     async fn each_role_sees_only_what_design_section_one_allows(db) {

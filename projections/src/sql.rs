@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dinghuo_commands::Database;
-use sqlx::{Postgres, Sqlite, Transaction};
+use sqlx::{PgExecutor, Postgres, Sqlite, SqliteConnection, Transaction};
 
 /// A value bound to a `$n` parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -180,10 +180,7 @@ impl Tx {
     /// Runs a query inside the transaction and answers its rows as `T`.
     pub async fn fetch_all<T>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error>
     where
-        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + Send
-            + Unpin,
+        T: FromEitherRow,
     {
         match self {
             Self::Postgres(tx) => {
@@ -514,33 +511,15 @@ impl Tx {
     /// Runs a query that reads the relation `v` of `rows` and answers rows of `T`.
     pub async fn fetch_rows<T>(&mut self, rows: Rows, query: &str) -> Result<Vec<T>, sqlx::Error>
     where
-        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + Send
-            + Unpin,
+        T: FromEitherRow,
     {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
         rows.check()?;
         match self {
-            Self::Postgres(tx) => {
-                let sql = rows.postgres(query);
-                bind_columns!(sqlx::query_as::<_, T>(&sql), rows.columns)
-                    .fetch_all(&mut **tx)
-                    .await
-            }
-            Self::Sqlite(tx) => {
-                let mut found = Vec::new();
-                for (sql, args) in rows.sqlite_chunks(query) {
-                    found.extend(
-                        bind_all!(sqlx::query_as::<_, T>(&sql), &args, sqlite)
-                            .fetch_all(&mut **tx)
-                            .await?,
-                    );
-                }
-                Ok(found)
-            }
+            Self::Postgres(tx) => fetch_rows_postgres(&mut **tx, rows, query).await,
+            Self::Sqlite(tx) => fetch_rows_sqlite(tx, rows, query).await,
         }
     }
 }
@@ -579,13 +558,77 @@ impl<'r> sqlx::Decode<'r, Sqlite> for StoredTime {
     }
 }
 
-/// Runs a query outside any transaction and answers its rows as `T` (read-model queries).
-pub async fn fetch_all<T>(db: &Database, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error>
-where
+/// A row type that both backends' rows decode into: what the queries here answer.
+pub trait FromEitherRow:
+    for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + Send
+    + Unpin
+{
+}
+
+impl<T> FromEitherRow for T where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
         + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
         + Send
-        + Unpin,
+        + Unpin
+{
+}
+
+/// Runs a query that reads the relation `v` of `rows`, outside any transaction, and answers
+/// rows of `T` (a batch of read-model lookups, each row of `v` one lookup).
+pub async fn fetch_rows<T>(db: &Database, rows: Rows, query: &str) -> Result<Vec<T>, sqlx::Error>
+where
+    T: FromEitherRow,
+{
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    rows.check()?;
+    match db {
+        Database::Postgres(pool) => fetch_rows_postgres(pool, rows, query).await,
+        Database::Sqlite(pool) => fetch_rows_sqlite(&mut *pool.acquire().await?, rows, query).await,
+    }
+}
+
+async fn fetch_rows_postgres<'e, T>(
+    executor: impl PgExecutor<'e>,
+    rows: Rows,
+    query: &str,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let sql = rows.postgres(query);
+    bind_columns!(sqlx::query_as::<_, T>(&sql), rows.columns)
+        .fetch_all(executor)
+        .await
+}
+
+/// One statement per chunk of rows (SQLite's parameter limit), on one connection.
+async fn fetch_rows_sqlite<T>(
+    connection: &mut SqliteConnection,
+    rows: Rows,
+    query: &str,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    let mut found = Vec::new();
+    for (sql, args) in rows.sqlite_chunks(query) {
+        found.extend(
+            bind_all!(sqlx::query_as::<_, T>(&sql), &args, sqlite)
+                .fetch_all(&mut *connection)
+                .await?,
+        );
+    }
+    Ok(found)
+}
+
+/// Runs a query outside any transaction and answers its rows as `T` (read-model queries).
+pub async fn fetch_all<T>(db: &Database, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error>
+where
+    T: FromEitherRow,
 {
     match db {
         Database::Postgres(pool) => {

@@ -13,6 +13,7 @@
 //! - [`documents`]: parsed documents kept by query text, for HTTP requests.
 
 pub mod caller;
+pub mod coalesce;
 pub mod documents;
 pub mod error;
 pub mod metrics;

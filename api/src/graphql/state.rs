@@ -7,6 +7,7 @@ use dinghuo_commands::{Commands, Database};
 use dinghuo_projections::{Progress, Wakeup};
 
 use crate::auth::Tokens;
+use crate::graphql::types::order::OrderReader;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -22,6 +23,8 @@ pub struct ApiState {
     /// What this process's projection runner has committed: read-your-writes waits on it
     /// instead of polling the checkpoints.
     pub progress: Progress,
+    /// Reads of single orders, batched across concurrent requests (mutations' read-backs).
+    pub orders: OrderReader,
 }
 
 impl ApiState {

@@ -24,6 +24,7 @@ use dinghuo_projections::{Progress, Wakeup};
 use tokio::net::TcpListener;
 
 use crate::auth::{JwtSecret, Tokens};
+use crate::graphql::types::order::OrderReads;
 use crate::graphql::{self, ApiState};
 pub use settings::ServeArgs;
 
@@ -57,6 +58,7 @@ pub async fn serve(
         read_your_writes_timeout: args.read_your_writes_timeout,
         wakeup: wakeup.clone(),
         progress: progress.clone(),
+        orders: OrderReads::shared(&db),
     };
 
     if args.demo {

@@ -8,9 +8,11 @@ use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
 use dinghuo_domain::order::OrderStatus as DomainStatus;
-use dinghuo_projections::sql::{fetch_all, placeholders, Arg, StoredTime};
+use dinghuo_projections::sql::{fetch_all, fetch_rows, placeholders, Arg, Rows, StoredTime};
 
 use super::money::Money;
+use super::Scope;
+use crate::graphql::coalesce::{CoalesceError, Coalescer};
 use crate::graphql::error::{ApiError, ApiResult};
 
 // The domain's status, mirrored for GraphQL: its names and parsing stay in the domain.
@@ -238,7 +240,7 @@ impl Loader<String> for LinesLoader {
 }
 
 /// One order the caller may see, or `None`.
-pub async fn find(db: &Database, scope: &super::Scope, order_id: &str) -> ApiResult<Option<Order>> {
+pub async fn find(db: &Database, scope: &Scope, order_id: &str) -> ApiResult<Option<Order>> {
     let (condition, extra) = scope.partner_condition(db, "partner_id", 3);
     let mut args = vec![Arg::from(scope.tenant_id.as_str()), Arg::from(order_id)];
     args.extend(extra);
@@ -251,4 +253,107 @@ pub async fn find(db: &Database, scope: &super::Scope, order_id: &str) -> ApiRes
     )
     .await?;
     rows.into_iter().next().map(Order::try_from).transpose()
+}
+
+/// One order as one caller may see it: the key of [`OrderReads`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrderKey {
+    pub scope: Scope,
+    pub order_id: String,
+}
+
+/// Single orders read for many callers at once (see [`Coalescer`]): what a burst of order
+/// mutations reads back. Each lookup keeps its caller's scope: the batch joins every requested
+/// order with the links of the contact asking, when it is one.
+pub struct OrderReads {
+    db: Database,
+}
+
+/// [`OrderReads`] shared by every request.
+pub type OrderReader = Coalescer<OrderKey, OrderReads>;
+
+impl OrderReads {
+    pub fn new(db: &Database) -> Self {
+        Self { db: db.clone() }
+    }
+
+    pub fn shared(db: &Database) -> OrderReader {
+        Coalescer::new(Self::new(db))
+    }
+}
+
+/// A row of the batch: the order, and which lookup (`want_index`) it answers.
+#[derive(sqlx::FromRow)]
+struct FoundOrder {
+    want_index: i64,
+    #[sqlx(flatten)]
+    order: OrderRow,
+}
+
+impl Loader<OrderKey> for OrderReads {
+    type Value = Order;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[OrderKey]) -> Result<HashMap<OrderKey, Order>, ApiError> {
+        let mut wanted = Rows::new(&[
+            "want_index",
+            "want_tenant",
+            "want_order",
+            "want_contact",
+            "want_side",
+        ]);
+        for (index, key) in keys.iter().enumerate() {
+            let (contact, side) = match &key.scope.linked {
+                Some((contact, side)) => (Some(contact.clone()), side.map(str::to_owned)),
+                None => (None, None),
+            };
+            wanted.push(vec![
+                Arg::Int(i64::try_from(index).ok()),
+                Arg::from(key.scope.tenant_id.as_str()),
+                Arg::from(key.order_id.as_str()),
+                Arg::Text(contact),
+                Arg::Text(side),
+            ]);
+        }
+        // The same conditions as `find`, per lookup.
+        let found: Vec<FoundOrder> = fetch_rows(
+            &self.db,
+            wanted,
+            &format!(
+                "SELECT want_index, {ORDER_COLUMNS}
+                   FROM v JOIN rm_orders ON tenant_id = want_tenant AND order_id = want_order
+                  WHERE want_contact IS NULL
+                     OR EXISTS (SELECT 1 FROM rm_partner_contacts l
+                                 WHERE l.contact_id = want_contact
+                                   AND l.partner_id = rm_orders.partner_id
+                                   AND (want_side IS NULL OR l.side = want_side))"
+            ),
+        )
+        .await?;
+        let mut orders = HashMap::with_capacity(found.len());
+        for row in found {
+            let key = usize::try_from(row.want_index)
+                .ok()
+                .and_then(|index| keys.get(index))
+                .ok_or_else(|| ApiError::internal("a batch row answers no lookup"))?;
+            orders.insert(key.clone(), Order::try_from(row.order)?);
+        }
+        Ok(orders)
+    }
+}
+
+/// One order the caller may see, or `None`, read together with the concurrent requests' reads.
+pub async fn find_coalesced(
+    reader: &OrderReader,
+    scope: &Scope,
+    order_id: &str,
+) -> ApiResult<Option<Order>> {
+    let key = OrderKey {
+        scope: scope.clone(),
+        order_id: order_id.to_owned(),
+    };
+    reader.load_one(key).await.map_err(|error| match error {
+        CoalesceError::Load(error) => error,
+        CoalesceError::Dropped => ApiError::internal("the batch of order reads failed"),
+    })
 }

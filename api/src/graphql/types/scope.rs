@@ -8,7 +8,7 @@ use dinghuo_projections::Dialect;
 
 use crate::graphql::error::ApiError;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Scope {
     pub tenant_id: String,
     /// `None`: every partner of the tenant. `Some((contact, side))`: only partners this contact
