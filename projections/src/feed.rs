@@ -13,8 +13,10 @@ use dinghuo_commands::Database;
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{PgExecutor, Row, SqliteExecutor};
 use uuid::Uuid;
+
+use crate::sql::Tx;
 
 /// Where a reader is in the feed. Compare checkpoints only from the same backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -95,24 +97,49 @@ pub async fn read_feed(
     limit: u32,
 ) -> Result<Vec<FeedEvent>, FeedError> {
     match db {
-        Database::Postgres(pool) => {
-            let rows = sqlx::query(POSTGRES_PAGE)
-                .bind(after.tx_id.to_string())
-                .bind(after.position)
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?;
-            rows.iter().map(from_postgres_row).collect()
-        }
-        Database::Sqlite(pool) => {
-            let rows = sqlx::query(SQLITE_PAGE)
-                .bind(after.position)
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?;
-            rows.iter().map(from_sqlite_row).collect()
-        }
+        Database::Postgres(pool) => postgres_page(pool, after, limit).await,
+        Database::Sqlite(pool) => sqlite_page(pool, after, limit).await,
     }
+}
+
+/// [`read_feed`] inside a transaction: a page applied in the transaction that read it takes
+/// one pooled connection instead of two.
+pub(crate) async fn read_feed_in(
+    tx: &mut Tx,
+    after: Checkpoint,
+    limit: u32,
+) -> Result<Vec<FeedEvent>, FeedError> {
+    match tx {
+        Tx::Postgres(tx) => postgres_page(&mut **tx, after, limit).await,
+        Tx::Sqlite(tx) => sqlite_page(&mut **tx, after, limit).await,
+    }
+}
+
+async fn postgres_page<'e>(
+    executor: impl PgExecutor<'e>,
+    after: Checkpoint,
+    limit: u32,
+) -> Result<Vec<FeedEvent>, FeedError> {
+    let rows = sqlx::query(POSTGRES_PAGE)
+        .bind(after.tx_id.to_string())
+        .bind(after.position)
+        .bind(i64::from(limit))
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(from_postgres_row).collect()
+}
+
+async fn sqlite_page<'e>(
+    executor: impl SqliteExecutor<'e>,
+    after: Checkpoint,
+    limit: u32,
+) -> Result<Vec<FeedEvent>, FeedError> {
+    let rows = sqlx::query(SQLITE_PAGE)
+        .bind(after.position)
+        .bind(i64::from(limit))
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(from_sqlite_row).collect()
 }
 
 /// An `events` row selected with [`POSTGRES_COLUMNS`], as the read side sees it.

@@ -13,12 +13,13 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
 use futures::FutureExt;
 use tokio::sync::watch;
 
 use crate::checkpoint;
-use crate::feed::{read_feed, Checkpoint, FeedError, FeedEvent};
+use crate::feed::{read_feed, read_feed_in, Checkpoint, FeedError, FeedEvent};
 use crate::lock;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
 use crate::sql::{self, Arg, Tx};
@@ -153,9 +154,6 @@ pub(crate) async fn apply_page(
     let keys: Vec<&str> = members.iter().map(|member| member.name()).collect();
     let names = TableNames::live("");
     loop {
-        // Read the page before taking the write lock: on SQLite the batch's transaction holds
-        // the database's only write lock, and it must never wait for a pooled connection while
-        // the commands that hold the other connections wait for that lock.
         let after = match known.take() {
             Some(after) if after.len() == keys.len() => after,
             _ => {
@@ -168,17 +166,16 @@ pub(crate) async fn apply_page(
         let Some(&earliest) = after.iter().min() else {
             return Ok(None);
         };
-        let events = read_feed(db, earliest, batch_size).await?;
-        let Some(last) = events.last() else {
+        let Some(OpenPage {
+            mut tx,
+            events,
+            through,
+            through_at,
+        }) = open_page(db, earliest, batch_size).await?
+        else {
             *known = Some(after);
             return Ok(None);
         };
-        // Derived rows only: a crash that loses this commit loses its checkpoints with it, and
-        // the events are applied again. That holds for the SMS reactor's outbox rows too: the
-        // dispatcher claims a message with a durable commit before sending it, which makes the
-        // page that wrote it durable first. Not waiting for the disk shortens every page, and so
-        // every read-your-writes wait behind it.
-        let mut tx = Tx::begin_lazy(db).await?;
         let locked = checkpoint::lock_all(&mut tx, &keys).await?;
         if keys
             .iter()
@@ -199,11 +196,67 @@ pub(crate) async fn apply_page(
                 .map_err(|error| PageError::Member(index, error))?;
             advanced.push(member.name());
         }
-        checkpoint::advance_all(&mut tx, &advanced, last.checkpoint, last.recorded_at).await?;
+        checkpoint::advance_all(&mut tx, &advanced, through, through_at).await?;
         tx.commit().await?;
-        let through = last.checkpoint;
         *known = Some(after.iter().map(|at| (*at).max(through)).collect());
         return Ok(Some(Applied { events, through }));
+    }
+}
+
+/// A page of the feed, not empty, with the transaction to apply it in.
+struct OpenPage {
+    tx: Tx,
+    events: Vec<FeedEvent>,
+    /// The last event's checkpoint and time.
+    through: Checkpoint,
+    through_at: DateTime<Utc>,
+}
+
+impl OpenPage {
+    /// `None` for no events (the transaction rolls back as it drops).
+    fn of(tx: Tx, events: Vec<FeedEvent>) -> Option<Self> {
+        let (through, through_at) = events
+            .last()
+            .map(|last| (last.checkpoint, last.recorded_at))?;
+        Some(Self {
+            tx,
+            events,
+            through,
+            through_at,
+        })
+    }
+}
+
+/// The next page of the feed after `after`; `None` when nothing is safe to read yet.
+///
+/// Derived rows only: a crash that loses this transaction's commit loses its checkpoints with
+/// it, and the events are applied again. That holds for the SMS reactor's outbox rows too: the
+/// dispatcher claims a message with a durable commit before sending it, which makes the page
+/// that wrote it durable first. Not waiting for the disk shortens every page, and so every
+/// read-your-writes wait behind it.
+async fn open_page(
+    db: &Database,
+    after: Checkpoint,
+    limit: u32,
+) -> Result<Option<OpenPage>, PageError> {
+    match db {
+        // Read inside the transaction: one pooled connection per page instead of two (and one
+        // round trip less, for sqlx's check of a connection returned to the pool).
+        Database::Postgres(_) => {
+            let mut tx = Tx::begin_lazy(db).await?;
+            let events = read_feed_in(&mut tx, after, limit).await?;
+            Ok(OpenPage::of(tx, events))
+        }
+        // Read before taking the write lock: the transaction holds the database's only write
+        // lock, and it must never wait for a pooled connection while the commands that hold
+        // the other connections wait for that lock.
+        Database::Sqlite(_) => {
+            let events = read_feed(db, after, limit).await?;
+            if events.is_empty() {
+                return Ok(None);
+            }
+            Ok(OpenPage::of(Tx::begin_lazy(db).await?, events))
+        }
     }
 }
 
