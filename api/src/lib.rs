@@ -11,7 +11,11 @@
 //! - [`audit_cmd`]: `dinghuo audit export`;
 //! - [`demo`]: `dinghuo demo`, a realistic sample tenant loaded through the command layer;
 //! - [`projections_cmd`]: `dinghuo projections status|rebuild|catch-up`.
+//!
+//! The process's allocator is mimalloc (`allocator.rs`), for the server and for every test and
+//! benchmark that links this crate.
 
+mod allocator;
 pub mod audit;
 pub mod audit_cmd;
 pub mod auth;
