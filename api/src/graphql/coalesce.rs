@@ -18,6 +18,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_graphql::dataloader::Loader;
 use tokio::sync::oneshot;
 
+/// The most keys one batch query carries; more wait for the next.
+const MAX_BATCH: usize = 500;
+
 type Answer<L, K> = Result<Option<<L as Loader<K>>::Value>, <L as Loader<K>>::Error>;
 
 /// Shared by every request (cheap to clone); keys carry everything that decides the answer,
@@ -110,7 +113,7 @@ where
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Loads batch after batch until nobody waits.
+    /// Loads batch after batch (oldest keys first) until nobody waits.
     async fn drain(self: Arc<Self>) {
         // Should this task end early (a panic in the loader), every key waiting sees `Dropped`
         // and the next key starts a new task.
@@ -124,7 +127,8 @@ where
                     queue.draining = false;
                     return;
                 }
-                std::mem::take(&mut queue.waiting)
+                let take = queue.waiting.len().min(MAX_BATCH);
+                queue.waiting.drain(..take).collect::<Vec<_>>()
             };
             let mut keys: Vec<K> = batch.iter().map(|(key, _)| key.clone()).collect();
             let mut seen = HashSet::with_capacity(keys.len());
@@ -256,6 +260,34 @@ mod tests {
         let mut second = batches[1].clone();
         second.sort();
         assert_eq!(second, vec![2, 3, 4], "each key once");
+    }
+
+    #[tokio::test]
+    async fn a_batch_carries_at_most_max_batch_keys_and_the_rest_go_in_the_next() {
+        let (reads, batches, gate) = coalescer(0);
+        let first = tokio::spawn({
+            let reads = reads.clone();
+            async move { reads.load_one(1).await }
+        });
+        until_batches(&batches, 1).await;
+        let keys: Vec<u32> = (1_000..1_000 + super::MAX_BATCH as u32 + 3).collect();
+        let later: Vec<_> = keys
+            .iter()
+            .map(|key| {
+                let (reads, key) = (reads.clone(), *key);
+                tokio::spawn(async move { reads.load_one(key).await })
+            })
+            .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        gate.add_permits(3);
+        assert_eq!(first.await.unwrap(), Ok(Some(10)));
+        for answer in futures::future::join_all(later).await {
+            assert_eq!(answer.unwrap(), Ok(None));
+        }
+        let sizes: Vec<usize> = batches.lock().unwrap().iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![1, super::MAX_BATCH, 3]);
     }
 
     #[tokio::test]
