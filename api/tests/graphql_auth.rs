@@ -75,7 +75,7 @@ impl Api {
     fn new(db: &TestDb) -> Self {
         let commands = db.commands();
         let secret = JwtSecret::from_bytes(vec![9; 64]).expect("a long enough secret");
-        let orders = OrderReads::shared(commands.database());
+        let order_reader = OrderReads::shared(commands.database());
         let state = ApiState {
             commands: Arc::new(commands),
             tokens: Tokens::new(&secret),
@@ -84,7 +84,7 @@ impl Api {
             read_your_writes_timeout: Duration::from_millis(50),
             wakeup: Wakeup::new(),
             progress: dinghuo_projections::Progress::new(),
-            orders,
+            order_reader,
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }

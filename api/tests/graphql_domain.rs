@@ -57,14 +57,14 @@ impl Api {
         let waker = wakeup.clone();
         let commands = Commands::new(db).with_commit_signal(Arc::new(move || waker.wake()));
         let secret = JwtSecret::from_bytes(vec![7; 64]).expect("a long enough secret");
-        let orders = OrderReads::shared(commands.database());
+        let order_reader = OrderReads::shared(commands.database());
         let state = ApiState {
             commands: Arc::new(commands),
             tokens: Tokens::new(&secret),
             read_your_writes_timeout: Duration::from_secs(10),
             wakeup,
             progress: dinghuo_projections::Progress::new(),
-            orders,
+            order_reader,
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self {

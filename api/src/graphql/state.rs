@@ -24,7 +24,7 @@ pub struct ApiState {
     /// instead of polling the checkpoints.
     pub progress: Progress,
     /// Reads of single orders, batched across concurrent requests (mutations' read-backs).
-    pub orders: OrderReader,
+    pub order_reader: OrderReader,
 }
 
 impl ApiState {

@@ -58,7 +58,7 @@ pub async fn serve(
         read_your_writes_timeout: args.read_your_writes_timeout,
         wakeup: wakeup.clone(),
         progress: progress.clone(),
-        orders: OrderReads::shared(&db),
+        order_reader: OrderReads::shared(&db),
     };
 
     if args.demo {

@@ -60,7 +60,7 @@ pub struct OrderPayload {
 async fn payload(caller: &Caller, state: &ApiState, order_id: String) -> ApiResult<OrderPayload> {
     rw::wait(state, caller, "Order", &order_id, &["orders"]).await;
     let scope = Scope::of(&caller.actor()?)?;
-    let order = order::find_coalesced(&state.orders, &scope, &order_id).await?;
+    let order = order::find_coalesced(&state.order_reader, &scope, &order_id).await?;
     Ok(OrderPayload {
         order_id: ID(order_id),
         order,
