@@ -130,9 +130,13 @@ where
                 let take = queue.waiting.len().min(MAX_BATCH);
                 queue.waiting.drain(..take).collect::<Vec<_>>()
             };
-            let mut keys: Vec<K> = batch.iter().map(|(key, _)| key.clone()).collect();
-            let mut seen = HashSet::with_capacity(keys.len());
-            keys.retain(|key| seen.insert(key.clone()));
+            // Each key once, however many requests asked for it.
+            let mut seen = HashSet::with_capacity(batch.len());
+            let keys: Vec<K> = batch
+                .iter()
+                .filter(|(key, _)| seen.insert(key))
+                .map(|(key, _)| key.clone())
+                .collect();
             match self.loader.load(&keys).await {
                 Ok(found) => {
                     for (key, answer) in batch {
@@ -176,6 +180,7 @@ mod tests {
 
     use async_graphql::dataloader::Loader;
     use tokio::sync::Semaphore;
+    use tokio::task::JoinHandle;
 
     use super::{CoalesceError, Coalescer};
 
@@ -220,8 +225,26 @@ mod tests {
         (Coalescer::new(loader), batches, gate)
     }
 
-    async fn until_batches(batches: &Mutex<Vec<Vec<u32>>>, count: usize) {
-        while batches.lock().unwrap().len() < count {
+    type Reading = JoinHandle<Result<Option<u32>, CoalesceError<String>>>;
+
+    /// A read of `key` in a task of its own.
+    fn read(reads: &Coalescer<u32, Tens>, key: u32) -> Reading {
+        let reads = reads.clone();
+        tokio::spawn(async move { reads.load_one(key).await })
+    }
+
+    /// A read of key 1 whose batch has started (and waits at the gate).
+    async fn first_batch_running(reads: &Coalescer<u32, Tens>, batches: &Batches) -> Reading {
+        let first = read(reads, 1);
+        while batches.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        first
+    }
+
+    /// Lets the reads spawned so far run and queue up behind the running batch.
+    async fn let_reads_queue_up() {
+        for _ in 0..10 {
             tokio::task::yield_now().await;
         }
     }
@@ -229,20 +252,9 @@ mod tests {
     #[tokio::test]
     async fn keys_asked_while_a_batch_runs_go_out_together_in_the_next() {
         let (reads, batches, gate) = coalescer(0);
-        let first = tokio::spawn({
-            let reads = reads.clone();
-            async move { reads.load_one(1).await }
-        });
-        until_batches(&batches, 1).await;
-        let mut later = Vec::new();
-        for key in [2, 3, 4, 3] {
-            let reads = reads.clone();
-            later.push(tokio::spawn(async move { reads.load_one(key).await }));
-        }
-        // Let the later reads queue up behind the running batch.
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
+        let first = first_batch_running(&reads, &batches).await;
+        let later: Vec<Reading> = [2, 3, 4, 3].map(|key| read(&reads, key)).into();
+        let_reads_queue_up().await;
         gate.add_permits(2);
         assert_eq!(first.await.unwrap(), Ok(Some(10)));
         let answers: Vec<_> = futures::future::join_all(later)
@@ -265,22 +277,10 @@ mod tests {
     #[tokio::test]
     async fn a_batch_carries_at_most_max_batch_keys_and_the_rest_go_in_the_next() {
         let (reads, batches, gate) = coalescer(0);
-        let first = tokio::spawn({
-            let reads = reads.clone();
-            async move { reads.load_one(1).await }
-        });
-        until_batches(&batches, 1).await;
+        let first = first_batch_running(&reads, &batches).await;
         let keys: Vec<u32> = (1_000..1_000 + super::MAX_BATCH as u32 + 3).collect();
-        let later: Vec<_> = keys
-            .iter()
-            .map(|key| {
-                let (reads, key) = (reads.clone(), *key);
-                tokio::spawn(async move { reads.load_one(key).await })
-            })
-            .collect();
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
+        let later: Vec<Reading> = keys.iter().map(|key| read(&reads, *key)).collect();
+        let_reads_queue_up().await;
         gate.add_permits(3);
         assert_eq!(first.await.unwrap(), Ok(Some(10)));
         for answer in futures::future::join_all(later).await {
@@ -300,17 +300,10 @@ mod tests {
     #[tokio::test]
     async fn a_failed_batch_fails_every_key_in_it_and_the_next_batch_runs() {
         let (reads, batches, gate) = coalescer(0);
-        let first = tokio::spawn({
-            let reads = reads.clone();
-            async move { reads.load_one(1).await }
-        });
-        until_batches(&batches, 1).await;
-        let (a, b) = (reads.clone(), reads.clone());
-        let unlucky = tokio::spawn(async move { a.load_one(13).await });
-        let bystander = tokio::spawn(async move { b.load_one(2).await });
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
+        let first = first_batch_running(&reads, &batches).await;
+        let unlucky = read(&reads, 13);
+        let bystander = read(&reads, 2);
+        let_reads_queue_up().await;
         gate.add_permits(10);
         assert_eq!(first.await.unwrap(), Ok(Some(10)));
         let failed = Err(CoalesceError::Load("unlucky".to_owned()));

@@ -263,8 +263,7 @@ pub struct OrderKey {
 }
 
 /// Single orders read for many callers at once (see [`Coalescer`]): what a burst of order
-/// mutations reads back. Each lookup keeps its caller's scope: the batch joins every requested
-/// order with the links of the contact asking, when it is one.
+/// mutations reads back. Each lookup keeps its caller's scope ([`Scope::batch_condition`]).
 pub struct OrderReads {
     db: Database,
 }
@@ -295,38 +294,25 @@ impl Loader<OrderKey> for OrderReads {
     type Error = ApiError;
 
     async fn load(&self, keys: &[OrderKey]) -> Result<HashMap<OrderKey, Order>, ApiError> {
-        let mut wanted = Rows::new(&[
-            "want_index",
-            "want_tenant",
-            "want_order",
-            "want_contact",
-            "want_side",
-        ]);
+        let [tenant, contact, side] = Scope::BATCH_COLUMNS;
+        let mut wanted = Rows::new(&["want_index", "want_order", tenant, contact, side]);
         for (index, key) in keys.iter().enumerate() {
-            let (contact, side) = match &key.scope.linked {
-                Some((contact, side)) => (Some(contact.clone()), side.map(str::to_owned)),
-                None => (None, None),
-            };
-            wanted.push(vec![
+            let mut values = vec![
                 Arg::Int(i64::try_from(index).ok()),
-                Arg::from(key.scope.tenant_id.as_str()),
                 Arg::from(key.order_id.as_str()),
-                Arg::Text(contact),
-                Arg::Text(side),
-            ]);
+            ];
+            values.extend(key.scope.batch_values());
+            wanted.push(values);
         }
-        // The same conditions as `find`, per lookup.
+        // Each lookup under its own caller's scope, as `find` reads one.
         let found: Vec<FoundOrder> = fetch_rows(
             &self.db,
             wanted,
             &format!(
                 "SELECT want_index, {ORDER_COLUMNS}
-                   FROM v JOIN rm_orders ON tenant_id = want_tenant AND order_id = want_order
-                  WHERE want_contact IS NULL
-                     OR EXISTS (SELECT 1 FROM rm_partner_contacts l
-                                 WHERE l.contact_id = want_contact
-                                   AND l.partner_id = rm_orders.partner_id
-                                   AND (want_side IS NULL OR l.side = want_side))"
+                   FROM v JOIN rm_orders ON order_id = want_order
+                  WHERE {}",
+                Scope::batch_condition("tenant_id", "rm_orders.partner_id")
             ),
         )
         .await?;

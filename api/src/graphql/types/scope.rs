@@ -28,6 +28,38 @@ impl Scope {
         Ok(Self { tenant_id, linked })
     }
 
+    /// The columns of a batch of lookups (`sql::Rows`) in which each row carries its own
+    /// caller's scope, as [`Scope::batch_values`] gives it and [`Scope::batch_condition`] reads.
+    pub const BATCH_COLUMNS: [&'static str; 3] = ["scope_tenant", "scope_contact", "scope_side"];
+
+    /// This scope as the values of [`Scope::BATCH_COLUMNS`]: the tenant, then the linked
+    /// contact and side (null: every partner of the tenant; any side).
+    pub fn batch_values(&self) -> [Arg; 3] {
+        let (contact, side) = match &self.linked {
+            Some((contact, side)) => (Some(contact.clone()), side.map(str::to_owned)),
+            None => (None, None),
+        };
+        [
+            Arg::from(self.tenant_id.as_str()),
+            Arg::Text(contact),
+            Arg::Text(side),
+        ]
+    }
+
+    /// What [`Scope::partner_condition`] states, for a row of a batch whose own scope is in
+    /// [`Scope::BATCH_COLUMNS`]: `tenant_column` and `partner_column` are the row's tenant and
+    /// partner.
+    pub fn batch_condition(tenant_column: &str, partner_column: &str) -> String {
+        format!(
+            "{tenant_column} = scope_tenant
+             AND (scope_contact IS NULL
+                  OR EXISTS (SELECT 1 FROM rm_partner_contacts l
+                              WHERE l.contact_id = scope_contact
+                                AND l.partner_id = {partner_column}
+                                AND (scope_side IS NULL OR l.side = scope_side)))"
+        )
+    }
+
     /// A condition on `column` (a partner id), with its arguments numbered from `$next`.
     /// Answers the SQL (starting with ` AND `, or empty) and the arguments to append.
     pub fn partner_condition(
