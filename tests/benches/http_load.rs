@@ -3,12 +3,13 @@
 //!
 //! Run with `cargo bench -p dinghuo-tests --bench http_load`; `docs/performance.md` records the
 //! figures. `DINGHUO_BENCH_CLIENTS` (default 16) concurrent clients, `DINGHUO_BENCH_SECONDS`
-//! (default 10) per phase, `DINGHUO_BENCH_ROUNDS` (default 3) rounds of both phases. Postgres is
+//! (default 8) per phase, `DINGHUO_BENCH_ROUNDS` (default 4) rounds of both phases. Postgres is
 //! the test helpers' local server; when it is unreachable the benchmark says so and measures
 //! nothing.
 //!
 //! Setup: a fresh migrated database (pool of 32), an onboarded tenant with 3 products (`World`),
-//! one bound their-side contact per client. Then, in each round, one after the other:
+//! one bound their-side contact per client. Then, in each round, one after the other (the
+//! command layer first in odd rounds, HTTP first in even ones):
 //! 1. **command layer**: each task calls `Commands::submit_order` as its contact in a loop;
 //! 2. **HTTP**: a real server (`TestServer`: the product's router, auth, projections and SMS
 //!    dispatcher in-process) and one `reqwest` client per task posting the `submitOrder`
@@ -19,7 +20,8 @@
 //!    the server's scheduler, and those wake-ups took CPU from the server.
 //!
 //! One operation is one order of 3 lines (quantities 1, 2, 3). Each phase reports throughput,
-//! p50 and p99 latency and the count of each error code.
+//! p50 and p99 latency and the count of each error code; each round, the ratio of its two
+//! phases; the end, the ratio of the totals with the median and range of the rounds' ratios.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -315,12 +317,77 @@ async fn committed_transactions(db: &dinghuo_commands::Database) -> i64 {
     .unwrap_or(0)
 }
 
+/// The phases of one kind, summed over the rounds, with what they cost.
+#[derive(Default)]
+struct Measured {
+    phase: Phase,
+    commits: i64,
+    cpu: CpuTotal,
+}
+
+impl Measured {
+    /// Runs `phase`, counting the transactions committed and the CPU spent meanwhile.
+    async fn measure(
+        &mut self,
+        pool: &sqlx::PgPool,
+        db: &dinghuo_commands::Database,
+        phase: impl std::future::Future<Output = Phase>,
+    ) -> Phase {
+        let commits_before = committed_transactions(db).await;
+        let clock = CpuClock::start(pool).await;
+        let phase = phase.await;
+        self.cpu.add(clock.stop(pool).await);
+        self.commits += committed_transactions(db).await - commits_before;
+        phase
+    }
+
+    fn report(&mut self, name: &str, adjective: &str) {
+        let orders = self.phase.latencies.len();
+        println!("  {}", self.phase.describe(name));
+        println!(
+            "  Postgres transactions committed during the {adjective} phases: {} ({:.1} per order)",
+            self.commits,
+            self.commits as f64 / orders.max(1) as f64
+        );
+        println!("  {}", self.cpu.per_order(orders));
+    }
+}
+
+/// One measured HTTP phase against a fresh server, once its projections have caught up with
+/// the orders before it (so that the phase sees only its own work) and after a warm-up.
+async fn http_phase(
+    db: &dinghuo_commands::Database,
+    pool: &sqlx::PgPool,
+    http: &mut Measured,
+    world: &Arc<World>,
+    contacts: &[ContactId],
+    duration: Duration,
+) -> Phase {
+    let server = Arc::new(TestServer::start(db, &[]).await);
+    let head = settle_feed(db).await;
+    let names: Vec<&str> = models::all().iter().map(|p| p.name()).collect();
+    wait_for(db, &names, head, Duration::from_secs(600))
+        .await
+        .expect("the projections catch up");
+    // Warm up: connections, prepared statements.
+    let _ = over_http(server.clone(), world.clone(), contacts, WARM_UP).await;
+    let phase = http
+        .measure(
+            pool,
+            db,
+            over_http(server.clone(), world.clone(), contacts, duration),
+        )
+        .await;
+    server.stop().await;
+    phase
+}
+
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
         let clients = env_number("DINGHUO_BENCH_CLIENTS", 16) as usize;
-        let duration = Duration::from_secs(env_number("DINGHUO_BENCH_SECONDS", 10));
-        let rounds = env_number("DINGHUO_BENCH_ROUNDS", 3);
+        let duration = Duration::from_secs(env_number("DINGHUO_BENCH_SECONDS", 8));
+        let rounds = env_number("DINGHUO_BENCH_ROUNDS", 4);
         let Some(test) = TestDb::with_pool_size(Backend::Postgres, 32).await else {
             println!("Postgres is unreachable: nothing measured");
             return;
@@ -341,61 +408,46 @@ fn main() {
             duration.as_secs()
         );
 
-        // The phases alternate, round after round, so that a drift of the machine's speed
-        // (another tenant of the host, a Postgres checkpoint) weighs on both alike.
-        let (mut layer, mut http) = (Phase::default(), Phase::default());
-        let (mut layer_commits, mut http_commits) = (0, 0);
-        let (mut layer_cpu, mut http_cpu) = (CpuTotal::default(), CpuTotal::default());
+        // The phases alternate in the order A B B A (command layer first in odd rounds, HTTP
+        // first in even ones), so that a drift of the machine's speed (another tenant of the
+        // host, a Postgres checkpoint) weighs on both alike instead of always on the second.
+        let mut layer = Measured::default();
+        let mut http = Measured::default();
+        let mut ratios = Vec::with_capacity(rounds as usize);
         let dinghuo_commands::Database::Postgres(pool) = &test.db else {
             unreachable!("the benchmark asked for Postgres");
         };
         for round in 1..=rounds {
-            let commits_before = committed_transactions(&test.db).await;
-            let clock = CpuClock::start(pool).await;
-            let mut phase =
-                command_layer(commands.clone(), world.clone(), &contacts, duration).await;
-            layer_cpu.add(clock.stop(pool).await);
-            layer_commits += committed_transactions(&test.db).await - commits_before;
-            println!("  round {round}: {}", phase.describe("command layer"));
-            layer.merge(phase);
-
-            let server = Arc::new(TestServer::start(&test.db, &[]).await);
-            // The server's projections first catch up with the command-layer phase's orders,
-            // so that the measured phase sees only its own work.
-            let head = settle_feed(&test.db).await;
-            let names: Vec<&str> = models::all().iter().map(|p| p.name()).collect();
-            wait_for(&test.db, &names, head, Duration::from_secs(600))
-                .await
-                .expect("the projections catch up");
-            // Warm up: connections, prepared statements.
-            let _ = over_http(server.clone(), world.clone(), &contacts, WARM_UP).await;
-            let commits_before = committed_transactions(&test.db).await;
-            let clock = CpuClock::start(pool).await;
-            let mut phase = over_http(server.clone(), world.clone(), &contacts, duration).await;
-            http_cpu.add(clock.stop(pool).await);
-            http_commits += committed_transactions(&test.db).await - commits_before;
-            println!("  round {round}: {}", phase.describe("HTTP"));
-            http.merge(phase);
-            server.stop().await;
+            let (mut layer_phase, mut http_phase) = if round % 2 == 1 {
+                let layer_phase = layer.measure(pool, &test.db, command_layer(commands.clone(), world.clone(), &contacts, duration)).await;
+                let http_phase = http_phase(&test.db, pool, &mut http, &world, &contacts, duration).await;
+                (layer_phase, http_phase)
+            } else {
+                let http_phase = http_phase(&test.db, pool, &mut http, &world, &contacts, duration).await;
+                let layer_phase = layer.measure(pool, &test.db, command_layer(commands.clone(), world.clone(), &contacts, duration)).await;
+                (layer_phase, http_phase)
+            };
+            let ratio = http_phase.throughput() / layer_phase.throughput();
+            ratios.push(ratio);
+            println!("  round {round}: {}", layer_phase.describe("command layer"));
+            println!("  round {round}: {}", http_phase.describe("HTTP"));
+            println!("  round {round}: HTTP / command layer {:.0} %", 100.0 * ratio);
+            layer.phase.merge(layer_phase);
+            http.phase.merge(http_phase);
         }
 
         println!("all rounds:");
-        println!("  {}", layer.describe("command layer"));
+        layer.report("command layer", "command-layer");
+        http.report("HTTP", "HTTP");
+        ratios.sort_by(f64::total_cmp);
+        let percent = |ratio: &f64| format!("{:.0} %", 100.0 * ratio);
         println!(
-            "  Postgres transactions committed during the command-layer phases: {layer_commits} ({:.1} per order)",
-            layer_commits as f64 / layer.latencies.len().max(1) as f64
-        );
-        println!("  {}", layer_cpu.per_order(layer.latencies.len()));
-        println!("  {}", http.describe("HTTP"));
-        println!(
-            "  Postgres transactions committed during the HTTP phases: {http_commits} ({:.1} per order)",
-            http_commits as f64 / http.latencies.len().max(1) as f64
-        );
-        println!("  {}", http_cpu.per_order(http.latencies.len()));
-        println!(
-            "  HTTP / command layer throughput: {:.0} %; HTTP p99 {:.1} ms",
-            100.0 * http.throughput() / layer.throughput(),
-            http.percentile(0.99).as_secs_f64() * 1e3
+            "  HTTP / command layer throughput: {:.0} % (per round: median {}, from {} to {}); HTTP p99 {:.1} ms",
+            100.0 * http.phase.throughput() / layer.phase.throughput(),
+            ratios.get(ratios.len() / 2).map(percent).unwrap_or_default(),
+            ratios.first().map(percent).unwrap_or_default(),
+            ratios.last().map(percent).unwrap_or_default(),
+            http.phase.percentile(0.99).as_secs_f64() * 1e3
         );
     });
 }
