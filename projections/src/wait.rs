@@ -35,31 +35,48 @@ struct Reached {
 /// Two generations, so that forgetting is cheap and never forgets the newest.
 #[derive(Default)]
 struct RecentStreams {
-    current: HashMap<(String, String), (i64, Checkpoint)>,
-    previous: HashMap<(String, String), (i64, Checkpoint)>,
+    current: Generation,
+    /// The streams in `current`.
+    current_streams: usize,
+    previous: Generation,
 }
+
+/// Streams by aggregate type, then by id: a waiter looks its stream up with borrowed strings,
+/// where a pair as the key would need an owned copy of both for every lookup.
+type Generation = HashMap<String, HashMap<String, (i64, Checkpoint)>>;
 
 impl RecentStreams {
     const KEPT: usize = 8_192;
 
     fn record(&mut self, events: &[FeedEvent]) {
         for event in events {
-            if self.current.len() >= Self::KEPT {
+            if self.current_streams >= Self::KEPT {
                 self.previous = std::mem::take(&mut self.current);
+                self.current_streams = 0;
             }
-            self.current.insert(
-                (event.aggregate_type.clone(), event.aggregate_id.clone()),
-                (event.sequence, event.checkpoint),
-            );
+            if !self.current.contains_key(&event.aggregate_type) {
+                self.current
+                    .insert(event.aggregate_type.clone(), HashMap::new());
+            }
+            let Some(streams) = self.current.get_mut(&event.aggregate_type) else {
+                continue;
+            };
+            let stream = (event.sequence, event.checkpoint);
+            if streams.insert(event.aggregate_id.clone(), stream).is_none() {
+                self.current_streams += 1;
+            }
         }
     }
 
     /// The checkpoint of the stream's event at `head.sequence`, or of a later one.
     fn checkpoint_of(&self, head: &StreamHead) -> Option<Checkpoint> {
-        let key = (head.aggregate_type.clone(), head.aggregate_id.clone());
         [&self.current, &self.previous]
             .into_iter()
-            .filter_map(|generation| generation.get(&key))
+            .filter_map(|generation| {
+                generation
+                    .get(head.aggregate_type.as_str())?
+                    .get(head.aggregate_id.as_str())
+            })
             .find(|(sequence, _)| *sequence >= head.sequence)
             .map(|(_, checkpoint)| *checkpoint)
     }
@@ -310,4 +327,73 @@ async fn wait(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(aggregate_type: &str, id: usize, sequence: i64, position: i64) -> FeedEvent {
+        FeedEvent {
+            checkpoint: Checkpoint { tx_id: 1, position },
+            aggregate_type: aggregate_type.to_owned(),
+            aggregate_id: format!("stream-{id}"),
+            sequence,
+            event_type: "Happened".to_owned(),
+            event_version: "1".to_owned(),
+            payload: serde_json::Value::Null,
+            metadata: serde_json::Value::Null,
+            recorded_at: chrono::Utc::now(),
+            tenant_id: None,
+        }
+    }
+
+    fn head(aggregate_type: &str, id: usize, sequence: i64) -> StreamHead {
+        StreamHead {
+            aggregate_type: aggregate_type.to_owned(),
+            aggregate_id: format!("stream-{id}"),
+            sequence,
+        }
+    }
+
+    fn position_of(streams: &RecentStreams, head: &StreamHead) -> Option<i64> {
+        streams.checkpoint_of(head).map(|at| at.position)
+    }
+
+    #[test]
+    fn a_stream_is_found_by_type_and_id_at_its_sequence_or_a_later_one() {
+        let mut streams = RecentStreams::default();
+        streams.record(&[event("order", 1, 1, 10), event("partner", 1, 4, 11)]);
+        streams.record(&[event("order", 1, 2, 12)]);
+
+        assert_eq!(position_of(&streams, &head("order", 1, 1)), Some(12));
+        assert_eq!(position_of(&streams, &head("order", 1, 2)), Some(12));
+        assert_eq!(position_of(&streams, &head("partner", 1, 4)), Some(11));
+        // Not processed yet: a later sequence, another type, another id.
+        assert_eq!(position_of(&streams, &head("order", 1, 3)), None);
+        assert_eq!(position_of(&streams, &head("contact", 1, 1)), None);
+        assert_eq!(position_of(&streams, &head("order", 2, 1)), None);
+    }
+
+    #[test]
+    fn the_previous_generation_is_kept_and_the_one_before_it_forgotten() {
+        let mut streams = RecentStreams::default();
+        let kept = RecentStreams::KEPT;
+        let first: Vec<FeedEvent> = (0..kept).map(|i| event("order", i, 1, 1)).collect();
+        streams.record(&first);
+        assert_eq!(streams.current_streams, kept);
+
+        // Full: the next stream starts a new generation, and is counted once when seen again.
+        streams.record(&[event("order", kept, 1, 3), event("order", kept, 2, 4)]);
+        assert_eq!(streams.current_streams, 1);
+        assert_eq!(position_of(&streams, &head("order", 0, 1)), Some(1));
+        assert_eq!(position_of(&streams, &head("order", kept, 2)), Some(4));
+
+        let second: Vec<FeedEvent> = (kept + 1..2 * kept + 1)
+            .map(|i| event("order", i, 1, 4))
+            .collect();
+        streams.record(&second);
+        assert_eq!(position_of(&streams, &head("order", kept, 2)), Some(4));
+        assert_eq!(position_of(&streams, &head("order", 0, 1)), None);
+    }
 }
