@@ -36,8 +36,6 @@ struct Reached {
 #[derive(Default)]
 struct RecentStreams {
     current: Generation,
-    /// The streams in `current`.
-    current_streams: usize,
     previous: Generation,
 }
 
@@ -50,22 +48,22 @@ impl RecentStreams {
 
     fn record(&mut self, events: &[FeedEvent]) {
         for event in events {
-            if self.current_streams >= Self::KEPT {
+            if self.current_streams() >= Self::KEPT {
                 self.previous = std::mem::take(&mut self.current);
-                self.current_streams = 0;
             }
-            if !self.current.contains_key(&event.aggregate_type) {
-                self.current
-                    .insert(event.aggregate_type.clone(), HashMap::new());
-            }
-            let Some(streams) = self.current.get_mut(&event.aggregate_type) else {
-                continue;
-            };
-            let stream = (event.sequence, event.checkpoint);
-            if streams.insert(event.aggregate_id.clone(), stream).is_none() {
-                self.current_streams += 1;
-            }
+            self.current
+                .entry(event.aggregate_type.clone())
+                .or_default()
+                .insert(
+                    event.aggregate_id.clone(),
+                    (event.sequence, event.checkpoint),
+                );
         }
+    }
+
+    /// The streams in the current generation (summed over the few aggregate types).
+    fn current_streams(&self) -> usize {
+        self.current.values().map(HashMap::len).sum()
     }
 
     /// The checkpoint of the stream's event at `head.sequence`, or of a later one.
@@ -381,11 +379,11 @@ mod tests {
         let kept = RecentStreams::KEPT;
         let first: Vec<FeedEvent> = (0..kept).map(|i| event("order", i, 1, 1)).collect();
         streams.record(&first);
-        assert_eq!(streams.current_streams, kept);
+        assert_eq!(streams.current_streams(), kept);
 
         // Full: the next stream starts a new generation, and is counted once when seen again.
         streams.record(&[event("order", kept, 1, 3), event("order", kept, 2, 4)]);
-        assert_eq!(streams.current_streams, 1);
+        assert_eq!(streams.current_streams(), 1);
         assert_eq!(position_of(&streams, &head("order", 0, 1)), Some(1));
         assert_eq!(position_of(&streams, &head("order", kept, 2)), Some(4));
 

@@ -355,7 +355,7 @@ impl Measured {
 
 /// One measured HTTP phase against a fresh server, once its projections have caught up with
 /// the orders before it (so that the phase sees only its own work) and after a warm-up.
-async fn http_phase(
+async fn fresh_server_phase(
     db: &dinghuo_commands::Database,
     pool: &sqlx::PgPool,
     http: &mut Measured,
@@ -380,6 +380,15 @@ async fn http_phase(
         .await;
     server.stop().await;
     phase
+}
+
+/// The median of sorted values (the mean of the middle two for an even count); 0 for none.
+fn median(sorted: &[f64]) -> f64 {
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
 }
 
 fn main() {
@@ -418,20 +427,30 @@ fn main() {
             unreachable!("the benchmark asked for Postgres");
         };
         for round in 1..=rounds {
-            let (mut layer_phase, mut http_phase) = if round % 2 == 1 {
-                let layer_phase = layer.measure(pool, &test.db, command_layer(commands.clone(), world.clone(), &contacts, duration)).await;
-                let http_phase = http_phase(&test.db, pool, &mut http, &world, &contacts, duration).await;
-                (layer_phase, http_phase)
-            } else {
-                let http_phase = http_phase(&test.db, pool, &mut http, &world, &contacts, duration).await;
-                let layer_phase = layer.measure(pool, &test.db, command_layer(commands.clone(), world.clone(), &contacts, duration)).await;
-                (layer_phase, http_phase)
+            let http_first = round % 2 == 0;
+            let mut early_http = None;
+            if http_first {
+                early_http = Some(
+                    fresh_server_phase(&test.db, pool, &mut http, &world, &contacts, duration)
+                        .await,
+                );
+            }
+            let layer_load = command_layer(commands.clone(), world.clone(), &contacts, duration);
+            let mut layer_phase = layer.measure(pool, &test.db, layer_load).await;
+            let mut http_phase = match early_http {
+                Some(phase) => phase,
+                None => {
+                    fresh_server_phase(&test.db, pool, &mut http, &world, &contacts, duration).await
+                }
             };
             let ratio = http_phase.throughput() / layer_phase.throughput();
             ratios.push(ratio);
             println!("  round {round}: {}", layer_phase.describe("command layer"));
             println!("  round {round}: {}", http_phase.describe("HTTP"));
-            println!("  round {round}: HTTP / command layer {:.0} %", 100.0 * ratio);
+            println!(
+                "  round {round}: HTTP / command layer {:.0} %",
+                100.0 * ratio
+            );
             layer.phase.merge(layer_phase);
             http.phase.merge(http_phase);
         }
@@ -440,13 +459,14 @@ fn main() {
         layer.report("command layer", "command-layer");
         http.report("HTTP", "HTTP");
         ratios.sort_by(f64::total_cmp);
-        let percent = |ratio: &f64| format!("{:.0} %", 100.0 * ratio);
+        let percent = |ratio: f64| 100.0 * ratio;
         println!(
-            "  HTTP / command layer throughput: {:.0} % (per round: median {}, from {} to {}); HTTP p99 {:.1} ms",
-            100.0 * http.phase.throughput() / layer.phase.throughput(),
-            ratios.get(ratios.len() / 2).map(percent).unwrap_or_default(),
-            ratios.first().map(percent).unwrap_or_default(),
-            ratios.last().map(percent).unwrap_or_default(),
+            "  HTTP / command layer throughput: {:.0} % (per round: median {:.0} %, \
+             from {:.0} to {:.0} %); HTTP p99 {:.1} ms",
+            percent(http.phase.throughput() / layer.phase.throughput()),
+            percent(median(&ratios)),
+            percent(ratios.first().copied().unwrap_or_default()),
+            percent(ratios.last().copied().unwrap_or_default()),
             http.phase.percentile(0.99).as_secs_f64() * 1e3
         );
     });

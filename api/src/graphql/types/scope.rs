@@ -50,13 +50,14 @@ impl Scope {
     /// [`Scope::BATCH_COLUMNS`]: `tenant_column` and `partner_column` are the row's tenant and
     /// partner.
     pub fn batch_condition(tenant_column: &str, partner_column: &str) -> String {
+        let [tenant, contact, side] = Self::BATCH_COLUMNS;
         format!(
-            "{tenant_column} = scope_tenant
-             AND (scope_contact IS NULL
+            "{tenant_column} = {tenant}
+             AND ({contact} IS NULL
                   OR EXISTS (SELECT 1 FROM rm_partner_contacts l
-                              WHERE l.contact_id = scope_contact
+                              WHERE l.contact_id = {contact}
                                 AND l.partner_id = {partner_column}
-                                AND (scope_side IS NULL OR l.side = scope_side)))"
+                                AND ({side} IS NULL OR l.side = {side})))"
         )
     }
 
