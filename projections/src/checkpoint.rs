@@ -101,7 +101,8 @@ pub async fn advance(
     advance_all(tx, &[key], to, last_event_at).await
 }
 
-/// Moves the checkpoints of `keys` to `to`, in one statement.
+/// Moves the checkpoints of `keys` to `to`, in one statement, held back while the
+/// transaction combines writes (nothing else in a page reads the checkpoints it writes).
 pub async fn advance_all(
     tx: &mut Tx,
     keys: &[&str],
@@ -125,6 +126,5 @@ pub async fn advance_all(
         Utc::now().into(),
     ];
     args.extend(key_args(keys));
-    tx.execute(&sql, &args).await?;
-    Ok(())
+    tx.defer("projection_checkpoints", &sql, &args).await
 }

@@ -109,8 +109,9 @@ pub(crate) async fn read_feed_in(
     after: Checkpoint,
     limit: u32,
 ) -> Result<Vec<FeedEvent>, FeedError> {
+    tx.flush().await?;
     match tx {
-        Tx::Postgres(tx) => postgres_page(&mut **tx, after, limit).await,
+        Tx::Postgres(tx, _) => postgres_page(&mut **tx, after, limit).await,
         Tx::Sqlite(tx) => sqlite_page(&mut **tx, after, limit).await,
     }
 }

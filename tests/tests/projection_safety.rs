@@ -55,7 +55,14 @@ enum Fault {
     Panic,
     /// Signals `reached` and never finishes, so the test can abort the runner right there.
     Stall,
+    /// From then on, writes a statement that fails, as a broken one would, through
+    /// `Tx::defer`: where the runner sends its members' writes together, the failure shows
+    /// only when they are sent, and must still be blamed on this member alone.
+    BrokenWrite,
 }
+
+/// The table a [`Fault::BrokenWrite`] writes to, which does not exist.
+const NO_SUCH_TABLE: &str = "no_such_table";
 
 /// A real projection from `models::all()`, with the same name, tables and fold, that records
 /// every event it is given and can be told to fail on its `at`-th one.
@@ -134,6 +141,10 @@ impl Projection for Wrapped {
             Some((at, Fault::Stall)) if at == nth => {
                 self.reached.notify_one();
                 std::future::pending::<()>().await;
+            }
+            Some((at, Fault::BrokenWrite)) if nth >= at => {
+                let broken = format!("UPDATE {NO_SUCH_TABLE} SET broken = 1");
+                tx.defer(NO_SUCH_TABLE, &broken, &[]).await?;
             }
             _ => {}
         }
@@ -463,52 +474,11 @@ on_both_backends! {
     }
 
     async fn a_group_runs_each_member_from_its_own_checkpoint_and_takes_out_only_a_failing_one(test) {
-        let commands = test.commands();
-        let projections = replayable_projections();
-        let mut history = History::start(&commands, 11).await;
-        history.run(&commands, 40).await;
-        settle_feed(&test.db).await;
+        a_group_takes_out_only_its_failing_member(&test, Fault::Error, INJECTED).await;
+    }
 
-        // The first member is caught up alone; the others join the group from zero.
-        let (first, rest) = projections.split_first().expect("projections");
-        let (failing, healthy) = rest.split_first().expect("at least three projections");
-        prepare(&test.db, first.as_ref()).await.expect("prepare");
-        catch_up(&test.db, first.as_ref(), 500).await.expect("catch up");
-        let ahead = checkpoint_of(&test.db, first.as_ref()).await;
-        history.run_every_kind(&commands).await;
-        history.run(&commands, 40).await;
-        let head = settle_feed(&test.db).await;
-
-        let first = Wrapped::new(first.clone());
-        let failing = Wrapped::failing(failing.clone(), Some((5, Fault::Error)));
-        let mut members: Vec<Arc<dyn Projection>> = vec![first.clone(), failing.clone()];
-        members.extend(healthy.iter().cloned());
-        let mut running = [Running::spawn(
-            Runner::group(test.db.clone(), members, Wakeup::new()).with_settings(quick(7)),
-        )];
-        let mut caught_up = vec![first.name()];
-        caught_up.extend(names(healthy));
-        wait_for_runners(&test.db, &caught_up, head, &mut running).await;
-        let [running] = running;
-        running.stop().await;
-
-        assert!(
-            first.given().iter().all(|position| *position > ahead.position),
-            "{}: given events it had already applied",
-            first.name()
-        );
-        match status(&test.db, failing.as_ref()).await.expect("status").state {
-            State::Failed(error) => assert!(error.contains(INJECTED), "status error {error:?}"),
-            other => panic!("{}: status shows {other:?} after a failure", failing.name()),
-        }
-        assert!(
-            checkpoint_of(&test.db, failing.as_ref()).await < head,
-            "the failed member went on"
-        );
-        for projection in std::iter::once(&first.inner).chain(healthy) {
-            let incremental = dump(&test.db, projection.as_ref()).await;
-            assert_rebuild_gives(&test.db, projection.as_ref(), &incremental).await;
-        }
+    async fn a_write_that_fails_among_the_writes_of_a_page_is_blamed_on_its_member_alone(test) {
+        a_group_takes_out_only_its_failing_member(&test, Fault::BrokenWrite, NO_SUCH_TABLE).await;
     }
 
     async fn a_member_that_cannot_be_prepared_stops_alone(test) {
@@ -994,5 +964,66 @@ async fn wait_until_listening(db: &Database) {
             "the listener never listened"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A group whose second member fails with `fault` on its fifth event: that member is taken out
+/// with an error containing `error` and stays behind; the first (ahead when the group starts)
+/// is given only events after its checkpoint; the others catch up and equal a rebuild.
+async fn a_group_takes_out_only_its_failing_member(test: &TestDb, fault: Fault, error: &str) {
+    let commands = test.commands();
+    let projections = replayable_projections();
+    let mut history = History::start(&commands, 11).await;
+    history.run(&commands, 40).await;
+    settle_feed(&test.db).await;
+
+    // The first member is caught up alone; the others join the group from zero.
+    let (first, rest) = projections.split_first().expect("projections");
+    let (failing, healthy) = rest.split_first().expect("at least three projections");
+    prepare(&test.db, first.as_ref()).await.expect("prepare");
+    catch_up(&test.db, first.as_ref(), 500)
+        .await
+        .expect("catch up");
+    let ahead = checkpoint_of(&test.db, first.as_ref()).await;
+    history.run_every_kind(&commands).await;
+    history.run(&commands, 40).await;
+    let head = settle_feed(&test.db).await;
+
+    let first = Wrapped::new(first.clone());
+    let failing = Wrapped::failing(failing.clone(), Some((5, fault)));
+    let mut members: Vec<Arc<dyn Projection>> = vec![first.clone(), failing.clone()];
+    members.extend(healthy.iter().cloned());
+    let mut running = [Running::spawn(
+        Runner::group(test.db.clone(), members, Wakeup::new()).with_settings(quick(7)),
+    )];
+    let mut caught_up = vec![first.name()];
+    caught_up.extend(names(healthy));
+    wait_for_runners(&test.db, &caught_up, head, &mut running).await;
+    let [running] = running;
+    running.stop().await;
+
+    assert!(
+        first
+            .given()
+            .iter()
+            .all(|position| *position > ahead.position),
+        "{}: given events it had already applied",
+        first.name()
+    );
+    match status(&test.db, failing.as_ref())
+        .await
+        .expect("status")
+        .state
+    {
+        State::Failed(status) => assert!(status.contains(error), "status error {status:?}"),
+        other => panic!("{}: status shows {other:?} after a failure", failing.name()),
+    }
+    assert!(
+        checkpoint_of(&test.db, failing.as_ref()).await < head,
+        "the failed member went on"
+    );
+    for projection in std::iter::once(&first.inner).chain(healthy) {
+        let incremental = dump(&test.db, projection.as_ref()).await;
+        assert_rebuild_gives(&test.db, projection.as_ref(), &incremental).await;
     }
 }

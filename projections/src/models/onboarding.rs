@@ -112,7 +112,8 @@ impl CountsSubmissions for OnboardingProjection {
         rows: Rows,
     ) -> Result<(), ProjectionError> {
         let table = names.table("onboarding_partners");
-        tx.execute_rows(
+        tx.defer_rows(
+            &table,
             rows,
             &format!(
                 // Only partners without a first order yet: the others' rows stay untouched

@@ -740,14 +740,14 @@ impl OrderWrites {
             for order in new_orders.by_ref().take(ROWS_PER_STATEMENT) {
                 rows.push(order.values());
             }
-            tx.insert_rows(rows, &orders).await?;
+            tx.defer_insert_rows(rows, &orders).await?;
         }
 
         let mut new_lines = Rows::new(LINE_COLUMNS);
         for line in changes.lines {
             new_lines.push(line);
         }
-        tx.insert_rows(new_lines, &lines).await?;
+        tx.defer_insert_rows(new_lines, &lines).await?;
 
         let mut changed = Rows::new(&with_transitions(&["order_id"]));
         for (id, transitions) in changes.changed {
@@ -798,7 +798,8 @@ impl OrderWrites {
             ]);
         }
         let columns = SALES_COLUMNS.join(", ");
-        tx.execute_rows(
+        tx.defer_rows(
+            &sales,
             upserts,
             // `WHERE true`: SQLite cannot otherwise tell the upsert from a join's `ON`.
             &format!(

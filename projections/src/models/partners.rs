@@ -114,7 +114,8 @@ impl CountsSubmissions for PartnersProjection {
         rows: Rows,
     ) -> Result<(), ProjectionError> {
         let table = names.table("partners");
-        tx.execute_rows(
+        tx.defer_rows(
+            &table,
             rows,
             &format!(
                 "UPDATE {table} SET orders_count = {table}.orders_count + v.orders,

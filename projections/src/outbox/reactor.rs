@@ -326,8 +326,9 @@ impl NotificationsReactor {
 async fn recipient(tx: &mut Tx, event: &FeedEvent) -> Result<Recipient, ProjectionError> {
     let sql = "SELECT tenant_id, name, phone FROM outbox_contacts WHERE contact_id = $1";
     let id = event.aggregate_id.as_str();
+    tx.flush().await?;
     let row = match tx {
-        Tx::Postgres(tx) => sqlx::query(sql)
+        Tx::Postgres(tx, _) => sqlx::query(sql)
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?
@@ -365,8 +366,9 @@ async fn recipient(tx: &mut Tx, event: &FeedEvent) -> Result<Recipient, Projecti
 
 /// One text column of the first row, if any.
 async fn fetch_text(tx: &mut Tx, sql: &str, arg: &str) -> Result<Option<String>, sqlx::Error> {
+    tx.flush().await?;
     Ok(match tx {
-        Tx::Postgres(tx) => {
+        Tx::Postgres(tx, _) => {
             sqlx::query_scalar::<_, Option<String>>(sql)
                 .bind(arg)
                 .fetch_optional(&mut **tx)

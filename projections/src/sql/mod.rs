@@ -9,6 +9,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use dinghuo_commands::Database;
 use sqlx::{PgExecutor, Postgres, Sqlite, SqliteConnection, Transaction};
 
+mod deferred;
+
+use deferred::Bound;
+pub use deferred::Deferred;
+
 /// A value bound to a `$n` parameter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg {
@@ -72,9 +77,11 @@ pub fn sqlite_time(time: DateTime<Utc>) -> String {
 /// From how many rows [`Tx::insert_rows`] uses `COPY` on Postgres.
 pub const COPY_FROM_ROWS: usize = 256;
 
-/// A transaction on either backend.
+/// A transaction on either backend. On Postgres it may hold writes back to send them together
+/// ([`Tx::combine_writes`], [`deferred`]): every method that runs a statement sends those
+/// first, and so must any code that reaches the connection itself (after [`Tx::flush`]).
 pub enum Tx {
-    Postgres(Transaction<'static, Postgres>),
+    Postgres(Transaction<'static, Postgres>, Deferred),
     Sqlite(Transaction<'static, Sqlite>),
 }
 
@@ -108,7 +115,7 @@ macro_rules! bind_all {
 impl Tx {
     pub async fn begin(db: &Database) -> Result<Self, sqlx::Error> {
         Ok(match db {
-            Database::Postgres(pool) => Self::Postgres(pool.begin().await?),
+            Database::Postgres(pool) => Self::Postgres(pool.begin().await?, Deferred::default()),
             Database::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
                 // Take the write lock now: a deferred transaction that reads first and writes
@@ -131,26 +138,119 @@ impl Tx {
             Database::Postgres(pool) => Ok(Self::Postgres(
                 pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off")
                     .await?,
+                Deferred::default(),
             )),
             Database::Sqlite(_) => Self::begin(db).await,
         }
     }
 
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.flush().await?;
         match self {
-            Self::Postgres(tx) => tx.commit().await,
+            Self::Postgres(tx, _) => tx.commit().await,
             Self::Sqlite(tx) => tx.commit().await,
         }
     }
 
     pub fn is_postgres(&self) -> bool {
-        matches!(self, Self::Postgres(_))
+        matches!(self, Self::Postgres(..))
+    }
+
+    /// From now on, the `defer` methods hold their writes back until the next other statement
+    /// or the commit, and send them together (Postgres; on SQLite, whose statements cost no
+    /// round trip, they run at once). A failure of the writes sent together cannot say whose
+    /// write failed: the caller that needs to know applies the work again without this.
+    pub fn combine_writes(&mut self) {
+        if let Self::Postgres(_, deferred) = self {
+            deferred.enabled = true;
+        }
+    }
+
+    /// Sends the writes held back so far.
+    pub async fn flush(&mut self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Postgres(tx, deferred) => deferred.flush(tx).await,
+            Self::Sqlite(_) => Ok(()),
+        }
+    }
+
+    /// Whether writes held back failed when they were sent: the transaction is lost, and
+    /// whose write failed is not known.
+    pub fn flush_failed(&self) -> bool {
+        matches!(self, Self::Postgres(_, deferred) if deferred.failed)
+    }
+
+    /// Whether the `defer` methods hold writes back.
+    fn defers(&self) -> bool {
+        matches!(self, Self::Postgres(_, deferred) if deferred.enabled)
+    }
+
+    /// [`Tx::execute`] of `sql`, which writes `table` and reads no other table: held back while
+    /// writes are combined (see [`deferred`]).
+    pub async fn defer(&mut self, table: &str, sql: &str, args: &[Arg]) -> Result<(), sqlx::Error> {
+        if !self.defers() {
+            return self.execute(sql, args).await.map(drop);
+        }
+        let deferred = self.held_back_for(table).await?;
+        deferred.push(table, sql, args.iter().cloned().map(Bound::Value).collect());
+        Ok(())
+    }
+
+    /// [`Tx::execute_rows`] of `statement`, which writes `table` and reads no other table but
+    /// `v`: held back while writes are combined (see [`deferred`]).
+    pub async fn defer_rows(
+        &mut self,
+        table: &str,
+        rows: Rows,
+        statement: &str,
+    ) -> Result<(), sqlx::Error> {
+        if !self.defers() {
+            return self.execute_rows(rows, statement).await.map(drop);
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        rows.check()?;
+        let sql = rows.postgres(statement);
+        let deferred = self.held_back_for(table).await?;
+        deferred.push(
+            table,
+            &sql,
+            rows.columns.into_iter().map(Bound::Array).collect(),
+        );
+        Ok(())
+    }
+
+    /// [`Tx::insert_rows`], held back while writes are combined, unless there are enough rows
+    /// for `COPY`.
+    pub async fn defer_insert_rows(&mut self, rows: Rows, table: &str) -> Result<(), sqlx::Error> {
+        if self.defers() && rows.len < COPY_FROM_ROWS {
+            let statement = insert_statement(&rows, table);
+            self.defer_rows(table, rows, &statement).await
+        } else {
+            self.insert_rows(rows, table).await.map(drop)
+        }
+    }
+
+    /// The held-back writes, to add one to `table`: sent first if one of them writes it too,
+    /// so that the new one sees it.
+    async fn held_back_for(&mut self, table: &str) -> Result<&mut Deferred, sqlx::Error> {
+        if matches!(self, Self::Postgres(_, deferred) if deferred.writes(table)) {
+            self.flush().await?;
+        }
+        match self {
+            Self::Postgres(_, deferred) => Ok(deferred),
+            Self::Sqlite(_) => Err(sqlx::Error::Protocol(
+                "SQLite holds no writes back".to_owned(),
+            )),
+        }
     }
 
     /// Runs one statement; answers the number of rows it changed.
     pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
+        self.flush().await?;
         Ok(match self {
-            Self::Postgres(tx) => bind_all!(sqlx::query(sql), args, postgres)
+            Self::Postgres(tx, _) => bind_all!(sqlx::query(sql), args, postgres)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
@@ -163,8 +263,9 @@ impl Tx {
 
     /// Runs a query answering one integer (or none), e.g. `SELECT count(*) …`.
     pub async fn fetch_int(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
+        self.flush().await?;
         Ok(match self {
-            Self::Postgres(tx) => {
+            Self::Postgres(tx, _) => {
                 bind_all!(sqlx::query_scalar::<_, Option<i64>>(sql), args, postgres)
                     .fetch_optional(&mut **tx)
                     .await?
@@ -182,8 +283,9 @@ impl Tx {
     where
         T: FromEitherRow,
     {
+        self.flush().await?;
         match self {
-            Self::Postgres(tx) => {
+            Self::Postgres(tx, _) => {
                 bind_all!(sqlx::query_as::<_, T>(sql), args, postgres)
                     .fetch_all(&mut **tx)
                     .await
@@ -450,8 +552,9 @@ impl Tx {
             return Ok(0);
         }
         rows.check()?;
+        self.flush().await?;
         match self {
-            Self::Postgres(tx) => {
+            Self::Postgres(tx, _) => {
                 let sql = rows.postgres(statement);
                 Ok(bind_columns!(sqlx::query(&sql), rows.columns)
                     .execute(&mut **tx)
@@ -481,9 +584,10 @@ impl Tx {
             return Ok(0);
         }
         rows.check()?;
+        self.flush().await?;
         let columns = rows.names.join(", ");
         match self {
-            Self::Postgres(tx) if rows.len >= COPY_FROM_ROWS => {
+            Self::Postgres(tx, _) if rows.len >= COPY_FROM_ROWS => {
                 // A guess at the row width, to spare most of the buffer's regrowth.
                 let mut data = String::with_capacity(rows.len * rows.columns.len() * 16);
                 for row in 0..rows.len {
@@ -501,8 +605,8 @@ impl Tx {
                 copy.send(data.as_bytes()).await?;
                 copy.finish().await
             }
-            Self::Postgres(_) | Self::Sqlite(_) => {
-                let statement = format!("INSERT INTO {table} ({columns}) SELECT {columns} FROM v");
+            Self::Postgres(..) | Self::Sqlite(_) => {
+                let statement = insert_statement(&rows, table);
                 self.execute_rows(rows, &statement).await
             }
         }
@@ -517,11 +621,18 @@ impl Tx {
             return Ok(Vec::new());
         }
         rows.check()?;
+        self.flush().await?;
         match self {
-            Self::Postgres(tx) => fetch_rows_postgres(&mut **tx, rows, query).await,
+            Self::Postgres(tx, _) => fetch_rows_postgres(&mut **tx, rows, query).await,
             Self::Sqlite(tx) => fetch_rows_sqlite(tx, rows, query).await,
         }
     }
+}
+
+/// The statement of [`Tx::insert_rows`] below `COPY`: every row of `v` into `table`.
+fn insert_statement(rows: &Rows, table: &str) -> String {
+    let columns = rows.names.join(", ");
+    format!("INSERT INTO {table} ({columns}) SELECT {columns} FROM v")
 }
 
 /// A point in time read back from a read-model table: `timestamptz` on Postgres, the fixed-width
