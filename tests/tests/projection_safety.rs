@@ -6,7 +6,8 @@
 //!   batch (checkpoint and rows unchanged), reports the failure, and after a restart equals a
 //!   rebuild;
 //! - a group of projections run by one runner: each member starts from its own checkpoint, and
-//!   a failing member (or one whose tables cannot be created) is taken out while the others go on;
+//!   a failing member (or one whose tables cannot be created) is taken out while the others go on,
+//!   also when its failing write went to Postgres together with the others' (`Tx::defer`);
 //! - two runners of one projection on Postgres: one applies, the other stands by and takes over
 //!   from the checkpoint when the first dies; every event is applied exactly once in total;
 //! - a runner wakes on Postgres `NOTIFY` long before its poll interval;
