@@ -191,8 +191,10 @@ impl Tx {
         if !self.defers() {
             return self.execute(sql, args).await.map(drop);
         }
-        let deferred = self.held_back_for(table).await?;
-        deferred.push(table, sql, args.iter().cloned().map(Bound::Value).collect());
+        self.flush_if_held_back(table).await?;
+        if let Self::Postgres(_, deferred) = self {
+            deferred.push(table, sql, args.iter().cloned().map(Bound::Value).collect());
+        }
         Ok(())
     }
 
@@ -212,12 +214,11 @@ impl Tx {
         }
         rows.check()?;
         let sql = rows.postgres(statement);
-        let deferred = self.held_back_for(table).await?;
-        deferred.push(
-            table,
-            &sql,
-            rows.columns.into_iter().map(Bound::Array).collect(),
-        );
+        self.flush_if_held_back(table).await?;
+        if let Self::Postgres(_, deferred) = self {
+            let bound = rows.columns.into_iter().map(Bound::Array).collect();
+            deferred.push(table, &sql, bound);
+        }
         Ok(())
     }
 
@@ -232,18 +233,13 @@ impl Tx {
         }
     }
 
-    /// The held-back writes, to add one to `table`: sent first if one of them writes it too,
-    /// so that the new one sees it.
-    async fn held_back_for(&mut self, table: &str) -> Result<&mut Deferred, sqlx::Error> {
+    /// Sends the held-back writes if one of them writes `table`, so that the next write to it
+    /// sees them.
+    async fn flush_if_held_back(&mut self, table: &str) -> Result<(), sqlx::Error> {
         if matches!(self, Self::Postgres(_, deferred) if deferred.writes(table)) {
             self.flush().await?;
         }
-        match self {
-            Self::Postgres(_, deferred) => Ok(deferred),
-            Self::Sqlite(_) => Err(sqlx::Error::Protocol(
-                "SQLite holds no writes back".to_owned(),
-            )),
-        }
+        Ok(())
     }
 
     /// Runs one statement; answers the number of rows it changed.
