@@ -16,7 +16,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{PgExecutor, Row, SqliteExecutor};
 use uuid::Uuid;
 
-use crate::sql::Tx;
+use crate::sql::{Connection, Tx};
 
 /// Where a reader is in the feed. Compare checkpoints only from the same backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -109,10 +109,9 @@ pub(crate) async fn read_feed_in(
     after: Checkpoint,
     limit: u32,
 ) -> Result<Vec<FeedEvent>, FeedError> {
-    tx.flush().await?;
-    match tx {
-        Tx::Postgres(tx, _) => postgres_page(&mut **tx, after, limit).await,
-        Tx::Sqlite(tx) => sqlite_page(&mut **tx, after, limit).await,
+    match tx.connection().await? {
+        Connection::Postgres(connection) => postgres_page(connection, after, limit).await,
+        Connection::Sqlite(connection) => sqlite_page(connection, after, limit).await,
     }
 }
 

@@ -26,7 +26,7 @@ use super::texts::{self, MessageSettings, Template};
 use crate::feed::FeedEvent;
 use crate::models::decode;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
-use crate::sql::Tx;
+use crate::sql::{Connection, Tx};
 
 /// Characters of generated passwords: no `0/O/o`, `1/l/I`, so a password read off a phone
 /// screen is typed right the first time.
@@ -326,20 +326,19 @@ impl NotificationsReactor {
 async fn recipient(tx: &mut Tx, event: &FeedEvent) -> Result<Recipient, ProjectionError> {
     let sql = "SELECT tenant_id, name, phone FROM outbox_contacts WHERE contact_id = $1";
     let id = event.aggregate_id.as_str();
-    tx.flush().await?;
-    let row = match tx {
-        Tx::Postgres(tx, _) => sqlx::query(sql)
+    let row = match tx.connection().await? {
+        Connection::Postgres(connection) => sqlx::query(sql)
             .bind(id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(connection)
             .await?
             .map(
                 |row| -> Result<(String, String, Option<String>), sqlx::Error> {
                     Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
                 },
             ),
-        Tx::Sqlite(tx) => sqlx::query(sql)
+        Connection::Sqlite(connection) => sqlx::query(sql)
             .bind(id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(connection)
             .await?
             .map(
                 |row| -> Result<(String, String, Option<String>), sqlx::Error> {
@@ -366,18 +365,17 @@ async fn recipient(tx: &mut Tx, event: &FeedEvent) -> Result<Recipient, Projecti
 
 /// One text column of the first row, if any.
 async fn fetch_text(tx: &mut Tx, sql: &str, arg: &str) -> Result<Option<String>, sqlx::Error> {
-    tx.flush().await?;
-    Ok(match tx {
-        Tx::Postgres(tx, _) => {
+    Ok(match tx.connection().await? {
+        Connection::Postgres(connection) => {
             sqlx::query_scalar::<_, Option<String>>(sql)
                 .bind(arg)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(connection)
                 .await?
         }
-        Tx::Sqlite(tx) => {
+        Connection::Sqlite(connection) => {
             sqlx::query_scalar::<_, Option<String>>(sql)
                 .bind(arg)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(connection)
                 .await?
         }
     }

@@ -8,7 +8,8 @@
 //! back with it**. What keeps that from mattering:
 //! - a held-back statement reads no table but the one it writes (and its bound rows `v`);
 //! - a second write to a table that already has one held back sends the held-back ones first;
-//! - any other statement on the transaction sends them first too (`Tx::flush`).
+//! - any other statement on the transaction reaches the connection through `Tx::connection`,
+//!   which sends them first.
 //!
 //! So every statement sees the writes before it, as if they had run one by one.
 

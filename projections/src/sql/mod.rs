@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dinghuo_commands::Database;
-use sqlx::{PgExecutor, Postgres, Sqlite, SqliteConnection, Transaction};
+use sqlx::{PgConnection, PgExecutor, Postgres, Sqlite, SqliteConnection, Transaction};
 
 mod deferred;
 
@@ -78,11 +78,17 @@ pub fn sqlite_time(time: DateTime<Utc>) -> String {
 pub const COPY_FROM_ROWS: usize = 256;
 
 /// A transaction on either backend. On Postgres it may hold writes back to send them together
-/// ([`Tx::combine_writes`], [`deferred`]): every method that runs a statement sends those
-/// first, and so must any code that reaches the connection itself (after [`Tx::flush`]).
+/// ([`Tx::combine_writes`], [`deferred`]): every statement reaches the connection through
+/// [`Tx::connection`], which sends those first.
 pub enum Tx {
     Postgres(Transaction<'static, Postgres>, Deferred),
     Sqlite(Transaction<'static, Sqlite>),
+}
+
+/// The connection of a [`Tx`], once the writes it held back are sent.
+pub enum Connection<'c> {
+    Postgres(&'c mut PgConnection),
+    Sqlite(&'c mut SqliteConnection),
 }
 
 macro_rules! bind_all {
@@ -167,16 +173,26 @@ impl Tx {
     }
 
     /// Sends the writes held back so far.
-    pub async fn flush(&mut self) -> Result<(), sqlx::Error> {
+    pub(crate) async fn flush(&mut self) -> Result<(), sqlx::Error> {
         match self {
             Self::Postgres(tx, deferred) => deferred.flush(tx).await,
             Self::Sqlite(_) => Ok(()),
         }
     }
 
+    /// The connection, for a statement that must see every write before it: the held-back
+    /// writes are sent first.
+    pub async fn connection(&mut self) -> Result<Connection<'_>, sqlx::Error> {
+        self.flush().await?;
+        Ok(match self {
+            Self::Postgres(tx, _) => Connection::Postgres(tx),
+            Self::Sqlite(tx) => Connection::Sqlite(tx),
+        })
+    }
+
     /// Whether writes held back failed when they were sent: the transaction is lost, and
     /// whose write failed is not known.
-    pub fn flush_failed(&self) -> bool {
+    pub(crate) fn flush_failed(&self) -> bool {
         matches!(self, Self::Postgres(_, deferred) if deferred.failed)
     }
 
@@ -191,11 +207,8 @@ impl Tx {
         if !self.defers() {
             return self.execute(sql, args).await.map(drop);
         }
-        self.flush_if_held_back(table).await?;
-        if let Self::Postgres(_, deferred) = self {
-            deferred.push(table, sql, args.iter().cloned().map(Bound::Value).collect());
-        }
-        Ok(())
+        let bound = args.iter().cloned().map(Bound::Value).collect();
+        self.hold_back(table, sql, bound).await
     }
 
     /// [`Tx::execute_rows`] of `statement`, which writes `table` and reads no other table but
@@ -214,12 +227,8 @@ impl Tx {
         }
         rows.check()?;
         let sql = rows.postgres(statement);
-        self.flush_if_held_back(table).await?;
-        if let Self::Postgres(_, deferred) = self {
-            let bound = rows.columns.into_iter().map(Bound::Array).collect();
-            deferred.push(table, &sql, bound);
-        }
-        Ok(())
+        let bound = rows.columns.into_iter().map(Bound::Array).collect();
+        self.hold_back(table, &sql, bound).await
     }
 
     /// [`Tx::insert_rows`], held back while writes are combined, unless there are enough rows
@@ -233,25 +242,32 @@ impl Tx {
         }
     }
 
-    /// Sends the held-back writes if one of them writes `table`, so that the next write to it
-    /// sees them.
-    async fn flush_if_held_back(&mut self, table: &str) -> Result<(), sqlx::Error> {
+    /// Holds back `sql`, which writes `table`. When a write to `table` is held back already,
+    /// the held-back writes are sent first, so that this one sees them.
+    async fn hold_back(
+        &mut self,
+        table: &str,
+        sql: &str,
+        bound: Vec<Bound>,
+    ) -> Result<(), sqlx::Error> {
         if matches!(self, Self::Postgres(_, deferred) if deferred.writes(table)) {
             self.flush().await?;
+        }
+        if let Self::Postgres(_, deferred) = self {
+            deferred.push(table, sql, bound);
         }
         Ok(())
     }
 
     /// Runs one statement; answers the number of rows it changed.
     pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
-        self.flush().await?;
-        Ok(match self {
-            Self::Postgres(tx, _) => bind_all!(sqlx::query(sql), args, postgres)
-                .execute(&mut **tx)
+        Ok(match self.connection().await? {
+            Connection::Postgres(connection) => bind_all!(sqlx::query(sql), args, postgres)
+                .execute(connection)
                 .await?
                 .rows_affected(),
-            Self::Sqlite(tx) => bind_all!(sqlx::query(sql), args, sqlite)
-                .execute(&mut **tx)
+            Connection::Sqlite(connection) => bind_all!(sqlx::query(sql), args, sqlite)
+                .execute(connection)
                 .await?
                 .rows_affected(),
         })
@@ -259,18 +275,19 @@ impl Tx {
 
     /// Runs a query answering one integer (or none), e.g. `SELECT count(*) …`.
     pub async fn fetch_int(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
-        self.flush().await?;
-        Ok(match self {
-            Self::Postgres(tx, _) => {
+        Ok(match self.connection().await? {
+            Connection::Postgres(connection) => {
                 bind_all!(sqlx::query_scalar::<_, Option<i64>>(sql), args, postgres)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(connection)
                     .await?
                     .flatten()
             }
-            Self::Sqlite(tx) => bind_all!(sqlx::query_scalar::<_, Option<i64>>(sql), args, sqlite)
-                .fetch_optional(&mut **tx)
-                .await?
-                .flatten(),
+            Connection::Sqlite(connection) => {
+                bind_all!(sqlx::query_scalar::<_, Option<i64>>(sql), args, sqlite)
+                    .fetch_optional(connection)
+                    .await?
+                    .flatten()
+            }
         })
     }
 
@@ -279,16 +296,15 @@ impl Tx {
     where
         T: FromEitherRow,
     {
-        self.flush().await?;
-        match self {
-            Self::Postgres(tx, _) => {
+        match self.connection().await? {
+            Connection::Postgres(connection) => {
                 bind_all!(sqlx::query_as::<_, T>(sql), args, postgres)
-                    .fetch_all(&mut **tx)
+                    .fetch_all(connection)
                     .await
             }
-            Self::Sqlite(tx) => {
+            Connection::Sqlite(connection) => {
                 bind_all!(sqlx::query_as::<_, T>(sql), args, sqlite)
-                    .fetch_all(&mut **tx)
+                    .fetch_all(connection)
                     .await
             }
         }
@@ -548,20 +564,19 @@ impl Tx {
             return Ok(0);
         }
         rows.check()?;
-        self.flush().await?;
-        match self {
-            Self::Postgres(tx, _) => {
+        match self.connection().await? {
+            Connection::Postgres(connection) => {
                 let sql = rows.postgres(statement);
                 Ok(bind_columns!(sqlx::query(&sql), rows.columns)
-                    .execute(&mut **tx)
+                    .execute(connection)
                     .await?
                     .rows_affected())
             }
-            Self::Sqlite(tx) => {
+            Connection::Sqlite(connection) => {
                 let mut changed = 0;
                 for (sql, args) in rows.sqlite_chunks(statement) {
                     changed += bind_all!(sqlx::query(&sql), &args, sqlite)
-                        .execute(&mut **tx)
+                        .execute(&mut *connection)
                         .await?
                         .rows_affected();
                 }
@@ -580,10 +595,8 @@ impl Tx {
             return Ok(0);
         }
         rows.check()?;
-        self.flush().await?;
-        let columns = rows.names.join(", ");
-        match self {
-            Self::Postgres(tx, _) if rows.len >= COPY_FROM_ROWS => {
+        if rows.len >= COPY_FROM_ROWS {
+            if let Connection::Postgres(connection) = self.connection().await? {
                 // A guess at the row width, to spare most of the buffer's regrowth.
                 let mut data = String::with_capacity(rows.len * rows.columns.len() * 16);
                 for row in 0..rows.len {
@@ -595,17 +608,16 @@ impl Tx {
                     }
                     data.push('\n');
                 }
-                let mut copy = tx
+                let columns = rows.names.join(", ");
+                let mut copy = connection
                     .copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN"))
                     .await?;
                 copy.send(data.as_bytes()).await?;
-                copy.finish().await
-            }
-            Self::Postgres(..) | Self::Sqlite(_) => {
-                let statement = insert_statement(&rows, table);
-                self.execute_rows(rows, &statement).await
+                return copy.finish().await;
             }
         }
+        let statement = insert_statement(&rows, table);
+        self.execute_rows(rows, &statement).await
     }
 
     /// Runs a query that reads the relation `v` of `rows` and answers rows of `T`.
@@ -617,10 +629,9 @@ impl Tx {
             return Ok(Vec::new());
         }
         rows.check()?;
-        self.flush().await?;
-        match self {
-            Self::Postgres(tx, _) => fetch_rows_postgres(&mut **tx, rows, query).await,
-            Self::Sqlite(tx) => fetch_rows_sqlite(tx, rows, query).await,
+        match self.connection().await? {
+            Connection::Postgres(connection) => fetch_rows_postgres(connection, rows, query).await,
+            Connection::Sqlite(connection) => fetch_rows_sqlite(connection, rows, query).await,
         }
     }
 }
