@@ -24,6 +24,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use super::body_deadline::{read_body_in_time, BodyDeadline};
 use super::{health, ServeArgs};
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::types::contact::DomainLoaders;
@@ -62,6 +63,10 @@ pub fn router(
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(super::metrics::render))
+        .layer(middleware::from_fn_with_state(
+            BodyDeadline(args.body_timeout),
+            read_body_in_time,
+        ))
         .layer(middleware::from_fn(request_id))
         .layer(RequestBodyLimitLayer::new(args.max_body_bytes))
         .with_state(state)
