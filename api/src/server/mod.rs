@@ -7,15 +7,23 @@
 //!   connection limit, graceful shutdown;
 //! - [`routes`]: the router and the GraphQL handlers;
 //! - [`body_deadline`]: a request body must arrive in time;
+//! - [`content_type`]: `POST /graphql` takes JSON only;
+//! - [`origin`]: no WebSocket from a page of another site;
+//! - [`headers`]: security headers on every answer;
+//! - [`graphiql`]: the GraphiQL page and its pinned assets, compiled in;
 //! - [`health`]: `/healthz` and `/readyz`;
 //! - [`metrics`]: `/metrics` (Prometheus) and what is recorded;
 //! - [`processors`]: runners and dispatcher started and stopped with the server;
 //! - [`first_run`]: `--demo`: load the demo tenant into an empty store and print tokens.
 
 pub mod body_deadline;
+pub mod content_type;
 pub mod first_run;
+pub mod graphiql;
+pub mod headers;
 pub mod health;
 pub mod metrics;
+pub mod origin;
 pub mod processors;
 pub mod routes;
 pub mod settings;
