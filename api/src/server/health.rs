@@ -1,5 +1,7 @@
 //! `/healthz`: the process is up. `/readyz`: it can serve — the database answers, every
-//! migration is applied, and no projection lags more than the bound.
+//! migration is applied, and no projection lags more than the bound. A database error is
+//! answered as a generic reason; its text (which names databases, hosts, users) goes only to
+//! the log, under the request id.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,7 +23,8 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             problems.push(format!("{pending} migration(s) not applied"));
         }
     }) {
-        problems.push(format!("database: {error}"));
+        tracing::warn!(%error, "readiness: cannot read the applied migrations");
+        problems.push("database unavailable".to_owned());
     }
     let mut projections = Vec::new();
     if problems.is_empty() {
@@ -46,7 +49,13 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
                         "lagSeconds": status.lag_seconds,
                     }));
                 }
-                Err(error) => problems.push(format!("projection status: {error}")),
+                Err(error) => {
+                    tracing::warn!(%error, projection = projection.name(), "readiness: cannot read a projection's status");
+                    problems.push(format!(
+                        "projection {}: status unavailable",
+                        projection.name()
+                    ));
+                }
             }
         }
     }

@@ -3,18 +3,31 @@
 //!
 //! Modules:
 //! - [`settings`]: flags and `DINGHUO_*` variables of `serve`;
+//! - [`transport`]: the accept loop: HTTP/1.1 connections, the header time limit, the
+//!   connection limit, graceful shutdown;
 //! - [`routes`]: the router and the GraphQL handlers;
+//! - [`body_deadline`]: a request body must arrive in time;
+//! - [`content_type`]: `POST /graphql` takes JSON only;
+//! - [`origin`]: no WebSocket from a page of another site;
+//! - [`headers`]: security headers on every answer;
+//! - [`graphiql`]: the GraphiQL page and its pinned assets, compiled in;
 //! - [`health`]: `/healthz` and `/readyz`;
 //! - [`metrics`]: `/metrics` (Prometheus) and what is recorded;
 //! - [`processors`]: runners and dispatcher started and stopped with the server;
 //! - [`first_run`]: `--demo`: load the demo tenant into an empty store and print tokens.
 
+pub mod body_deadline;
+pub mod content_type;
 pub mod first_run;
+pub mod graphiql;
+pub mod headers;
 pub mod health;
 pub mod metrics;
+pub mod origin;
 pub mod processors;
 pub mod routes;
 pub mod settings;
+pub mod transport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,12 +93,7 @@ pub async fn serve(
     tracing::info!(%address, "listening");
     println!("GraphiQL: http://{address}/graphql");
 
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    transport::serve(listener, app, args.connection_limits(), shutdown).await?;
     tracing::info!("stopped accepting; in-flight requests finished");
     if let Some(processors) = processors {
         processors.stop().await;

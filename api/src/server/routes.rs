@@ -1,5 +1,6 @@
-//! The router: `POST /graphql`, `GET /graphql` (GraphiQL), `/graphql/ws` (subscriptions over
-//! WebSocket), `/healthz`, `/readyz`, `/metrics`;
+//! The router: `POST /graphql` (JSON bodies only), `GET /graphql` (GraphiQL, never an
+//! operation), `/graphql/ws` (subscriptions over WebSocket, not from pages of other sites),
+//! `/healthz`, `/readyz`, `/metrics` and GraphiQL's assets, all with the security headers;
 //! a request id per request (the client's `x-request-id`, or a fresh one), answered in the
 //! `x-request-id` header, in every GraphQL error and in the logs.
 
@@ -8,14 +9,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{BatchRequest, BatchResponse, Data, ServerError};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use dinghuo_domain::ErrorCode;
@@ -24,7 +26,10 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::{health, ServeArgs};
+use super::body_deadline::{read_body_in_time, BodyDeadline};
+use super::content_type::json_only;
+use super::origin::same_site_only;
+use super::{graphiql, headers, health, ServeArgs};
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::types::contact::DomainLoaders;
 use crate::graphql::types::order::LinesLoader;
@@ -56,15 +61,27 @@ pub fn router(
         ready_max_lag_secs: args.ready_max_lag_secs,
         documents: DocumentCache::default(),
     };
-    Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
-        .route("/graphql/ws", get(graphql_ws))
+    let router = Router::new()
+        .route(
+            "/graphql",
+            get(graphiql::page).post(graphql.layer(middleware::from_fn(json_only))),
+        )
+        .route(
+            "/graphql/ws",
+            get(graphql_ws.layer(middleware::from_fn(same_site_only))),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(super::metrics::render))
+        .merge(graphiql::assets())
+        .layer(middleware::from_fn_with_state(
+            BodyDeadline(args.body_timeout),
+            read_body_in_time,
+        ))
         .layer(middleware::from_fn(request_id))
         .layer(RequestBodyLimitLayer::new(args.max_body_bytes))
-        .with_state(state)
+        .with_state(state);
+    headers::secure(router)
 }
 
 /// The request id of this request, as the `request_id` middleware stored it.
@@ -100,15 +117,6 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     response
-}
-
-async fn graphiql() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
-    )
 }
 
 /// The bearer token's actor, if the request carries a valid one. A request with an invalid

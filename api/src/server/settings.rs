@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use dinghuo_projections::outbox::{SecretString, SmsSettings};
 
+use super::transport::ConnectionLimits;
 use crate::graphql::Limits;
 
 /// The SMS gateway's token: a variable only, so that it never shows in a process list.
@@ -40,6 +41,22 @@ pub struct ServeArgs {
     #[arg(long, env = "DINGHUO_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
 
+    /// How long a client may take to send a request's headers (milliseconds), counted from the
+    /// connection's opening or the end of the previous response: also the longest a keep-alive
+    /// connection idles.
+    #[arg(long, env = "DINGHUO_HEADER_TIMEOUT_MS", default_value = "10000", value_parser = parse_positive_millis)]
+    pub header_timeout: Duration,
+
+    /// How long a client may take to send a request's whole body once its headers are in
+    /// (milliseconds).
+    #[arg(long, env = "DINGHUO_BODY_TIMEOUT_MS", default_value = "30000", value_parser = parse_positive_millis)]
+    pub body_timeout: Duration,
+
+    /// The most connections open at once, WebSockets included; past it the server accepts no
+    /// more until one closes.
+    #[arg(long, env = "DINGHUO_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
     /// Most operations in one batched request.
     #[arg(long, env = "DINGHUO_MAX_BATCH", default_value_t = 10)]
     pub max_batch: usize,
@@ -68,7 +85,22 @@ fn parse_millis(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("expected milliseconds, got {text:?}"))
 }
 
+fn parse_positive_millis(text: &str) -> Result<Duration, String> {
+    match parse_millis(text)? {
+        duration if duration.is_zero() => Err("expected at least 1 millisecond".to_owned()),
+        duration => Ok(duration),
+    }
+}
+
 impl ServeArgs {
+    /// The limits of the accept loop these flags describe.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: self.header_timeout,
+            max_connections: self.max_connections as usize,
+        }
+    }
+
     pub fn limits(&self) -> Limits {
         Limits {
             max_depth: self.max_depth,
