@@ -10,6 +10,9 @@
 //! matches the row, so it is dropped. The provider may then see a message twice, but always with
 //! the same dedup key (the message id), so it can deliver it at most once.
 //!
+//! A message's secret is opened with the outbox key ([`super::seal`]) only for the attempt, in
+//! memory. One that does not open fails its message at once: retrying cannot help.
+//!
 //! Time is a parameter ([`Dispatcher::dispatch_due`] takes `now`), so that tests step through
 //! backoff without sleeping; [`Dispatcher::run`] passes the wall clock.
 

@@ -10,6 +10,9 @@
 //! What a message needs beyond the event (the contact's phone and name, the tenant's name and
 //! WeChat account as they stood at that point of the log) is kept in small tables of its own,
 //! folded from the log in the same transaction.
+//!
+//! An initial password is stored only sealed with the outbox key ([`super::seal`]); a reactor
+//! without the key fails the batch rather than store it in the clear.
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::Argon2;
