@@ -17,8 +17,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
-    /// Where the default SQLite database and the generated JWT secret (`jwt-secret`) live;
-    /// created if absent.
+    /// Where the default SQLite database, the generated JWT secret (`jwt-secret`) and outbox key
+    /// (`outbox-key`) live; created if absent, private to its owner (0700, files 0600).
     #[arg(
         long,
         global = true,
@@ -114,7 +114,9 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 .await
                 .map_err(|e| e as Box<dyn std::error::Error>)?;
         }
-        Command::Projections(command) => crate::projections_cmd::run(&db, command).await?,
+        Command::Projections(command) => {
+            crate::projections_cmd::run(&db, &cli.data_dir, command).await?
+        }
         Command::Audit(command) => crate::audit_cmd::run(&db, command).await?,
         Command::Serve(args) => crate::server::run(db.clone(), &cli.data_dir, args)
             .await

@@ -1,11 +1,14 @@
 //! `dinghuo projections status|rebuild|catch-up`.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::Arc;
 
 use dinghuo_commands::Database;
 use dinghuo_projections::{models, Projection, RunnerSettings, State};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::auth::load_outbox_key;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ProjectionsCommand {
@@ -25,7 +28,13 @@ pub enum ProjectionsCommand {
 
 type Error = Box<dyn std::error::Error>;
 
-pub async fn run(db: &Database, command: &ProjectionsCommand) -> Result<(), Error> {
+/// Runs `command`; `data_dir` holds the outbox key when `DINGHUO_OUTBOX_KEY` is not set (the
+/// SMS reactor seals with it when catching up).
+pub async fn run(
+    db: &Database,
+    data_dir: &Path,
+    command: &ProjectionsCommand,
+) -> Result<(), Error> {
     match command {
         ProjectionsCommand::Status => print_status(db).await,
         ProjectionsCommand::Rebuild { name, all } => {
@@ -44,7 +53,7 @@ pub async fn run(db: &Database, command: &ProjectionsCommand) -> Result<(), Erro
             rebuild(db, &chosen).await
         }
         ProjectionsCommand::CatchUp => {
-            for projection in models::all() {
+            for projection in models::all_with_key(load_outbox_key(data_dir)?) {
                 dinghuo_projections::prepare(db, projection.as_ref()).await?;
                 let applied = dinghuo_projections::catch_up(db, projection.as_ref(), 500).await?;
                 println!("{:<20} {applied} events applied", projection.name());

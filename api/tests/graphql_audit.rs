@@ -45,6 +45,7 @@ impl Api {
             wakeup,
             progress: dinghuo_projections::Progress::new(),
             order_reader,
+            outbox_key: dinghuo_projections::outbox::OutboxKey::generate(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }
@@ -91,7 +92,7 @@ impl Api {
     async fn project(&self) {
         let db = self.commands().database();
         settle_feed(db).await;
-        for projection in models::all() {
+        for projection in models::all_with_key(self.state.outbox_key.clone()) {
             prepare(db, projection.as_ref())
                 .await
                 .expect("prepare projection");

@@ -30,7 +30,7 @@ use dinghuo_commands::{
 };
 use dinghuo_domain::{ContactId, PartnerId, Phone, TenantId};
 use dinghuo_projections::outbox::{
-    Delivery, Dispatcher, OutgoingSms, SendError, SmsProvider, SmsSettings,
+    Delivery, Dispatcher, OutboxKey, OutgoingSms, SendError, SmsProvider, SmsSettings, Stored,
 };
 use dinghuo_projections::sql;
 use dinghuo_projections::{catch_up, models, prepare, Wakeup};
@@ -85,6 +85,7 @@ impl Api {
             wakeup: Wakeup::new(),
             progress: dinghuo_projections::Progress::new(),
             order_reader,
+            outbox_key: OutboxKey::generate(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }
@@ -132,7 +133,7 @@ impl Api {
         // On Postgres the feed holds events back while any older transaction of the cluster is
         // open (other tests share it): wait until it delivers everything written so far.
         settle_feed(self.db()).await;
-        for projection in models::all() {
+        for projection in models::all_with_key(self.state.outbox_key.clone()) {
             prepare(self.db(), projection.as_ref())
                 .await
                 .expect("prepare projection");
@@ -163,6 +164,7 @@ fn ok(response: &Value) -> &Value {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct Message {
+    message_id: String,
     contact_id: String,
     phone: String,
     body: String,
@@ -173,7 +175,7 @@ struct Message {
 async fn messages(db: &Database, template: &str) -> Vec<Message> {
     sql::fetch_all(
         db,
-        "SELECT contact_id, phone, body, secret, status
+        "SELECT message_id, contact_id, phone, body, secret, status
            FROM notification_outbox WHERE template = $1 ORDER BY queued_at, message_id",
         &[template.into()],
     )
@@ -265,14 +267,22 @@ async fn tenant_mode_contact(api: &Api, world: &World, phone: &str) -> (PartnerI
     (partner, contact)
 }
 
-/// The initial password the reactor queued for `contact` (in the outbox until it is sent).
-async fn initial_password(db: &Database, contact: ContactId) -> String {
-    messages(db, "PARTNER_CONTACT_TENANT")
+/// The initial password the reactor queued for `contact` (in the outbox, sealed, until it is
+/// sent).
+async fn initial_password(api: &Api, contact: ContactId) -> String {
+    let message = messages(api.db(), "PARTNER_CONTACT_TENANT")
         .await
         .into_iter()
         .find(|m| m.contact_id == contact.to_string())
-        .and_then(|m| m.secret)
-        .expect("the initial password is queued")
+        .expect("a message to the contact");
+    let stored = message.secret.expect("the initial password is queued");
+    let Stored::Sealed(sealed) = Stored::of(&stored) else {
+        panic!("the password is stored in the clear");
+    };
+    api.state
+        .outbox_key
+        .open(&message.message_id, sealed)
+        .expect("it opens with the key")
 }
 
 fn bind_input(world: &World, phone: &str, code: &str) -> Value {
@@ -350,8 +360,13 @@ on_both_backends! {
 
         // The dispatcher delivers the code and then forgets it.
         let recorder = Arc::new(Recorder::default());
-        let dispatcher = Dispatcher::new(api.db().clone(), recorder.clone(), SmsSettings::default())
-            .expect("a dispatcher");
+        let dispatcher = Dispatcher::new(
+            api.db().clone(),
+            recorder.clone(),
+            SmsSettings::default(),
+            api.state.outbox_key.clone(),
+        )
+        .expect("a dispatcher");
         let report = dispatcher.dispatch_due(Utc::now()).await.expect("dispatch");
         assert!(report.sent >= 1, "{report:?}");
         let delivered = recorder.sent.lock().expect("not poisoned").clone();
@@ -423,7 +438,7 @@ on_both_backends! {
         let wrong = BindingCode::parse("111111").expect("a code");
         let now = limits::now_ms();
 
-        binding::issue(api.db(), world.tenant, &phone, &recipient, &code, now).await.expect("issue");
+        binding::issue(api.db(), &api.state.outbox_key, world.tenant, &phone, &recipient, &code, now).await.expect("issue");
         for _ in 0..MAX_TRIES {
             let spent = binding::redeem(api.db(), world.tenant, &phone, &wrong, now).await.expect("redeem");
             assert_eq!(spent, None);
@@ -431,7 +446,7 @@ on_both_backends! {
         let spent = binding::redeem(api.db(), world.tenant, &phone, &code, now).await.expect("redeem");
         assert_eq!(spent, None, "five wrong tries kill the code");
 
-        binding::issue(api.db(), world.tenant, &phone, &recipient, &code, now).await.expect("issue");
+        binding::issue(api.db(), &api.state.outbox_key, world.tenant, &phone, &recipient, &code, now).await.expect("issue");
         let later = now + 10 * 60 * 1000;
         let spent = binding::redeem(api.db(), world.tenant, &phone, &code, later).await.expect("redeem");
         assert_eq!(spent, None, "an expired code binds nothing");
@@ -442,7 +457,7 @@ on_both_backends! {
         assert_eq!(queued.len(), 2);
         assert!(queued.iter().all(|m| m.status == "FAILED" && m.secret.is_none()), "{queued:?}");
 
-        binding::issue(api.db(), world.tenant, &phone, &recipient, &code, later).await.expect("issue");
+        binding::issue(api.db(), &api.state.outbox_key, world.tenant, &phone, &recipient, &code, later).await.expect("issue");
         let spent = binding::redeem(api.db(), world.tenant, &phone, &code, later + 1).await.expect("redeem");
         assert_eq!(spent, Some(recipient.contact_id));
     }
@@ -573,7 +588,7 @@ on_both_backends! {
         let api = Api::new(&db);
         let world = World::build(api.commands(), 0).await;
         let (partner, contact) = tenant_mode_contact(&api, &world, PHONE).await;
-        let password = initial_password(api.db(), contact).await;
+        let password = initial_password(&api, contact).await;
         let login = |phone: &str, password: &str| {
             json!({ "tenantId": world.tenant.to_string(), "phone": phone, "password": password })
         };
@@ -641,7 +656,7 @@ on_both_backends! {
         let api = Api::new(&db);
         let world = World::build(api.commands(), 0).await;
         let (_, contact) = tenant_mode_contact(&api, &world, PHONE).await;
-        let password = initial_password(api.db(), contact).await;
+        let password = initial_password(&api, contact).await;
         let login = |password: &str| {
             json!({ "tenantId": world.tenant.to_string(), "phone": PHONE, "password": password })
         };

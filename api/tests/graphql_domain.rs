@@ -22,6 +22,7 @@ use dinghuo_commands::{
     Role, SubmitOrderInput,
 };
 use dinghuo_domain::{ContactId, PartnerId, TenantId};
+use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_projections::{catch_up, models, prepare, wait_for, Runner, Wakeup};
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::{on_both_backends, Backend, TestDb, World};
@@ -41,7 +42,7 @@ impl Api {
     /// The API over `test`'s database, with every projection running in the background.
     async fn new(test: &TestDb) -> Self {
         let api = Self::over(test.db.clone());
-        for projection in models::all() {
+        for projection in models::all_with_key(api.state.outbox_key.clone()) {
             prepare(&test.db, projection.as_ref())
                 .await
                 .expect("prepare projection");
@@ -65,6 +66,7 @@ impl Api {
             wakeup,
             progress: dinghuo_projections::Progress::new(),
             order_reader,
+            outbox_key: OutboxKey::generate(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self {
@@ -849,7 +851,7 @@ async fn a_page_of_100_orders_with_partner_contact_and_lines_runs_a_bounded_numb
     // No runners here: their statements would be counted too. The feed first settles: on
     // Postgres it holds back events until no older transaction is running.
     settle_feed(&test.db).await;
-    for projection in models::all() {
+    for projection in models::all_with_key(OutboxKey::generate()) {
         prepare(&test.db, projection.as_ref())
             .await
             .expect("prepare projection");

@@ -10,6 +10,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::private::{self, PrivateError};
+
 /// Connection settings, from flags or `DINGHUO_*` environment variables (see the api crate).
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
@@ -65,15 +67,27 @@ fn default_sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("dinghuo.db").display())
 }
 
+/// Makes the SQLite file at `path` private before SQLite opens it (see [`crate::private`]).
+/// The data directory (the default database's) is made private too; the directory of a
+/// database named by URL is created private when missing, and otherwise left alone: it may be
+/// shared, and the files in it are private anyway.
+fn private_database_file(path: &Path, settings: &DatabaseSettings) -> Result<(), PrivateError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if settings.url.is_none() {
+            private::private_dir(dir)?;
+        } else {
+            private::create_dir_all(dir)?;
+        }
+    }
+    private::private_sqlite_files(path)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
     #[error("unsupported database URL {0:?}: expected postgres://… or sqlite://…")]
     UnsupportedUrl(String),
-    #[error("cannot create the data directory {path}: {source}")]
-    DataDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("the database's files: {0}")]
+    Files(#[from] PrivateError),
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -93,7 +107,8 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrati
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 impl Database {
-    /// Connects (creating the SQLite file and its directory if absent). Does not migrate.
+    /// Connects (creating the SQLite file and its directory if absent, private to the service's
+    /// user: see [`crate::private`]). Does not migrate.
     pub async fn connect(settings: &DatabaseSettings) -> Result<Self, DatabaseError> {
         let url = settings.effective_url();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -108,17 +123,9 @@ impl Database {
                 .map_err(DatabaseError::Connect)?;
             Ok(Self::Postgres(pool))
         } else if let Some(path) = url.strip_prefix("sqlite://") {
-            let path = path.split('?').next().unwrap_or(path);
-            if path != ":memory:" {
-                if let Some(dir) = Path::new(path)
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(dir).map_err(|source| DatabaseError::DataDir {
-                        path: dir.to_path_buf(),
-                        source,
-                    })?;
-                }
+            let (path, query) = path.split_once('?').unwrap_or((path, ""));
+            if path != ":memory:" && !query.split('&').any(|part| part == "mode=memory") {
+                private_database_file(Path::new(path), settings)?;
             }
             let synchronous = match settings.sqlite_synchronous {
                 SqliteDurability::Full => SqliteSynchronous::Full,
@@ -130,7 +137,10 @@ impl Database {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(synchronous)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // A row rewritten or deleted (a sent message's secret erased) leaves zeros in
+                // its page instead of its old bytes. FAST: only where that costs no extra I/O.
+                .pragma("secure_delete", "FAST");
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
                 .test_before_acquire(false)

@@ -2,6 +2,7 @@
 //!
 //! Modules:
 //! - [`db`]: the database (Postgres or SQLite by URL), connection settings, migrations;
+//! - [`private`]: the data directory and database files, private to the service's user;
 //! - [`store`]: one aggregate type's cqrs-es framework over postgres-es / sqlite-es;
 //! - [`lookup`]: the domain's `Lookup`, answered from committed events;
 //! - [`announce`]: telling other processes' projection runners that events were committed;
@@ -18,6 +19,7 @@ pub mod db;
 pub mod error;
 pub mod lookup;
 pub mod policy;
+pub mod private;
 pub mod retry;
 pub mod service;
 pub mod store;

@@ -1,4 +1,5 @@
 //! Shared helpers for the cross-crate tests and benchmarks:
+//! - [`at_rest`]: the raw bytes of a SQLite database's files, to prove what is not in them;
 //! - [`TestDb`]: a fresh, migrated database per test on either backend (a temporary SQLite file,
 //!   or a throwaway Postgres database that is dropped afterwards);
 //! - [`World`]: the product document's onboarding flow run through the command layer, leaving an
@@ -9,6 +10,7 @@
 //! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it;
 //! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side.
 
+pub mod at_rest;
 pub mod cpu;
 pub mod history;
 pub mod inspect;

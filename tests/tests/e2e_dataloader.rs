@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use dinghuo_commands::{OrderLineInput, SubmitOrderInput};
+use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_projections::{catch_up, models, prepare};
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::server::TestServer;
@@ -74,7 +75,7 @@ on_both_backends! {
                 .expect("submit");
         }
         settle_feed(&test.db).await;
-        for projection in models::all() {
+        for projection in models::all_with_key(OutboxKey::generate()) {
             prepare(&test.db, projection.as_ref()).await.expect("prepare");
             catch_up(&test.db, projection.as_ref(), 500).await.expect("catch up");
         }

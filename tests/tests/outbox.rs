@@ -12,7 +12,7 @@
 //! Time is stepped through `Dispatcher::dispatch_due(now)`: no test sleeps through a backoff.
 
 use std::future::IntoFuture;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
@@ -31,11 +31,12 @@ use dinghuo_commands::{
 };
 use dinghuo_domain::{ContactId, PartnerId};
 use dinghuo_projections::outbox::{
-    Delivery, Dispatcher, MessageSettings, NotificationsReactor, OutgoingSms, ProviderKind,
-    SecretString, SendError, SmsProvider, SmsSettings,
+    seal_cleartext_secrets, Delivery, Dispatcher, MessageSettings, NotificationsReactor, OutboxKey,
+    OutgoingSms, ProviderKind, SecretString, SendError, SmsProvider, SmsSettings, Stored,
 };
 use dinghuo_projections::sql::{self, Arg};
 use dinghuo_projections::{catch_up, prepare, Projection};
+use dinghuo_tests::at_rest::{sqlite_files, sqlite_path};
 use dinghuo_tests::inspect::all_events;
 use dinghuo_tests::read_model::{dump, replayable_projections, settle_feed};
 use dinghuo_tests::{on_both_backends, TestDb, World};
@@ -113,8 +114,23 @@ fn verifies(hash: &str, password: &str) -> bool {
         .is_ok()
 }
 
+/// The outbox key of every reactor and dispatcher of this test binary.
+static KEY: LazyLock<OutboxKey> = LazyLock::new(OutboxKey::generate);
+
 fn reactor() -> NotificationsReactor {
-    NotificationsReactor::new(MessageSettings::under(PUBLIC_URL))
+    NotificationsReactor::new(MessageSettings::under(PUBLIC_URL)).with_key(KEY.clone())
+}
+
+/// The plaintext of a message's stored secret, which is sealed for that message.
+fn opened(message: &Message) -> Option<String> {
+    let stored = message.secret.as_deref()?;
+    let Stored::Sealed(sealed) = Stored::of(stored) else {
+        panic!("a secret stored in the clear: {stored}");
+    };
+    Some(
+        KEY.open(&message.message_id, sealed)
+            .expect("the secret opens with the key"),
+    )
 }
 
 /// Lets the reactor process everything written so far. Answers the events applied.
@@ -211,7 +227,8 @@ fn settings(provider: ProviderKind) -> SmsSettings {
 }
 
 fn log_dispatcher(db: &Database) -> Dispatcher {
-    Dispatcher::from_settings(db.clone(), settings(ProviderKind::Log)).expect("dispatcher")
+    Dispatcher::from_settings(db.clone(), settings(ProviderKind::Log), KEY.clone())
+        .expect("dispatcher")
 }
 
 fn later(now: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
@@ -376,7 +393,7 @@ fn http_dispatcher(
         ..settings(ProviderKind::Http)
     };
     customise(&mut settings);
-    Dispatcher::from_settings(db.clone(), settings).expect("http dispatcher")
+    Dispatcher::from_settings(db.clone(), settings, KEY.clone()).expect("http dispatcher")
 }
 
 /// A provider that never answers and ignores its timeout, like a dispatcher process that hangs
@@ -393,7 +410,175 @@ impl SmsProvider for Stuck {
     }
 }
 
+/// Accepts every message and records it as delivered: `(dedup_key, phone, text)`.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(String, String, String)>>);
+
+impl Recorder {
+    fn sent(&self) -> Vec<(String, String, String)> {
+        self.0.lock().expect("not poisoned").clone()
+    }
+}
+
+#[async_trait]
+impl SmsProvider for Recorder {
+    fn name(&self) -> &'static str {
+        "recorder"
+    }
+    async fn send(&self, message: &OutgoingSms) -> Result<Delivery, SendError> {
+        self.0.lock().expect("not poisoned").push((
+            message.dedup_key.clone(),
+            message.phone.clone(),
+            message.text().to_owned(),
+        ));
+        Ok(Delivery::default())
+    }
+}
+
+fn recording_dispatcher(db: &Database, key: OutboxKey) -> (Dispatcher, Arc<Recorder>) {
+    let recorder = Arc::new(Recorder::default());
+    let dispatcher = Dispatcher::new(
+        db.clone(),
+        recorder.clone(),
+        settings(ProviderKind::Log),
+        key,
+    )
+    .expect("dispatcher");
+    (dispatcher, recorder)
+}
+
+/// Sets a message's stored secret as it is, bypassing the product (an earlier version, or
+/// someone with write access to the database).
+async fn store_secret(db: &Database, message_id: &str, secret: &str) {
+    sql::execute(
+        db,
+        "UPDATE notification_outbox SET secret = $1 WHERE message_id = $2",
+        &[secret.into(), message_id.into()],
+    )
+    .await
+    .expect("set the secret");
+}
+
 on_both_backends! {
+    async fn a_secret_sealed_under_another_key_fails_for_good_at_once_and_the_log_says_why(test) {
+        let (_world, _partner, contact) = world_with_tenant_contact(&test).await;
+        let (logs, guard) = capture_logs();
+        // A node whose outbox key is not the one the reactor sealed with.
+        let (dispatcher, recorder) = recording_dispatcher(&test.db, OutboxKey::generate());
+        let t0 = Utc::now();
+        let report = dispatcher.dispatch_due(t0).await.expect("round");
+        assert_eq!(
+            (report.claimed, report.sent, report.failed, report.retried),
+            (2, 1, 1, 0),
+            "the world's message has no secret and goes; the password's fails: {report:?}"
+        );
+        let failed = messages_to(&test.db, contact).await.remove(0);
+        assert_eq!(failed.status, "FAILED");
+        assert_eq!(failed.secret, None, "nothing left that cannot be sent");
+        assert_eq!(failed.attempts, 1, "given up at the first attempt, not retried");
+        let reason = failed.last_error.expect("the reason");
+        assert!(reason.contains("does not open with this outbox key"), "{reason}");
+        assert!(reason.contains("DINGHUO_OUTBOX_KEY"), "{reason}");
+        assert!(
+            recorder.sent().iter().all(|(_, phone, _)| phone != TENANT_PHONE),
+            "nothing went to the contact: {:?}",
+            recorder.sent()
+        );
+        // No loop: nothing is claimed again, now or later.
+        for hours in [1, 24, 24 * 30] {
+            let later_round = dispatcher.dispatch_due(later(t0, hours * 3600)).await.expect("round");
+            assert_eq!(later_round.claimed, 0, "{later_round:?}");
+        }
+        drop(guard);
+        let logs = logs.text();
+        assert!(
+            logs.contains("SMS failed for good: its secret does not open with this node's outbox key"),
+            "{logs}"
+        );
+        assert!(logs.contains(&failed.message_id), "{logs}");
+    }
+
+    async fn a_sealed_secret_copied_into_another_message_does_not_open_there(test) {
+        let (world, partner, contact) = world_with_tenant_contact(&test).await;
+        let other_phone = "13900139001";
+        let other =
+            World::add_unbound_contact(&test.commands(), &world.admin_ctx(), partner, other_phone)
+                .await;
+        run_reactor(&test.db).await;
+        let mine = messages_to(&test.db, contact).await.remove(0);
+        let password = opened(&mine).expect("a password");
+        let theirs = messages_to(&test.db, other).await.remove(0);
+        // Someone who can write the database but has no key moves the sealed password into a
+        // message to a phone of their choosing.
+        store_secret(&test.db, &theirs.message_id, mine.secret.as_deref().expect("sealed")).await;
+
+        let (dispatcher, recorder) = recording_dispatcher(&test.db, KEY.clone());
+        let report = dispatcher.dispatch_due(Utc::now()).await.expect("round");
+        assert_eq!((report.sent, report.failed), (2, 1), "{report:?}");
+        let sent = recorder.sent();
+        assert!(
+            sent.iter().all(|(_, phone, text)| phone == TENANT_PHONE || !text.contains(&password)),
+            "the password went to another phone: {sent:?}"
+        );
+        assert!(sent.iter().any(|(_, phone, text)| phone == TENANT_PHONE && text.contains(&password)));
+        let theirs = messages_to(&test.db, other).await.remove(0);
+        assert_eq!(theirs.status, "FAILED");
+        assert_eq!(theirs.secret, None);
+    }
+
+    async fn secrets_an_earlier_version_left_in_the_clear_are_sealed_at_start_and_still_sent(test) {
+        let (world, partner, contact) = world_with_tenant_contact(&test).await;
+        let other =
+            World::add_unbound_contact(&test.commands(), &world.admin_ctx(), partner, "13900139001")
+                .await;
+        run_reactor(&test.db).await;
+        let mut passwords = Vec::new();
+        for message in [
+            messages_to(&test.db, contact).await.remove(0),
+            messages_to(&test.db, other).await.remove(0),
+        ] {
+            let password = opened(&message).expect("a password");
+            store_secret(&test.db, &message.message_id, &password).await;
+            passwords.push((message.message_id, password));
+        }
+
+        // What the server does at start, before it serves or dispatches.
+        assert_eq!(seal_cleartext_secrets(&test.db, &KEY).await.expect("seal"), 2);
+        for (message_id, password) in &passwords {
+            let message = messages(&test.db)
+                .await
+                .into_iter()
+                .find(|m| &m.message_id == message_id)
+                .expect("the message");
+            assert_eq!(opened(&message).as_ref(), Some(password), "sealed for its own row");
+        }
+        assert_eq!(seal_cleartext_secrets(&test.db, &KEY).await.expect("again"), 0);
+        // Nothing of the cleartext stays in the SQLite files: not in the page that held it
+        // (secure_delete), nor in an old frame of the write-ahead log (checkpoint).
+        if let Some(path) = sqlite_path(&test.url) {
+            for file in sqlite_files(&path) {
+                for (_, password) in &passwords {
+                    assert_eq!(file.find(password.as_bytes()), None, "in {file:?}");
+                }
+            }
+        }
+
+        // A node of the earlier version, still running during an upgrade, stores one in the
+        // clear again: this version's dispatcher sends it all the same.
+        store_secret(&test.db, &passwords[1].0, &passwords[1].1).await;
+        let (dispatcher, recorder) = recording_dispatcher(&test.db, KEY.clone());
+        let report = dispatcher.dispatch_due(Utc::now()).await.expect("round");
+        assert_eq!((report.sent, report.failed), (3, 0), "{report:?}");
+        let sent = recorder.sent();
+        for (message_id, password) in &passwords {
+            assert!(
+                sent.iter().any(|(id, _, text)| id == message_id && text.contains(password.as_str())),
+                "{sent:?}"
+            );
+        }
+        assert!(messages(&test.db).await.iter().all(|m| m.secret.is_none()));
+    }
+
     async fn a_their_side_contact_of_a_tenantless_partner_is_asked_to_bind_through_wechat(test) {
         let commands = test.commands();
         let world = World::build(&commands, 0).await;
@@ -465,7 +650,8 @@ on_both_backends! {
         ] {
             assert!(message.body.contains(expected), "{expected:?} missing in {}", message.body);
         }
-        let secret = message.secret.clone().expect("the initial password awaits sending");
+        let secret = opened(message).expect("the initial password awaits sending");
+        assert!(!message.secret.as_deref().unwrap_or("").contains(&secret), "stored sealed");
         assert!(secret.chars().count() >= 10, "a long enough password");
         assert!(!message.body.contains(&secret));
 
@@ -580,7 +766,7 @@ on_both_backends! {
         let commands = test.commands();
         let (world, partner, contact) = world_with_tenant_contact(&test).await;
         let first = messages_to(&test.db, contact).await;
-        let secret = first[0].secret.clone().expect("initial password");
+        let secret = opened(&first[0]).expect("initial password");
         log_dispatcher(&test.db).dispatch_due(Utc::now()).await.expect("send");
         let account = credentials(&test.db).await;
 
@@ -604,7 +790,7 @@ on_both_backends! {
     async fn a_contact_removed_before_its_password_went_out_gets_a_fresh_one_when_added_again(test) {
         let commands = test.commands();
         let (world, partner, contact) = world_with_tenant_contact(&test).await;
-        let old_secret = messages_to(&test.db, contact).await[0].secret.clone().expect("password");
+        let old_secret = opened(&messages_to(&test.db, contact).await[0]).expect("password");
 
         remove(&commands, &world.admin_ctx(), contact, partner).await;
         run_reactor(&test.db).await;
@@ -619,7 +805,7 @@ on_both_backends! {
         assert_eq!(to_contact.len(), 2, "{to_contact:#?}");
         let fresh = &to_contact[1];
         assert_eq!(fresh.template, "PARTNER_CONTACT_TENANT", "they never learnt the first password");
-        let new_secret = fresh.secret.clone().expect("a new initial password");
+        let new_secret = opened(fresh).expect("a new initial password");
         assert_ne!(new_secret, old_secret);
         let account = &credentials(&test.db).await[0];
         assert!(verifies(&account.password_hash, &new_secret));
@@ -677,7 +863,7 @@ on_both_backends! {
         let (_world, _partner, _contact) = world_with_tenant_contact(&test).await;
         let mut quick = settings(ProviderKind::Log);
         quick.poll_interval = Duration::from_millis(20);
-        let dispatcher = Dispatcher::from_settings(test.db.clone(), quick).expect("dispatcher");
+        let dispatcher = Dispatcher::from_settings(test.db.clone(), quick, KEY.clone()).expect("dispatcher");
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let running = tokio::spawn(dispatcher.run(stopped));
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -696,7 +882,7 @@ on_both_backends! {
     async fn a_gateway_that_fails_twice_gets_the_same_message_three_times_then_it_is_sent_once(test) {
         let (_world, _partner, contact) = world_with_tenant_contact(&test).await;
         let message = messages_to(&test.db, contact).await.remove(0);
-        let secret = message.secret.clone().expect("initial password");
+        let secret = opened(&message).expect("initial password");
         let (url, gateway) = spawn_gateway(Behaviour::FailTwiceThenAccept).await;
         let dispatcher = http_dispatcher(&test.db, &url, |_| {});
         let t0 = Utc::now();
@@ -707,7 +893,8 @@ on_both_backends! {
         assert_eq!(waiting.status, "PENDING");
         assert_eq!(waiting.attempts, 1);
         assert!(waiting.last_error.as_deref().unwrap_or("").contains("HTTP 500"), "{waiting:?}");
-        assert_eq!(waiting.secret.as_deref(), Some(secret.as_str()), "kept for the retry");
+        assert_eq!(waiting.secret, message.secret, "kept sealed as it was for the retry");
+        assert_eq!(opened(&waiting).as_deref(), Some(secret.as_str()));
 
         // Backoff: the first retry is at least 2.5 s away (5 s, jittered down to half).
         let early = dispatcher.dispatch_due(later(t0, 2)).await.expect("early round");
@@ -763,7 +950,7 @@ on_both_backends! {
     async fn a_gateway_that_always_fails_leaves_the_message_failed_with_the_reason(test) {
         let (_world, _partner, contact) = world_with_tenant_contact(&test).await;
         let message = messages_to(&test.db, contact).await.remove(0);
-        let secret = message.secret.clone().expect("initial password");
+        let secret = opened(&message).expect("initial password");
         let (url, gateway) = spawn_gateway(Behaviour::AlwaysFail).await;
         let dispatcher = http_dispatcher(&test.db, &url, |s| s.max_attempts = 3);
         let t0 = Utc::now();
@@ -796,7 +983,8 @@ on_both_backends! {
         crashing_settings.lease = lease;
         crashing_settings.batch_size = 1;
         let crashing = Arc::new(
-            Dispatcher::new(test.db.clone(), Arc::new(Stuck), crashing_settings).expect("dispatcher"),
+            Dispatcher::new(test.db.clone(), Arc::new(Stuck), crashing_settings, KEY.clone())
+                .expect("dispatcher"),
         );
         // Only the tenant-mode message is due: the world's one waits a day.
         let world_message = messages(&test.db)

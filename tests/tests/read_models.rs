@@ -7,6 +7,7 @@ use dinghuo_commands::{
     RestrictContactPermissionsInput, ShipOrderInput, SubmitOrderInput,
 };
 use dinghuo_domain::OrderId;
+use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_projections::{catch_up, models, prepare};
 use dinghuo_tests::{on_both_backends, World};
 
@@ -31,7 +32,7 @@ fn documented_queries() -> Vec<(Option<&'static str>, String)> {
 async fn catch_up_all(db: &Database) {
     // Other tests' transactions in the shared Postgres cluster may briefly hold the feed back.
     dinghuo_tests::read_model::settle_feed(db).await;
-    for projection in models::all() {
+    for projection in models::all_with_key(OutboxKey::generate()) {
         prepare(db, projection.as_ref()).await.expect("prepare");
         catch_up(db, projection.as_ref(), 50)
             .await

@@ -6,10 +6,11 @@
 //! verifications and is spent by the first right one. `binding_codes` keeps only its argon2id hash:
 //! argon2 rather than HMAC because it needs no second server secret to configure and rotate, and
 //! its cost (with a per-code salt) makes trying all 10⁶ codes against a stolen row take longer
-//! than the code lives on ordinary hardware. The plaintext exists only in the outbox row's
-//! `secret`, which the dispatcher substitutes into the text when sending and then clears — the
-//! same path as the tenant-mode initial password — and the pending SMS of a code that is replaced
-//! or expires is cancelled, clearing it too.
+//! than the code lives on ordinary hardware. The code itself is stored only sealed with the
+//! outbox key (`dinghuo_projections::outbox::seal`) in the outbox row's `secret`, which the
+//! dispatcher opens and substitutes into the text when sending and then clears — the same path
+//! as the tenant-mode initial password — and the pending SMS of a code that is replaced or
+//! expires is cancelled, clearing it too.
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use dinghuo_commands::Database;
 use dinghuo_domain::{Phone, TenantId};
-use dinghuo_projections::outbox::PASSWORD_PLACEHOLDER;
+use dinghuo_projections::outbox::{OutboxKey, PASSWORD_PLACEHOLDER};
 use dinghuo_projections::sql::{self, Tx};
 use rand::rngs::OsRng;
 use rand::Rng;
@@ -180,11 +181,12 @@ async fn sweep(tx: &mut Tx, now_ms: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Stores the hash of `code` for `recipient` and queues the SMS carrying it, in one transaction
-/// that also sweeps expired codes. A previous code of the same tenant and phone is replaced (and
-/// its SMS cancelled if unsent).
+/// Stores the hash of `code` for `recipient` and queues the SMS carrying it, the code sealed
+/// with `key`, in one transaction that also sweeps expired codes. A previous code of the same
+/// tenant and phone is replaced (and its SMS cancelled if unsent).
 pub async fn issue(
     db: &Database,
+    key: &OutboxKey,
     tenant: TenantId,
     phone: &Phone,
     recipient: &Recipient,
@@ -203,6 +205,9 @@ pub async fn issue(
     .map(|(name,)| name);
     let code_id = Uuid::now_v7().to_string();
     let message_id = format!("code:{code_id}");
+    let sealed = key
+        .seal(&message_id, code.expose())
+        .map_err(ApiError::internal)?;
     let key = phone_key(tenant, phone);
     let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_else(chrono::Utc::now);
 
@@ -239,8 +244,8 @@ pub async fn issue(
         ],
     )
     .await?;
-    // Due at once; the dispatcher substitutes `secret` for the placeholder in memory and clears
-    // it when the message is SENT or FAILED.
+    // Due at once; the dispatcher opens `secret`, substitutes it for the placeholder in memory
+    // and clears it when the message is SENT or FAILED.
     tx.execute(
         "INSERT INTO notification_outbox
                 (message_id, tenant_id, contact_id, partner_id, channel, template, phone, body,
@@ -254,7 +259,7 @@ pub async fn issue(
             TEMPLATE.into(),
             phone.as_str().into(),
             text(tenant_name.as_deref()).into(),
-            code.expose().into(),
+            sealed.into(),
             now.into(),
         ],
     )

@@ -5,8 +5,8 @@
 //!   role to a tenant, both ways between claims and [`Actor`](dinghuo_commands::Actor);
 //! - [`token`]: issuing a token for an actor and verifying one back into an actor, with
 //!   [`TokenError`] naming each reason a token is refused;
-//! - [`secret`]: the signing secret, from `DINGHUO_JWT_SECRET` or generated once into a
-//!   private file of the data directory;
+//! - [`secret`]: the signing secret and the outbox key (which seals pending SMS secrets), each
+//!   from a `DINGHUO_*` variable or generated once into a private file of the data directory;
 //! - [`binding`]: one-time SMS codes that let a their-side contact bind (`requestBindingCode`,
 //!   `bindContact`);
 //! - [`login`]: tenant-mode contacts' passwords, checked against argon2id hashes;
@@ -22,5 +22,8 @@ pub mod secret;
 pub mod token;
 
 pub use claims::{Claims, ISSUER};
-pub use secret::{JwtSecret, SecretError, MIN_SECRET_BYTES, SECRET_ENV, SECRET_FILE};
+pub use secret::{
+    load_outbox_key, JwtSecret, SecretError, MIN_SECRET_BYTES, OUTBOX_KEY_ENV, OUTBOX_KEY_FILE,
+    SECRET_ENV, SECRET_FILE,
+};
 pub use token::{TokenError, Tokens, Verified};

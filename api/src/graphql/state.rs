@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dinghuo_commands::{Commands, Database};
+use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_projections::{Progress, Wakeup};
 
 use crate::auth::Tokens;
@@ -25,6 +26,8 @@ pub struct ApiState {
     pub progress: Progress,
     /// Reads of single orders, batched across concurrent requests (mutations' read-backs).
     pub order_reader: OrderReader,
+    /// Seals the binding codes queued for sending (the same key on every node).
+    pub outbox_key: OutboxKey,
 }
 
 impl ApiState {

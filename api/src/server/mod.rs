@@ -33,10 +33,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dinghuo_commands::{Commands, Database};
+use dinghuo_projections::outbox::seal_cleartext_secrets;
 use dinghuo_projections::{Progress, Wakeup};
 use tokio::net::TcpListener;
 
-use crate::auth::{JwtSecret, Tokens};
+use crate::auth::{load_outbox_key, JwtSecret, Tokens};
 use crate::graphql::types::order::OrderReads;
 use crate::graphql::{self, ApiState};
 pub use settings::ServeArgs;
@@ -61,6 +62,9 @@ pub async fn serve(
 ) -> Result<(), Error> {
     let secret = JwtSecret::load(data_dir)?;
     let tokens = Tokens::new(&secret);
+    let outbox_key = load_outbox_key(data_dir)?;
+    // Before anything can send them: secrets an earlier version left in the clear.
+    seal_cleartext_secrets(&db, &outbox_key).await?;
     let wakeup = Wakeup::new();
     let progress = Progress::new();
     let waker = wakeup.clone();
@@ -72,6 +76,7 @@ pub async fn serve(
         wakeup: wakeup.clone(),
         progress: progress.clone(),
         order_reader: OrderReads::shared(&db),
+        outbox_key: outbox_key.clone(),
     };
 
     if args.demo {
@@ -81,7 +86,13 @@ pub async fn serve(
     let processors = if args.no_processors {
         None
     } else {
-        Some(processors::start(&db, &wakeup, &progress, args)?)
+        Some(processors::start(
+            &db,
+            &wakeup,
+            &progress,
+            &outbox_key,
+            args,
+        )?)
     };
 
     wait_for_read_models(&db).await;

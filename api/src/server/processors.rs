@@ -2,7 +2,7 @@
 //! stops accepting requests.
 
 use dinghuo_commands::Database;
-use dinghuo_projections::outbox::Dispatcher;
+use dinghuo_projections::outbox::{Dispatcher, OutboxKey};
 use dinghuo_projections::{models, Progress, Runner, Wakeup};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -19,15 +19,20 @@ pub fn start(
     db: &Database,
     wakeup: &Wakeup,
     progress: &Progress,
+    outbox_key: &OutboxKey,
     args: &ServeArgs,
 ) -> Result<Processors, Error> {
-    let dispatcher = Dispatcher::from_settings(db.clone(), args.sms()?)?;
+    let dispatcher = Dispatcher::from_settings(db.clone(), args.sms()?, outbox_key.clone())?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     // One runner for every projection and the SMS reactor: one feed read and one transaction
     // per page for all of them (see `dinghuo_projections::runner`).
-    let runner =
-        Runner::group(db.clone(), models::all(), wakeup.clone()).with_progress(progress.clone());
+    let runner = Runner::group(
+        db.clone(),
+        models::all_with_key(outbox_key.clone()),
+        wakeup.clone(),
+    )
+    .with_progress(progress.clone());
     let runner_stopped = stopped.clone();
     tasks.push(tokio::spawn(async move {
         if let Err(error) = runner.run(runner_stopped).await {

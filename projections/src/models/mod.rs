@@ -20,10 +20,22 @@ pub use products::ProductsProjection;
 pub use tenants::TenantsProjection;
 
 use crate::feed::FeedEvent;
+use crate::outbox::{NotificationsReactor, OutboxKey};
 use crate::projection::{Projection, ProjectionError};
 
-/// Every projection, in the order the CLI lists them.
+/// Every projection, in the order the CLI lists them: enough to name, list, report on and
+/// rebuild them. The SMS reactor among them has no outbox key and fails on the first message
+/// with a password; a process that runs it uses [`all_with_key`].
 pub fn all() -> Vec<Arc<dyn Projection>> {
+    with_reactor(NotificationsReactor::default())
+}
+
+/// Every projection, the SMS reactor sealing the passwords it queues with `key`.
+pub fn all_with_key(key: OutboxKey) -> Vec<Arc<dyn Projection>> {
+    with_reactor(NotificationsReactor::default().with_key(key))
+}
+
+fn with_reactor(reactor: NotificationsReactor) -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(TenantsProjection),
         Arc::new(ProductsProjection),
@@ -32,7 +44,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(ContactsProjection),
         Arc::new(OnboardingProjection),
         // A reactor (never rebuilt): the SMS outbox.
-        Arc::new(crate::outbox::NotificationsReactor::default()),
+        Arc::new(reactor),
     ]
 }
 

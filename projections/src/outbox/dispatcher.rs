@@ -10,6 +10,9 @@
 //! matches the row, so it is dropped. The provider may then see a message twice, but always with
 //! the same dedup key (the message id), so it can deliver it at most once.
 //!
+//! A message's secret is opened with the outbox key ([`super::seal`]) only for the attempt, in
+//! memory. One that does not open fails its message at once: retrying cannot help.
+//!
 //! Time is a parameter ([`Dispatcher::dispatch_due`] takes `now`), so that tests step through
 //! backoff without sleeping; [`Dispatcher::run`] passes the wall clock.
 
@@ -23,6 +26,7 @@ use sqlx::Row;
 use tokio::sync::watch;
 
 use super::providers::{OutgoingSms, SendError, SmsProvider};
+use super::seal::{OpenError, OutboxKey, Stored};
 use super::settings::{SettingsError, SmsSettings};
 use crate::sql::{self, sqlite_time, Arg};
 
@@ -58,6 +62,10 @@ enum Outcome {
     Lost,
 }
 
+/// Why a message whose secret does not open fails.
+const UNOPENED: &str = "not sent: every node must hold the outbox key the secret was sealed \
+                        with (DINGHUO_OUTBOX_KEY, or the data directory's outbox-key file)";
+
 /// The most of an error kept in `last_error`.
 const ERROR_CHARS: usize = 500;
 
@@ -75,6 +83,8 @@ pub struct Dispatcher {
     db: Database,
     provider: Arc<dyn SmsProvider>,
     settings: SmsSettings,
+    /// Opens the sealed secrets; the key they were sealed with.
+    key: OutboxKey,
 }
 
 impl Dispatcher {
@@ -82,19 +92,25 @@ impl Dispatcher {
         db: Database,
         provider: Arc<dyn SmsProvider>,
         settings: SmsSettings,
+        key: OutboxKey,
     ) -> Result<Self, SettingsError> {
         settings.validate()?;
         Ok(Self {
             db,
             provider,
             settings,
+            key,
         })
     }
 
     /// A dispatcher with the provider the settings name.
-    pub fn from_settings(db: Database, settings: SmsSettings) -> Result<Self, SettingsError> {
+    pub fn from_settings(
+        db: Database,
+        settings: SmsSettings,
+        key: OutboxKey,
+    ) -> Result<Self, SettingsError> {
         let provider = settings.build_provider()?;
-        Self::new(db, provider, settings)
+        Self::new(db, provider, settings, key)
     }
 
     /// One round at time `now`: gives up on messages whose attempts are exhausted, claims up to
@@ -213,16 +229,47 @@ impl Dispatcher {
             secret,
             attempts,
         } = message;
-        let sms = OutgoingSms::new(message_id.clone(), phone, body, secret.as_deref());
-        let result = self.provider.send(&sms).await;
-        let phone = sms.masked_phone();
-        // The text with the secret lives no longer than the attempt.
-        drop(sms);
         let fence = |mut args: Vec<Arg>| {
             args.push(message_id.as_str().into());
             args.push(attempts.into());
             args
         };
+        let secret = match secret
+            .as_deref()
+            .map(|stored| self.open(&message_id, stored))
+        {
+            None => None,
+            Some(Ok(secret)) => Some(secret),
+            Some(Err(error)) => {
+                // Retrying cannot help: no key this node will ever hold opens it. Fail it for
+                // good now (erasing what cannot be sent) instead of claiming it until the
+                // attempts run out.
+                let reason = format!("{error}; {UNOPENED}");
+                let changed = sql::execute(
+                    &self.db,
+                    "UPDATE notification_outbox
+                        SET status = 'FAILED', secret = NULL, last_error = $1
+                      WHERE message_id = $2 AND status = 'SENDING' AND attempts = $3",
+                    &fence(vec![reason.clone().into()]),
+                )
+                .await?;
+                if changed == 0 {
+                    return Ok(self.lost(&message_id));
+                }
+                tracing::error!(
+                    message_id = %message_id,
+                    attempt = attempts,
+                    reason = %reason,
+                    "SMS failed for good: its secret does not open with this node's outbox key"
+                );
+                return Ok(Outcome::Failed);
+            }
+        };
+        let sms = OutgoingSms::new(message_id.clone(), phone, body, secret.as_deref());
+        let result = self.provider.send(&sms).await;
+        let phone = sms.masked_phone();
+        // The text with the secret lives no longer than the attempt.
+        drop(sms);
         match result {
             Ok(delivery) => {
                 let changed = sql::execute(
@@ -290,6 +337,22 @@ impl Dispatcher {
                     );
                     Ok(Outcome::Retried)
                 }
+            }
+        }
+    }
+
+    /// The plaintext of a stored secret: sealed, or (written by a version before sealing, not
+    /// yet sealed by [`seal_cleartext_secrets`](super::cleartext::seal_cleartext_secrets)) in the
+    /// clear, which is sent as it is.
+    fn open(&self, message_id: &str, stored: &str) -> Result<String, OpenError> {
+        match Stored::of(stored) {
+            Stored::Sealed(sealed) => self.key.open(message_id, sealed),
+            Stored::Cleartext(secret) => {
+                tracing::warn!(
+                    message_id = %message_id,
+                    "sending a secret an earlier version stored unsealed"
+                );
+                Ok(secret.to_owned())
             }
         }
     }

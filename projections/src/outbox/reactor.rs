@@ -10,6 +10,9 @@
 //! What a message needs beyond the event (the contact's phone and name, the tenant's name and
 //! WeChat account as they stood at that point of the log) is kept in small tables of its own,
 //! folded from the log in the same transaction.
+//!
+//! An initial password is stored only sealed with the outbox key ([`super::seal`]); a reactor
+//! without the key fails the batch rather than store it in the clear.
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::Argon2;
@@ -22,6 +25,7 @@ use rand::rngs::OsRng;
 use rand::Rng;
 use sqlx::Row;
 
+use super::seal::OutboxKey;
 use super::texts::{self, MessageSettings, Template};
 use crate::feed::FeedEvent;
 use crate::models::decode;
@@ -57,18 +61,31 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
 
 pub struct NotificationsReactor {
     links: MessageSettings,
+    /// Seals the initial passwords it queues. Without one the reactor can be named, listed and
+    /// reported on, but fails on the first message with a password rather than store it in the
+    /// clear.
+    key: Option<OutboxKey>,
 }
 
 impl NotificationsReactor {
     pub const NAME: &'static str = "notifications";
 
+    /// A reactor without a key (see [`with_key`](Self::with_key)).
     pub fn new(links: MessageSettings) -> Self {
-        Self { links }
+        Self { links, key: None }
+    }
+
+    /// The reactor sealing passwords with `key`: the one to run.
+    pub fn with_key(self, key: OutboxKey) -> Self {
+        Self {
+            key: Some(key),
+            ..self
+        }
     }
 }
 
 impl Default for NotificationsReactor {
-    /// Links from `DINGHUO_PUBLIC_URL` (see [`MessageSettings::from_env`]).
+    /// Links from `DINGHUO_PUBLIC_URL` (see [`MessageSettings::from_env`]); no key.
     fn default() -> Self {
         Self::new(MessageSettings::from_env())
     }
@@ -282,14 +299,25 @@ impl NotificationsReactor {
                     );
                     (Template::TenantExisting, body, None)
                 } else {
+                    // Checked before anything is drawn or written: without a key, fail the
+                    // batch (nothing of it commits) rather than keep the password in the clear.
+                    let key = self.key.as_ref().ok_or_else(|| {
+                        ProjectionError::unappliable(
+                            event,
+                            "no outbox key to seal the initial password with",
+                        )
+                    })?;
                     let password = provision(tx, event, &recipient).await?;
+                    let sealed = key
+                        .seal(&message_id, &password)
+                        .map_err(|error| ProjectionError::unappliable(event, error.to_string()))?;
                     let body = texts::tenant_new(
                         &recipient.name,
                         &tenant_name,
                         &recipient.phone,
                         &self.links,
                     );
-                    (Template::Tenant, body, Some(password))
+                    (Template::Tenant, body, Some(sealed))
                 }
             }
         };
@@ -429,7 +457,7 @@ async fn knows_its_password(
 
 /// Creates (or, when the initial password never reached the person, renews) the contact's
 /// platform account, storing only the argon2id hash. Answers the plaintext password, which goes
-/// nowhere but the outbox row's `secret`.
+/// nowhere but, sealed, the outbox row's `secret`.
 ///
 /// Randomness here is sound only because this is a reactor: it is never replayed, so the
 /// password is drawn exactly once per message. A replayable projection must never do this.

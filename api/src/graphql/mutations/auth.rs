@@ -247,7 +247,16 @@ impl AuthMutations {
             .generate();
         match binding::recipient(state.db(), tenant, &phone).await? {
             Some(recipient) => {
-                binding::issue(state.db(), tenant, &phone, &recipient, &code, now).await?
+                binding::issue(
+                    state.db(),
+                    &state.outbox_key,
+                    tenant,
+                    &phone,
+                    &recipient,
+                    &code,
+                    now,
+                )
+                .await?
             }
             // Nobody to send to: the same hashing and the same one commit (the sweep that
             // issuing also runs) as a real request, and nothing stored.
