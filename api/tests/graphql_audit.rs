@@ -45,6 +45,7 @@ impl Api {
             wakeup,
             progress: dinghuo_projections::Progress::new(),
             order_reader,
+            standings: Default::default(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }
@@ -63,6 +64,7 @@ impl Api {
                 client_addr: None,
                 written: Default::default(),
                 valid_until: None,
+                binding_epoch: None,
             })
             .data(lines_loader(&self.state))
     }

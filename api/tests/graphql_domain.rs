@@ -65,6 +65,7 @@ impl Api {
             wakeup,
             progress: dinghuo_projections::Progress::new(),
             order_reader,
+            standings: Default::default(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self {
@@ -100,6 +101,7 @@ impl Api {
                 client_addr: None,
                 written: Default::default(),
                 valid_until: None,
+                binding_epoch: None,
             })
             .data(lines_loader(&self.state));
         let request = DomainLoaders::new(self.state.db()).add_to(request);

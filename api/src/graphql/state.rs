@@ -6,7 +6,7 @@ use std::time::Duration;
 use dinghuo_commands::{Commands, Database};
 use dinghuo_projections::{Progress, Wakeup};
 
-use crate::auth::Tokens;
+use crate::auth::{Standings, Tokens};
 use crate::graphql::types::order::OrderReader;
 
 /// Cheap to clone: everything inside is shared.
@@ -25,6 +25,8 @@ pub struct ApiState {
     pub progress: Progress,
     /// Reads of single orders, batched across concurrent requests (mutations' read-backs).
     pub order_reader: OrderReader,
+    /// Contacts' standing (is the token still good, may it read orders), kept a few seconds.
+    pub standings: Arc<Standings>,
 }
 
 impl ApiState {

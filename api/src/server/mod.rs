@@ -59,6 +59,7 @@ pub async fn serve(
         wakeup: wakeup.clone(),
         progress: progress.clone(),
         order_reader: OrderReads::shared(&db),
+        standings: Arc::default(),
     };
 
     if args.demo {
