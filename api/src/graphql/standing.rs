@@ -12,6 +12,7 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextSubscribe,
 };
 use async_graphql::{Response, ServerError};
+use dinghuo_commands::Role;
 use futures::stream::{self, BoxStream, StreamExt};
 
 use super::caller::Caller;
@@ -76,7 +77,8 @@ impl Extension for ContactStandingExtension {
     ) -> BoxStream<'s, Response> {
         let stream = next.run(ctx, stream);
         match caller_and_state(ctx) {
-            Some((caller, state)) if caller.actor.is_some() => {
+            // Only a contact's token can stop standing before it expires.
+            Some((caller, state)) if caller.actor.is_some_and(|a| a.role == Role::Contact) => {
                 while_standing(stream, caller, state).boxed()
             }
             _ => stream,
