@@ -46,6 +46,7 @@ impl Api {
             progress: dinghuo_projections::Progress::new(),
             order_reader,
             outbox_key: dinghuo_projections::outbox::OutboxKey::generate(),
+            standings: Default::default(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }
@@ -64,6 +65,7 @@ impl Api {
                 client_addr: None,
                 written: Default::default(),
                 valid_until: None,
+                binding_epoch: None,
             })
             .data(lines_loader(&self.state))
     }

@@ -86,6 +86,7 @@ impl Api {
             progress: dinghuo_projections::Progress::new(),
             order_reader,
             outbox_key: OutboxKey::generate(),
+            standings: Default::default(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }
@@ -115,11 +116,27 @@ impl Api {
                 client_addr: addr,
                 written: Default::default(),
                 valid_until: None,
+                binding_epoch: None,
             })
             .data(lines_loader(&self.state))
             .data(CodeGenerator::new(|| {
                 BindingCode::parse(CODE).expect("a well-formed code")
             }));
+        let response = self.schema.execute(request).await;
+        serde_json::to_value(&response).expect("a response is JSON")
+    }
+
+    /// Runs `query` with a bearer `token`, as the server does: the caller is what the token
+    /// proves (the schema's extension then checks that a contact's token still stands).
+    async fn with_token(&self, token: &str, query: &str) -> Value {
+        let verified = self
+            .state
+            .tokens
+            .verify_until(token)
+            .expect("a valid token");
+        let request = Request::new(query)
+            .data(Caller::new(Some(verified), Uuid::now_v7(), addr(9)))
+            .data(lines_loader(&self.state));
         let response = self.schema.execute(request).await;
         serde_json::to_value(&response).expect("a response is JSON")
     }
@@ -402,6 +419,58 @@ on_both_backends! {
             assert!(!text.contains(&format!("\"{CODE}\"")), "{text}");
             assert!(!text.contains("$argon2"), "{text}");
         }
+    }
+
+    async fn a_token_from_before_the_binding_was_cleared_stays_refused_once_bound_again(db) {
+        let api = Api::new(&db);
+        let world = World::build(api.commands(), 0).await;
+        let contact = unbound_contact(&api, &world, PHONE).await;
+        let sign_in = |from: u8| {
+            let api = &api;
+            let world = &world;
+            async move {
+                ok(&api.anonymous(addr(from), REQUEST_CODE, request_input(world, PHONE)).await);
+                let answer = api.anonymous(addr(from), BIND, bind_input(world, PHONE, CODE)).await;
+                ok(&answer)["bindContact"]["token"]
+                    .as_str()
+                    .expect("a token")
+                    .to_owned()
+            }
+        };
+        const WHO: &str = "{ viewer { id role } }";
+        let first = sign_in(1).await;
+        assert_eq!(ok(&api.with_token(&first, WHO).await)["viewer"]["role"], "contact");
+
+        // The admin removes the contact and adds it again.
+        let link = json!({"contactId": contact.to_string(), "partnerId": world.partner.to_string()});
+        ok(&api
+            .run(
+                Some(world.admin),
+                None,
+                "mutation($input: RemovePartnerContactInput!) { removePartnerContact(input: $input) { contactId } }",
+                link.clone(),
+            )
+            .await);
+        let mut added = link;
+        added["side"] = json!("THEIRS");
+        ok(&api
+            .run(
+                Some(world.admin),
+                None,
+                "mutation($input: AddPartnerContactInput!) { addPartnerContact(input: $input) { contactId } }",
+                added,
+            )
+            .await);
+        api.project().await;
+        let refused = api.with_token(&first, WHO).await;
+        assert_eq!(code_of(&refused).as_deref(), Some("UNAUTHENTICATED"), "{refused}");
+
+        // Signed in again with a new code: the new token works, the old one stays refused.
+        let second = sign_in(2).await;
+        assert_eq!(ok(&api.with_token(&second, WHO).await)["viewer"]["role"], "contact");
+        let refused = api.with_token(&first, WHO).await;
+        assert_eq!(code_of(&refused).as_deref(), Some("UNAUTHENTICATED"), "{refused}");
+        assert_eq!(bindings(&contact_events(&db, contact).await), 2);
     }
 
     async fn a_wrong_code_binds_nothing(db) {

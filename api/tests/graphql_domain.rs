@@ -67,6 +67,7 @@ impl Api {
             progress: dinghuo_projections::Progress::new(),
             order_reader,
             outbox_key: OutboxKey::generate(),
+            standings: Default::default(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self {
@@ -102,6 +103,7 @@ impl Api {
                 client_addr: None,
                 written: Default::default(),
                 valid_until: None,
+                binding_epoch: None,
             })
             .data(lines_loader(&self.state));
         let request = DomainLoaders::new(self.state.db()).add_to(request);

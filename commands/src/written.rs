@@ -44,6 +44,15 @@ impl Written {
         }
     }
 
+    /// Every stream remembered, oldest first: what a reader that caches aggregates' state
+    /// forgets after the request.
+    pub fn heads(&self) -> Vec<StreamHead> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Where this request's commands left the stream, if they wrote to it.
     pub fn head(&self, aggregate_type: &str, aggregate_id: &str) -> Option<StreamHead> {
         self.0
@@ -75,6 +84,15 @@ mod tests {
             Some(5)
         );
         assert_eq!(written.head("Order", "b"), None);
+        let streams: Vec<(String, i64)> = written
+            .heads()
+            .into_iter()
+            .map(|head| (head.aggregate_type, head.sequence))
+            .collect();
+        assert_eq!(
+            streams,
+            [("Order".to_owned(), 3), ("Partner".to_owned(), 5)]
+        );
     }
 
     #[test]

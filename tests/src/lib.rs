@@ -8,6 +8,7 @@
 //! - [`history`]: a seeded-random history of valid and invalid commands over two tenants;
 //! - [`read_model`]: full dumps of a projection's tables, and waiting for the feed to settle;
 //! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it;
+//! - [`ws`]: a GraphQL client over the server's WebSocket (subscriptions);
 //! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side.
 
 pub mod at_rest;
@@ -19,6 +20,7 @@ pub mod refusal;
 pub mod server;
 mod test_db;
 mod world;
+pub mod ws;
 
 pub use test_db::{Backend, TestDb};
 pub use world::World;

@@ -9,7 +9,8 @@ use std::time::Duration;
 use clap::Parser;
 use dinghuo_api::auth::{JwtSecret, Tokens};
 use dinghuo_api::server::{self, ServeArgs};
-use dinghuo_commands::{Actor, Database};
+use dinghuo_commands::{Actor, Commands, Database};
+use dinghuo_domain::{ContactId, Lookup};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -99,6 +100,25 @@ impl TestServer {
     pub fn token(&self, actor: &Actor) -> String {
         self.tokens
             .issue(actor, Duration::from_secs(3600))
+            .expect("a token")
+    }
+
+    /// The secret the server signs tokens with (from its data directory), to hand-craft tokens
+    /// that [`Tokens`] would never issue.
+    pub fn jwt_secret(&self) -> JwtSecret {
+        JwtSecret::load(&self.data_dir).expect("the server's JWT secret")
+    }
+
+    /// A contact's token as signing in makes it: naming the contact's binding epoch now, read
+    /// from its committed events (a contact bound again after its binding was cleared needs
+    /// one of these; [`token`](Self::token) names none, which counts as the first epoch).
+    pub async fn contact_token(&self, commands: &Commands, contact: &Actor) -> String {
+        let epoch = Lookup::contact(commands.lookup(), ContactId::from_uuid(contact.id))
+            .await
+            .expect("the contact's events")
+            .binding_epoch();
+        self.tokens
+            .issue_for_contact(contact, epoch, Duration::from_secs(3600))
             .expect("a token")
     }
 

@@ -2,13 +2,17 @@
 //! and as the contacts of two partners. Nothing crosses a tenant, no contact sees another
 //! partner's data, auditors and analysts cannot mutate. A test below fails when the schema
 //! gains a root field that no case here covers.
+//!
+//! Permissions (DESIGN §4): every read of orders (`order` with its lines and note, `orders`,
+//! `orderUpdated`, the order mutations' payloads) as a contact granted `VIEW_ORDERS`, one denied
+//! it by its own restriction, and one whose tenant's defaults leave it out.
 
 use std::collections::BTreeSet;
 
 use dinghuo_commands::{Actor, Role};
 use dinghuo_domain::{ContactId, PartnerId};
 use dinghuo_tests::server::TestServer;
-use dinghuo_tests::{on_both_backends, World};
+use dinghuo_tests::{on_both_backends, ws, World};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -696,4 +700,358 @@ async fn every_root_field_of_the_schema_has_an_isolation_case() {
         missing.is_empty(),
         "root fields without an isolation case: {missing:?}"
     );
+}
+
+// --- Permissions: VIEW_ORDERS gates every read of orders -------------------------------------
+
+/// A their-side contact, as its ordering permissions make it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    /// Partner 1 of tenant A, whose defaults grant every permission.
+    Granted,
+    /// A colleague of `Granted` at partner 1, denied `VIEW_ORDERS` by its own restriction.
+    Restricted,
+    /// The contact of tenant C, whose defaults leave `VIEW_ORDERS` out.
+    DeniedByDefault,
+}
+
+const READERS: [Reader; 3] = [Reader::Granted, Reader::Restricted, Reader::DeniedByDefault];
+
+impl Reader {
+    fn may_view_orders(self) -> bool {
+        self == Reader::Granted
+    }
+}
+
+/// What a reader needs: who it is, its partner, what it may order, and its partner's orders.
+struct ReaderSetup {
+    actor: Actor,
+    partner: PartnerId,
+    product: String,
+    /// Every order of its partner, placed by it or a colleague before the reads.
+    partner_orders: BTreeSet<String>,
+    /// An order of its partner, confirmed and shipped by the admin: for `receiveOrder`.
+    shipped: String,
+    /// An order of its partner still submitted: for `cancelOrder` and `orderUpdated`.
+    submitted: String,
+}
+
+struct Readers {
+    server: TestServer,
+    a: World,
+    setups: Vec<(Reader, ReaderSetup)>,
+}
+
+impl Readers {
+    fn setup(&self, reader: Reader) -> &ReaderSetup {
+        &self
+            .setups
+            .iter()
+            .find(|(r, _)| *r == reader)
+            .expect("every reader is set up")
+            .1
+    }
+
+    async fn run(&self, reader: Reader, document: &str, variables: Value) -> Value {
+        let token = self.server.token(&self.setup(reader).actor);
+        let response = self.server.graphql(Some(&token), document, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "{reader:?}: {document}\nfailed: {response:#}"
+        );
+        response["data"].clone()
+    }
+}
+
+async fn place(commands: &dinghuo_commands::Commands, contact: Actor, product: &str) -> String {
+    commands
+        .submit_order(
+            &dinghuo_commands::RequestContext::new(contact),
+            dinghuo_commands::SubmitOrderInput {
+                lines: vec![dinghuo_commands::OrderLineInput {
+                    product_id: product.to_owned(),
+                    quantity: 3,
+                }],
+                note: Some("deliver on Friday".into()),
+            },
+        )
+        .await
+        .expect("submit an order")
+        .to_string()
+}
+
+async fn ship(commands: &dinghuo_commands::Commands, admin: &World, order: &str) {
+    commands
+        .confirm_order(
+            &admin.admin_ctx(),
+            dinghuo_commands::ConfirmOrderInput {
+                order_id: order.to_owned(),
+            },
+        )
+        .await
+        .expect("confirm");
+    commands
+        .ship_order(
+            &admin.admin_ctx(),
+            dinghuo_commands::ShipOrderInput {
+                order_id: order.to_owned(),
+                carrier: Some("SF".into()),
+                tracking: None,
+            },
+        )
+        .await
+        .expect("ship");
+}
+
+async fn readers(test: &dinghuo_tests::TestDb) -> Readers {
+    let commands = test.commands();
+    let a = World::build(&commands, 1).await;
+    let c = World::build(&commands, 1).await;
+    let admin = a.admin_ctx();
+    let restricted =
+        World::add_bound_contact(&commands, &admin, a.tenant, a.partner, "13900139001").await;
+    commands
+        .restrict_contact_permissions(
+            &admin,
+            dinghuo_commands::RestrictContactPermissionsInput {
+                contact_id: restricted.to_string(),
+                app: "ORDERING".into(),
+                denied: vec!["VIEW_ORDERS".into()],
+            },
+        )
+        .await
+        .expect("deny VIEW_ORDERS to one contact");
+    commands
+        .set_function_permissions(
+            &c.admin_ctx(),
+            dinghuo_commands::SetFunctionPermissionsInput {
+                app: "ORDERING".into(),
+                permissions: vec!["CREATE_SALES_ORDER".into(), "CANCEL_ORDER".into()],
+            },
+        )
+        .await
+        .expect("tenant C's defaults leave VIEW_ORDERS out");
+
+    let restricted_actor = Actor::in_tenant(restricted.as_uuid(), Role::Contact, a.tenant);
+    let product_a = a.products[0].to_string();
+    let product_c = c.products[0].to_string();
+    // Partner 1's orders: each of its two contacts places two, one of which is shipped.
+    let mut partner_1 = BTreeSet::new();
+    let mut per_contact = Vec::new();
+    for contact in [a.contact_actor(), restricted_actor] {
+        let shipped = place(&commands, contact, &product_a).await;
+        ship(&commands, &a, &shipped).await;
+        let submitted = place(&commands, contact, &product_a).await;
+        partner_1.extend([shipped.clone(), submitted.clone()]);
+        per_contact.push((shipped, submitted));
+    }
+    let c_shipped = place(&commands, c.contact_actor(), &product_c).await;
+    ship(&commands, &c, &c_shipped).await;
+    let c_submitted = place(&commands, c.contact_actor(), &product_c).await;
+
+    let (granted_orders, restricted_orders) = (per_contact[0].clone(), per_contact[1].clone());
+    let setups = vec![
+        (
+            Reader::Granted,
+            ReaderSetup {
+                actor: a.contact_actor(),
+                partner: a.partner,
+                product: product_a.clone(),
+                partner_orders: partner_1.clone(),
+                shipped: granted_orders.0,
+                submitted: granted_orders.1,
+            },
+        ),
+        (
+            Reader::Restricted,
+            ReaderSetup {
+                actor: restricted_actor,
+                partner: a.partner,
+                product: product_a,
+                partner_orders: partner_1,
+                shipped: restricted_orders.0,
+                submitted: restricted_orders.1,
+            },
+        ),
+        (
+            Reader::DeniedByDefault,
+            ReaderSetup {
+                actor: c.contact_actor(),
+                partner: c.partner,
+                product: product_c,
+                partner_orders: BTreeSet::from([c_shipped.clone(), c_submitted.clone()]),
+                shipped: c_shipped,
+                submitted: c_submitted,
+            },
+        ),
+    ];
+    let server = TestServer::start(&test.db, &[]).await;
+    // Wait until the read models show everything above: a mutation through the server waits
+    // for its own write, which the runners apply after all that came before it.
+    let readers = Readers { server, a, setups };
+    let admin_token = readers.server.token(&readers.a.admin);
+    readers
+        .server
+        .ok(
+            Some(&admin_token),
+            "mutation { listProduct(input: {sku: \"SETTLE-1\", name: \"Settle\", unit: \"box\", price: {amount: \"1.00\"}}) { productId } }",
+            json!({}),
+        )
+        .await;
+    readers
+}
+
+fn ids(connection: &Value) -> BTreeSet<String> {
+    connection["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a connection: {connection:#}"))
+        .iter()
+        .map(|edge| edge["node"]["id"].as_str().expect("an order id").to_owned())
+        .collect()
+}
+
+on_both_backends! {
+    async fn every_read_of_orders_answers_a_contact_as_its_view_orders_permission_says(test) {
+        let readers = readers(&test).await;
+        for reader in READERS {
+            let setup = readers.setup(reader);
+            let may = reader.may_view_orders();
+
+            // The rule agrees with what `effectivePermissions` shows the contact itself.
+            let data = readers
+                .run(
+                    reader,
+                    "query($p: ID!) { contacts(first: 10, filter: {partnerId: $p}) { edges { node { id effectivePermissions } } } }",
+                    json!({"p": setup.partner.to_string()}),
+                )
+                .await;
+            let me = data["contacts"]["edges"]
+                .as_array()
+                .expect("contacts")
+                .iter()
+                .find(|edge| edge["node"]["id"] == setup.actor.id.to_string().as_str())
+                .unwrap_or_else(|| panic!("{reader:?} sees itself: {data:#}"));
+            let shows_view = me["node"]["effectivePermissions"]
+                .as_array()
+                .expect("permissions")
+                .contains(&json!("VIEW_ORDERS"));
+            assert_eq!(shows_view, may, "{reader:?}: {me:#}");
+
+            // `order`, with everything an order holds, for each order of its own partner.
+            for order in &setup.partner_orders {
+                let data = readers
+                    .run(
+                        reader,
+                        "query($id: ID!) { order(id: $id) { id status note total { amount } lines { sku quantity lineTotal { amount } } partner { id } contact { id } } }",
+                        json!({"id": order}),
+                    )
+                    .await;
+                if may {
+                    assert_eq!(data["order"]["id"], order.as_str(), "{reader:?}: {data:#}");
+                    assert_eq!(data["order"]["lines"][0]["quantity"], 3, "{data:#}");
+                    assert_eq!(data["order"]["note"], "deliver on Friday", "{data:#}");
+                } else {
+                    assert!(data["order"].is_null(), "{reader:?} read an order: {data:#}");
+                }
+            }
+
+            // `orders`, unfiltered and filtered by its partner and by status.
+            for (document, variables) in [
+                ("{ orders(first: 10) { edges { node { id lines { sku } } } } }", json!({})),
+                (
+                    "query($p: ID!) { orders(first: 10, filter: {partnerId: $p}) { edges { node { id total { amount } } } } }",
+                    json!({"p": setup.partner.to_string()}),
+                ),
+                (
+                    "{ orders(first: 10, filter: {status: SHIPPED}) { edges { node { id } } } }",
+                    json!({}),
+                ),
+            ] {
+                let data = readers.run(reader, document, variables).await;
+                let listed = ids(&data["orders"]);
+                if may {
+                    assert!(!listed.is_empty(), "{reader:?}: {document}: {data:#}");
+                    assert!(listed.is_subset(&setup.partner_orders), "{reader:?}: {data:#}");
+                } else {
+                    assert!(listed.is_empty(), "{reader:?} listed orders: {document}: {data:#}");
+                }
+            }
+
+            // `orderUpdated`: the order now, or `NOT_FOUND` as for an order it cannot see.
+            let token = readers.server.token(&setup.actor);
+            let mut socket = ws::subscribe(
+                &readers.server,
+                &token,
+                "subscription($id: ID!) { orderUpdated(orderId: $id) { id status lines { sku } } }",
+                json!({"id": setup.submitted}),
+            )
+            .await;
+            let first = ws::next_message(&mut socket).await;
+            if may {
+                assert_eq!(
+                    first["payload"]["data"]["orderUpdated"]["id"],
+                    setup.submitted.as_str(),
+                    "{reader:?}: {first:#}"
+                );
+            } else {
+                assert_eq!(ws::error_code(&first), Some("NOT_FOUND"), "{reader:?}: {first:#}");
+            }
+
+            // `submitOrder` answers the order it has just created to everyone who may order; a
+            // keyed resubmission, which creates nothing, answers the order only to a reader.
+            let submit = "mutation($p: ID!, $k: String) { submitOrder(input: {lines: [{productId: $p, quantity: 1}], idempotencyKey: $k}) { orderId order { id total { amount } lines { sku } } } }";
+            let key = format!("po-{reader:?}");
+            let variables = json!({"p": setup.product, "k": key});
+            let data = readers.run(reader, submit, variables.clone()).await;
+            let created = data["submitOrder"]["orderId"].as_str().expect("an order id").to_owned();
+            assert_eq!(data["submitOrder"]["order"]["id"], created.as_str(), "{reader:?}: {data:#}");
+            assert_eq!(data["submitOrder"]["order"]["lines"][0]["sku"], "SKU-0000", "{data:#}");
+            let again = readers.run(reader, submit, variables).await;
+            assert_eq!(again["submitOrder"]["orderId"], created.as_str(), "{again:#}");
+            assert_eq!(
+                !again["submitOrder"]["order"].is_null(),
+                may,
+                "{reader:?}: {again:#}"
+            );
+
+            // The other order mutations of a contact answer the id, and the order to a reader.
+            for (document, order, status) in [
+                (
+                    "mutation($id: ID!) { cancelOrder(input: {orderId: $id, reason: \"changed\"}) { orderId order { id status note } } }",
+                    &setup.submitted,
+                    "CANCELLED",
+                ),
+                (
+                    "mutation($id: ID!) { receiveOrder(input: {orderId: $id}) { orderId order { id status lines { sku } } } }",
+                    &setup.shipped,
+                    "RECEIVED",
+                ),
+            ] {
+                let data = readers.run(reader, document, json!({"id": order})).await;
+                let payload = data.as_object().and_then(|root| root.values().next()).expect("a payload");
+                assert_eq!(payload["orderId"], order.as_str(), "{reader:?}: {data:#}");
+                if may {
+                    assert_eq!(payload["order"]["status"], status, "{reader:?}: {data:#}");
+                } else {
+                    assert!(payload["order"].is_null(), "{reader:?}: {data:#}");
+                }
+            }
+            // The subscription saw the cancellation only if it could see the order at all.
+            if may {
+                let next = ws::next_data(&mut socket).await;
+                assert_eq!(next["data"]["orderUpdated"]["status"], "CANCELLED", "{next:#}");
+            }
+        }
+
+        // The denial hides nothing from the tenant's staff: the admin still reads them all.
+        let admin = readers.server.token(&readers.a.admin);
+        for order in &readers.setup(Reader::Restricted).partner_orders {
+            let data = readers
+                .server
+                .ok(Some(&admin), "query($id: ID!) { order(id: $id) { id } }", json!({"id": order}))
+                .await;
+            assert_eq!(data["order"]["id"], order.as_str(), "{data:#}");
+        }
+        readers.server.stop().await;
+    }
 }

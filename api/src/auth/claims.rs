@@ -1,8 +1,9 @@
 //! The claims of a Dinghuo token and how they map to an [`Actor`].
 //!
 //! A token carries the actor's id (`sub`), its tenant (`tenant`, absent for the operator), its
-//! role by name, when it was issued and when it expires (seconds since the epoch), and `iss`
-//! = `"dinghuo"`. The tenant rule of DESIGN §1 is checked both when issuing and when verifying:
+//! role by name, when it was issued and when it expires (seconds since the epoch), `iss`
+//! = `"dinghuo"`, and for a contact the binding epoch it was issued in (`binding_epoch`, see
+//! [`crate::auth::standing`]). Dinghuo never issues `nbf`; one that a token carries is checked. The tenant rule of DESIGN §1 is checked both when issuing and when verifying:
 //! the operator belongs to no tenant, every other role to exactly one.
 
 use dinghuo_commands::{Actor, Role};
@@ -29,6 +30,15 @@ pub struct Claims {
     /// Expires at, seconds since the Unix epoch.
     pub exp: u64,
     pub iss: String,
+    /// Not before, seconds since the Unix epoch. Never issued; typed so that a token carrying
+    /// one that is not a whole number of seconds is malformed rather than unchecked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// A contact's binding epoch when the token was issued (how many times its bindings had
+    /// been cleared): a token of an earlier epoch no longer stands. Absent in other roles'
+    /// tokens, and in contact tokens issued before epochs were recorded, which count as epoch 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding_epoch: Option<u64>,
 }
 
 impl Claims {
@@ -44,6 +54,8 @@ impl Claims {
                 .checked_add(ttl_secs)
                 .ok_or(TokenError::TimeOutOfRange)?,
             iss: ISSUER.to_owned(),
+            nbf: None,
+            binding_epoch: None,
         })
     }
 

@@ -10,7 +10,9 @@
 //! - [`binding`]: one-time SMS codes that let a their-side contact bind (`requestBindingCode`,
 //!   `bindContact`);
 //! - [`login`]: tenant-mode contacts' passwords, checked against argon2id hashes;
-//! - [`limits`]: the rate limits of all contact sign-in, per phone, client address and contact.
+//! - [`limits`]: the rate limits of all contact sign-in, per phone, client address and contact;
+//! - [`standing`]: whether a contact's token still stands (bound, linked, same binding epoch)
+//!   and whether it may read orders, from committed state, kept a few seconds.
 //!
 //! Contacts are not minted by the CLI: they get their tokens from binding or login.
 
@@ -19,6 +21,7 @@ pub mod claims;
 pub mod limits;
 pub mod login;
 pub mod secret;
+pub mod standing;
 pub mod token;
 
 pub use claims::{Claims, ISSUER};
@@ -26,4 +29,5 @@ pub use secret::{
     load_outbox_key, JwtSecret, SecretError, MIN_SECRET_BYTES, OUTBOX_KEY_ENV, OUTBOX_KEY_FILE,
     SECRET_ENV, SECRET_FILE,
 };
+pub use standing::{Standing, Standings};
 pub use token::{TokenError, Tokens, Verified};

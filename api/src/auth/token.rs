@@ -1,12 +1,16 @@
 //! Issuing and verifying tokens: HS256 JWTs signed with the [`JwtSecret`].
 //!
-//! Verification refuses, each with its own [`TokenError`] variant: a token that does not parse,
-//! a bad signature, another algorithm than HS256, an expired token, another issuer, an unknown
-//! role, a non-operator without a tenant and an operator with one. All of them answer the
-//! client `UNAUTHENTICATED`; the variant is for logs and tests.
+//! Verification refuses, each with its own [`TokenError`] variant: a token that does not parse
+//! (or is longer than [`MAX_TOKEN_BYTES`]), a header naming critical extensions (`crit`), a bad
+//! signature, another algorithm than HS256, an expired token, one not valid yet (`nbf`) or
+//! issued in the future (`iat`) beyond the clock skew, another issuer, an unknown role, a
+//! non-operator without a tenant and an operator with one. All of them answer the client
+//! `UNAUTHENTICATED`; the variant is for logs and tests.
 
 use std::time::Duration;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Actor;
 use dinghuo_domain::ErrorCode;
@@ -17,8 +21,16 @@ use super::claims::{Claims, ISSUER};
 use super::secret::JwtSecret;
 
 /// How far the clocks of the issuing and the verifying machine may disagree: a token is still
-/// accepted this long after its `exp`.
+/// accepted this long after its `exp`, and this long before its `nbf` or `iat`.
 pub const CLOCK_SKEW_SECS: u64 = 60;
+
+/// The longest token accepted, in bytes; a longer one is malformed before anything of it is
+/// decoded. Dinghuo's own are about 300.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
+/// The longest header segment read (base64url text). Dinghuo's header,
+/// `{"typ":"JWT","alg":"HS256"}`, is 36 characters.
+const MAX_HEADER_BYTES: usize = 512;
 
 /// Why a token was refused (or, for the last two variants, could not be issued).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +43,16 @@ pub enum TokenError {
     WrongAlgorithm,
     #[error("the token has expired")]
     Expired,
+    /// Its `nbf` is later than now plus the clock skew.
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// Its `iat` is later than now plus the clock skew: no honest issuer makes such a token.
+    #[error("the token claims to be issued in the future")]
+    IssuedInFuture,
+    /// Its header lists critical extensions (`crit`, RFC 7515 §4.1.11). Dinghuo understands
+    /// none, so it may not accept the token.
+    #[error("the token's header names critical extensions")]
+    CriticalHeader,
     #[error("the token was not issued by {ISSUER}")]
     WrongIssuer,
     #[error("the token names an unknown role {0:?}")]
@@ -91,6 +113,23 @@ impl Tokens {
         self.issue_at(actor, Utc::now(), ttl)
     }
 
+    /// A contact's token, valid from now for `ttl`, naming the binding epoch the contact was
+    /// in when it proved its identity: it stops standing once that epoch is over.
+    pub fn issue_for_contact(
+        &self,
+        actor: &Actor,
+        binding_epoch: u64,
+        ttl: Duration,
+    ) -> Result<String, TokenError> {
+        let issued_at =
+            u64::try_from(Utc::now().timestamp()).map_err(|_| TokenError::TimeOutOfRange)?;
+        let claims = Claims {
+            binding_epoch: Some(binding_epoch),
+            ..Claims::for_actor(actor, issued_at, ttl.as_secs())?
+        };
+        self.sign(&claims)
+    }
+
     /// A token for `actor` as if issued at `issued_at` (tests, and tokens minted for later).
     pub fn issue_at(
         &self,
@@ -118,18 +157,37 @@ impl Tokens {
 
     /// Like [`verify`](Self::verify), with the moment the token stops being accepted.
     pub fn verify_until(&self, token: &str) -> Result<Verified, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.decoding, &self.validation)
-            .map_err(|error| refusal(error.kind()))?;
-        let valid_until = data
-            .claims
+        let token = token.trim();
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Malformed);
+        }
+        refuse_critical_header(token)?;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|error| refusal(error.kind()))?
+            .claims;
+        // Signed with our secret, so only a skewed clock or a careless issuer explains these;
+        // either way the token is not one to trust yet.
+        let latest = Utc::now()
+            .timestamp()
+            .saturating_add(CLOCK_SKEW_SECS as i64);
+        let after_latest = |secs: u64| i64::try_from(secs).ok().is_none_or(|secs| secs > latest);
+        if claims.nbf.is_some_and(after_latest) {
+            return Err(TokenError::NotYetValid);
+        }
+        if after_latest(claims.iat) {
+            return Err(TokenError::IssuedInFuture);
+        }
+        let valid_until = claims
             .exp
             .checked_add(CLOCK_SKEW_SECS)
             .and_then(|secs| i64::try_from(secs).ok())
             .and_then(|secs| DateTime::from_timestamp(secs, 0))
             .ok_or(TokenError::Malformed)?;
+        let binding_epoch = claims.binding_epoch;
         Ok(Verified {
-            actor: data.claims.into_actor()?,
+            actor: claims.into_actor()?,
             valid_until,
+            binding_epoch,
         })
     }
 
@@ -161,6 +219,27 @@ pub struct Verified {
     /// Its expiry plus the clock skew allowed: from then on the token is refused, and what it
     /// opened (a subscription) ends.
     pub valid_until: DateTime<Utc>,
+    /// The contact's binding epoch the token was issued in (see [`Claims::binding_epoch`]).
+    pub binding_epoch: Option<u64>,
+}
+
+/// Refuses a token whose header has a `crit` member, whatever its value: it names extensions
+/// the verifier must understand, and Dinghuo understands none. jsonwebtoken's `Header` ignores
+/// the member, so the header segment is read here, after a bound on its length.
+fn refuse_critical_header(token: &str) -> Result<(), TokenError> {
+    let segment = token.split('.').next().unwrap_or_default();
+    if segment.len() > MAX_HEADER_BYTES {
+        return Err(TokenError::Malformed);
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| TokenError::Malformed)?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
+    if header.contains_key("crit") {
+        return Err(TokenError::CriticalHeader);
+    }
+    Ok(())
 }
 
 fn refusal(kind: &ErrorKind) -> TokenError {
@@ -178,6 +257,7 @@ fn refusal(kind: &ErrorKind) -> TokenError {
 mod tests {
     use dinghuo_commands::Role;
     use dinghuo_domain::TenantId;
+    use serde_json::json;
     use uuid::Uuid;
 
     use super::*;
@@ -202,6 +282,8 @@ mod tests {
             iat: now,
             exp: now + 3600,
             iss: ISSUER.to_owned(),
+            nbf: None,
+            binding_epoch: None,
         }
     }
 
@@ -379,6 +461,179 @@ mod tests {
         );
     }
 
+    /// A token with exactly this header and payload JSON, signed with the right secret.
+    fn hand_crafted(header: &str, payload: &str) -> String {
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature = jsonwebtoken::crypto::sign(
+            message.as_bytes(),
+            &EncodingKey::from_secret(&[7; 32]),
+            Algorithm::HS256,
+        )
+        .expect("sign");
+        format!("{message}.{signature}")
+    }
+
+    const HEADER: &str = r#"{"typ":"JWT","alg":"HS256"}"#;
+
+    fn payload(claims: &Claims) -> String {
+        serde_json::to_string(claims).expect("claims are JSON")
+    }
+
+    fn now() -> u64 {
+        u64::try_from(Utc::now().timestamp()).expect("after 1970")
+    }
+
+    #[test]
+    fn a_hand_crafted_token_of_the_right_shape_is_accepted() {
+        // The control for the refusals below: the crafting itself is sound.
+        let token = hand_crafted(HEADER, &payload(&valid_claims()));
+        assert!(tokens().verify(&token).is_ok());
+    }
+
+    #[test]
+    fn a_token_not_valid_before_a_future_time_is_refused() {
+        let tokens = tokens();
+        for later in [
+            CLOCK_SKEW_SECS + 5,
+            3600,
+            10 * 365 * 24 * 3600,
+            u64::MAX - now(),
+        ] {
+            let claims = Claims {
+                nbf: Some(now() + later),
+                ..valid_claims()
+            };
+            let token = hand_crafted(HEADER, &payload(&claims));
+            assert_eq!(
+                tokens.verify(&token),
+                Err(TokenError::NotYetValid),
+                "{later}"
+            );
+        }
+        // Within the clock skew, or in the past, `nbf` is met.
+        for nbf in [now() + CLOCK_SKEW_SECS / 2, now(), now() - 3600] {
+            let claims = Claims {
+                nbf: Some(nbf),
+                ..valid_claims()
+            };
+            assert!(tokens
+                .verify(&hand_crafted(HEADER, &payload(&claims)))
+                .is_ok());
+        }
+    }
+
+    #[test]
+    fn an_nbf_that_is_not_a_whole_number_of_seconds_is_malformed() {
+        let tokens = tokens();
+        let claims = serde_json::to_value(valid_claims()).expect("JSON");
+        for nbf in [
+            json!("2099-01-01"),
+            json!(-1),
+            json!(1.5e12),
+            json!(null),
+            json!([1]),
+        ] {
+            let mut claims = claims.clone();
+            claims["nbf"] = nbf.clone();
+            let token = hand_crafted(HEADER, &claims.to_string());
+            let refused = tokens.verify(&token);
+            // `null` reads as no `nbf` at all.
+            if nbf.is_null() {
+                assert!(refused.is_ok(), "{nbf}: {refused:?}");
+            } else {
+                assert_eq!(refused, Err(TokenError::Malformed), "{nbf}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_issued_further_in_the_future_than_the_clock_skew_is_refused() {
+        let tokens = tokens();
+        for later in [CLOCK_SKEW_SECS + 5, 3600, 1 << 40] {
+            let iat = now() + later;
+            let claims = Claims {
+                iat,
+                exp: iat + 3600,
+                ..valid_claims()
+            };
+            let token = hand_crafted(HEADER, &payload(&claims));
+            assert_eq!(
+                tokens.verify(&token),
+                Err(TokenError::IssuedInFuture),
+                "{later}"
+            );
+        }
+        // A clock a little ahead is tolerated, as for `exp`.
+        let iat = now() + CLOCK_SKEW_SECS / 2;
+        let claims = Claims {
+            iat,
+            exp: iat + 3600,
+            ..valid_claims()
+        };
+        assert!(tokens
+            .verify(&hand_crafted(HEADER, &payload(&claims)))
+            .is_ok());
+    }
+
+    #[test]
+    fn a_token_whose_header_names_critical_extensions_is_refused() {
+        let tokens = tokens();
+        let payload = payload(&valid_claims());
+        for header in [
+            r#"{"typ":"JWT","alg":"HS256","crit":["exp"]}"#,
+            r#"{"alg":"HS256","crit":["b64"],"b64":false}"#,
+            r#"{"alg":"HS256","crit":[]}"#,
+            r#"{"alg":"HS256","crit":null}"#,
+            r#"{"alg":"HS256","crit":"x"}"#,
+        ] {
+            let token = hand_crafted(header, &payload);
+            assert_eq!(
+                tokens.verify(&token),
+                Err(TokenError::CriticalHeader),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_oversized_token_or_header_is_malformed_before_it_is_decoded() {
+        let tokens = tokens();
+        let padding = "x".repeat(MAX_HEADER_BYTES);
+        let header = format!(r#"{{"typ":"JWT","alg":"HS256","kid":"{padding}"}}"#);
+        let token = hand_crafted(&header, &payload(&valid_claims()));
+        assert!(token.len() <= MAX_TOKEN_BYTES);
+        assert_eq!(tokens.verify(&token), Err(TokenError::Malformed));
+        let claims = Claims {
+            iss: format!("{ISSUER}{}", "x".repeat(MAX_TOKEN_BYTES)),
+            ..valid_claims()
+        };
+        let token = hand_crafted(HEADER, &payload(&claims));
+        assert_eq!(tokens.verify(&token), Err(TokenError::Malformed));
+        // A header that is not base64url JSON.
+        let token = hand_crafted(HEADER, &payload(&valid_claims()));
+        let broken = format!("%%%{}", &token[3..]);
+        assert_eq!(tokens.verify(&broken), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn a_contact_token_names_its_binding_epoch_and_other_tokens_none() {
+        let tokens = tokens();
+        let contact = Actor::in_tenant(Uuid::now_v7(), Role::Contact, tenant());
+        let token = tokens.issue_for_contact(&contact, 3, HOUR).expect("issue");
+        let verified = tokens.verify_until(&token).expect("accepted");
+        assert_eq!(verified.actor, contact);
+        assert_eq!(verified.binding_epoch, Some(3));
+        let token = tokens.issue(&contact, HOUR).expect("issue");
+        assert_eq!(
+            tokens.verify_until(&token).expect("accepted").binding_epoch,
+            None
+        );
+    }
+
     #[test]
     fn every_refusal_answers_unauthenticated() {
         for error in [
@@ -386,6 +641,9 @@ mod tests {
             TokenError::BadSignature,
             TokenError::WrongAlgorithm,
             TokenError::Expired,
+            TokenError::NotYetValid,
+            TokenError::IssuedInFuture,
+            TokenError::CriticalHeader,
             TokenError::WrongIssuer,
             TokenError::UnknownRole("x".to_owned()),
             TokenError::MissingTenant { role: "admin" },

@@ -1,18 +1,21 @@
 //! Who is asking: the actor proven by the bearer token (none for anonymous calls such as
-//! `bindContact`), the request id, and the client address (for rate limits).
+//! `bindContact`), the request id, and the client address (for rate limits); whether a
+//! contact's token still stands, and the one rule of which orders a caller may read
+//! ([`Caller::order_scope`]).
 
 use std::net::IpAddr;
 
 use async_graphql::Context;
 use chrono::{DateTime, Utc};
 use dinghuo_commands::{Actor, RequestContext, Role, Written};
-use dinghuo_domain::TenantId;
+use dinghuo_domain::{ContactId, ErrorCode, TenantId};
 use uuid::Uuid;
 
-use crate::auth::Verified;
+use crate::auth::{Standing, Verified};
 
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult};
 use super::state::ApiState;
+use super::types::Scope;
 
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -23,6 +26,9 @@ pub struct Caller {
     /// then, and a WebSocket connection (authenticated once, at its start) is anonymous from
     /// then on.
     pub valid_until: Option<DateTime<Utc>>,
+    /// A contact's binding epoch its token was issued in (`None`: not a contact token, or one
+    /// from before epochs were recorded, which counts as epoch 0); see `auth::standing`.
+    pub binding_epoch: Option<u64>,
     /// What this caller's commands appended, for reading the writes back without a query.
     pub written: Written,
 }
@@ -33,6 +39,7 @@ impl Caller {
         Self {
             actor: verified.map(|verified| verified.actor),
             valid_until: verified.map(|verified| verified.valid_until),
+            binding_epoch: verified.and_then(|verified| verified.binding_epoch),
             request_id,
             client_addr,
             written: Written::default(),
@@ -59,6 +66,44 @@ impl Caller {
             Ok(actor)
         } else {
             Err(ApiError::forbidden())
+        }
+    }
+
+    /// For a contact, its standing from committed state (kept a few seconds): `UNAUTHENTICATED`
+    /// when its token no longer stands (unbound, unlinked, or bound again since the token was
+    /// issued). `None` for every other caller: employees' reads and commands are scoped by their
+    /// links as they are now, and the other roles' by their tenant.
+    pub async fn standing(&self, state: &ApiState) -> ApiResult<Option<Standing>> {
+        let Some(actor) = self.actor.filter(|actor| actor.role == Role::Contact) else {
+            return Ok(None);
+        };
+        let tenant = actor.tenant_id.ok_or_else(ApiError::unauthenticated)?;
+        let contact = ContactId::from_uuid(actor.id);
+        let lookup = state.commands.lookup();
+        match state
+            .standings
+            .admitting(lookup, contact, tenant, self.binding_epoch)
+            .await
+            .map_err(ApiError::internal)?
+        {
+            Some(standing) => Ok(Some(standing)),
+            None => Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the token no longer stands (the contact's binding was cleared): sign in again",
+            )),
+        }
+    }
+
+    /// Which orders this caller may read: its [`Scope`], or `None` for none at all, that is a
+    /// contact not granted `VIEW_ORDERS` (the tenant's defaults minus its own denials, as
+    /// `effectivePermissions` shows). Every read of orders — `orders`, `order`, `orderUpdated`,
+    /// the order mutations' payloads — asks here. A denied read answers as if there were no
+    /// such order: an empty list, `null`, `NOT_FOUND` for a subscription.
+    pub async fn order_scope(&self, state: &ApiState) -> ApiResult<Option<Scope>> {
+        let scope = Scope::of(&self.actor()?)?;
+        match self.standing(state).await? {
+            Some(standing) if !standing.may_view_orders() => Ok(None),
+            _ => Ok(Some(scope)),
         }
     }
 

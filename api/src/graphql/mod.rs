@@ -10,6 +10,8 @@
 //! - [`mutations`], [`queries`]: the roots, one file per area, merged here;
 //! - [`subscriptions`]: `orderUpdated` and `events`, following the log (over WebSocket);
 //! - [`metrics`]: an extension recording each mutation as a command (name, outcome, latency);
+//! - [`standing`]: an extension refusing a contact's token that no longer stands, before each
+//!   operation and throughout each subscription;
 //! - [`documents`]: parsed documents kept by query text, for HTTP requests;
 //! - [`coalesce`]: reads of one kind batched across concurrent requests (order read-backs).
 
@@ -21,6 +23,7 @@ pub mod metrics;
 pub mod mutations;
 pub mod queries;
 pub mod rw;
+pub mod standing;
 pub mod state;
 pub mod subscriptions;
 pub mod types;
@@ -62,6 +65,7 @@ pub fn build(state: ApiState, limits: Limits) -> DinghuoSchema {
         mutations::MutationRoot::default(),
         subscriptions::SubscriptionRoot,
     )
+    .extension(standing::ContactStanding)
     .extension(metrics::CommandMetrics::new(
         &mutations::MutationRoot::type_name(),
     ))

@@ -7,7 +7,7 @@ use dinghuo_commands::{Commands, Database};
 use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_projections::{Progress, Wakeup};
 
-use crate::auth::Tokens;
+use crate::auth::{Standings, Tokens};
 use crate::graphql::types::order::OrderReader;
 
 /// Cheap to clone: everything inside is shared.
@@ -28,6 +28,8 @@ pub struct ApiState {
     pub order_reader: OrderReader,
     /// Seals the binding codes queued for sending (the same key on every node).
     pub outbox_key: OutboxKey,
+    /// Contacts' standing (is the token still good, may it read orders), kept a few seconds.
+    pub standings: Arc<Standings>,
 }
 
 impl ApiState {

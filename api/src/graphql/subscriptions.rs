@@ -21,10 +21,11 @@ use futures::stream::{self, Stream, StreamExt};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::caller;
+use super::caller::{self, Caller};
 use super::error::ApiError;
 use super::queries::audit::{self, AuditEvent, AUDIT_ROLES};
-use super::types::{order, Order, OrderStatus, Scope};
+use super::state::ApiState;
+use super::types::{order, Order, OrderStatus};
 
 /// The longest a subscriber waits between two looks at the log when no commit signal comes (a
 /// commit made by another process while this one runs no processors).
@@ -39,14 +40,18 @@ pub struct SubscriptionRoot;
 #[Subscription]
 impl SubscriptionRoot {
     /// The order now, then again each time it changes, as long as the caller may see it (the
-    /// stream ends when it no longer may). `NOT_FOUND` for an order the caller cannot see.
+    /// stream ends when it no longer may: unlinked, or `VIEW_ORDERS` withdrawn). `NOT_FOUND`
+    /// for an order the caller cannot see, which for a contact without `VIEW_ORDERS` is any.
     async fn order_updated(
         &self,
         ctx: &Context<'_>,
         order_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Order>>> {
         let (caller, state) = caller::of(ctx);
-        let scope = Scope::of(&caller.actor()?)?;
+        let scope = caller
+            .order_scope(state)
+            .await?
+            .ok_or_else(|| ApiError::not_found("order"))?;
         let db = state.db().clone();
         let order_id = order_id.to_string();
         // Start from a read model that shows the order's latest event, so that the first answer
@@ -62,7 +67,8 @@ impl SubscriptionRoot {
             .ok_or_else(|| ApiError::not_found("order"))?;
         let watcher = OrderWatcher {
             db,
-            scope,
+            caller: caller.clone(),
+            state: state.clone(),
             order_id,
             wake: state.wakeup.subscribe(),
             progress: state.progress.clone(),
@@ -209,7 +215,9 @@ async fn feed_head(db: &Database) -> Result<Checkpoint, ApiError> {
 /// The state of one `orderUpdated` subscription.
 struct OrderWatcher {
     db: Database,
-    scope: Scope,
+    /// Who subscribed: which orders it may read is asked again at each change.
+    caller: Caller,
+    state: ApiState,
     order_id: String,
     wake: watch::Receiver<u64>,
     /// The runner's reports, which end a wait for the read model.
@@ -239,7 +247,8 @@ impl OrderWatcher {
                 Ok(None) => continue,
                 Ok(Some(Some(order))) => return Some(Ok(order)),
                 Ok(Some(None)) => {
-                    // No longer visible to the caller (e.g. an employee unlinked): end quietly.
+                    // No longer visible to the caller (e.g. an employee unlinked, or a
+                    // contact's VIEW_ORDERS withdrawn): end quietly.
                     self.done = true;
                     return None;
                 }
@@ -264,7 +273,10 @@ impl OrderWatcher {
             }
         }
         self.head = head;
-        let Some(order) = order::find(&self.db, &self.scope, &self.order_id).await? else {
+        let Some(scope) = self.caller.order_scope(&self.state).await? else {
+            return Ok(Some(None));
+        };
+        let Some(order) = order::find(&self.db, &scope, &self.order_id).await? else {
             return Ok(Some(None));
         };
         let stamp = (order.updated_at, order.status);

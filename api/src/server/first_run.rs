@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use dinghuo_commands::{Actor, Role};
-use dinghuo_domain::TenantId;
+use dinghuo_domain::{ContactId, Lookup, TenantId};
 use dinghuo_projections::sql::{fetch_all, Arg};
 use uuid::Uuid;
 
@@ -60,7 +60,7 @@ pub async fn load_demo_if_empty(
             }
         }
     };
-    print_tokens(tokens, &actors)?;
+    print_tokens(state, tokens, &actors).await?;
     Ok(())
 }
 
@@ -106,23 +106,39 @@ async fn existing(db: &dinghuo_commands::Database) -> Result<Option<DemoActors>,
     }))
 }
 
-fn print_tokens(tokens: &Tokens, actors: &DemoActors) -> Result<(), Error> {
+async fn print_tokens(state: &ApiState, tokens: &Tokens, actors: &DemoActors) -> Result<(), Error> {
     let in_tenant = |id: Uuid, role: Role| Actor::in_tenant(id, role, actors.tenant);
-    let mut lines = vec![("admin", in_tenant(Uuid::now_v7(), Role::Admin))];
+    let mut lines = vec![(
+        "admin",
+        tokens.issue(&in_tenant(Uuid::now_v7(), Role::Admin), TOKEN_TTL)?,
+    )];
     if let Some(employee) = actors.employee {
-        lines.push(("employee", in_tenant(employee, Role::Employee)));
+        let actor = in_tenant(employee, Role::Employee);
+        lines.push(("employee", tokens.issue(&actor, TOKEN_TTL)?));
     }
     if let Some(contact) = actors.contact {
-        lines.push(("contact", in_tenant(contact, Role::Contact)));
+        // A contact's token names its current binding epoch, as signing in would.
+        let epoch = Lookup::contact(state.commands.lookup(), ContactId::from_uuid(contact))
+            .await?
+            .binding_epoch();
+        let actor = in_tenant(contact, Role::Contact);
+        lines.push((
+            "contact",
+            tokens.issue_for_contact(&actor, epoch, TOKEN_TTL)?,
+        ));
     }
-    lines.push(("auditor", in_tenant(Uuid::now_v7(), Role::Auditor)));
-    lines.push(("analyst", in_tenant(Uuid::now_v7(), Role::Analyst)));
+    for (role, name) in [(Role::Auditor, "auditor"), (Role::Analyst, "analyst")] {
+        lines.push((
+            name,
+            tokens.issue(&in_tenant(Uuid::now_v7(), role), TOKEN_TTL)?,
+        ));
+    }
     println!(
         "\nDemo tenant {}. Bearer tokens (valid 7 days), for the header\n  Authorization: Bearer <token>\n",
         actors.tenant
     );
-    for (role, actor) in lines {
-        println!("{role:>9}: {}", tokens.issue(&actor, TOKEN_TTL)?);
+    for (role, token) in lines {
+        println!("{role:>9}: {token}");
     }
     println!();
     Ok(())

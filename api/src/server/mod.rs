@@ -77,6 +77,7 @@ pub async fn serve(
         progress: progress.clone(),
         order_reader: OrderReads::shared(&db),
         outbox_key: outbox_key.clone(),
+        standings: Arc::default(),
     };
 
     if args.demo {

@@ -22,6 +22,11 @@ pub struct Contact {
     links: BTreeMap<PartnerId, Side>,
     /// Channels on which the person verified its identity, with the WeChat open id if any.
     bindings: BTreeMap<Channel, Option<OpenId>>,
+    /// How many times the bindings were cleared (a phone change, the last their-side link
+    /// removed). A sign-in proves the identity for the epoch it happened in only: the API
+    /// writes the epoch into the contact's token and refuses a token of an earlier one.
+    #[serde(default)]
+    binding_epoch: u64,
     denied: BTreeMap<App, BTreeSet<Permission>>,
     version: u64,
 }
@@ -47,6 +52,11 @@ impl Contact {
     }
     pub fn is_bound(&self) -> bool {
         !self.bindings.is_empty()
+    }
+    /// How many times this contact's bindings were cleared: a token issued in an earlier epoch
+    /// proves a binding that no longer holds.
+    pub fn binding_epoch(&self) -> u64 {
+        self.binding_epoch
     }
     pub fn version(&self) -> u64 {
         self.version
@@ -79,6 +89,12 @@ impl Contact {
             return Err(DomainError::PermissionDenied { app, permission });
         }
         Ok(())
+    }
+
+    /// Forgets every binding and starts a new binding epoch.
+    fn clear_bindings(&mut self) {
+        self.bindings.clear();
+        self.binding_epoch += 1;
     }
 
     fn require_recorded(&self, tenant: TenantId) -> Result<(), DomainError> {
@@ -250,7 +266,7 @@ impl Aggregate for Contact {
             E::ContactUpdated { name, phone } => {
                 // A new number must be verified again: the old binding proved the old number.
                 if phone != self.phone {
-                    self.bindings.clear();
+                    self.clear_bindings();
                 }
                 self.name = Some(name);
                 self.phone = phone;
@@ -263,7 +279,7 @@ impl Aggregate for Contact {
             E::PartnerContactRemoved { partner_id } => {
                 self.links.remove(&partner_id);
                 if self.their_side_partner().is_none() {
-                    self.bindings.clear();
+                    self.clear_bindings();
                 }
             }
             E::ContactBound {

@@ -691,3 +691,65 @@ fn recording_over_another_tenants_contact_is_not_found() {
         }))
         .then_expect_error(contact_not_found());
 }
+
+// --- Binding epochs -------------------------------------------------------------------------
+
+/// The contact after `events`, folded as the event store folds them.
+fn folded(events: Vec<E>) -> Contact {
+    let mut contact = Contact::default();
+    for event in events {
+        cqrs_es::Aggregate::apply(&mut contact, event);
+    }
+    contact
+}
+
+#[test]
+fn each_clearing_of_the_bindings_starts_a_new_binding_epoch() {
+    let mut events = bound_their_side_contact(PARTNER);
+    assert_eq!(folded(events.clone()).binding_epoch(), 0);
+    // Removed, added again and bound again: a new epoch, though bound as before.
+    events.extend([
+        E::PartnerContactRemoved {
+            partner_id: PARTNER,
+        },
+        E::PartnerContactAdded {
+            partner_id: PARTNER,
+            side: Side::Theirs,
+            mode: PartnerMode::Tenantless,
+        },
+        mini_program_bound(),
+    ]);
+    let rebound = folded(events.clone());
+    assert!(rebound.is_bound());
+    assert_eq!(rebound.binding_epoch(), 1);
+    // A new number clears the bindings again.
+    events.push(E::ContactUpdated {
+        name: name("Li Lei"),
+        phone: Some(phone("13912345678")),
+    });
+    let renumbered = folded(events);
+    assert!(!renumbered.is_bound());
+    assert_eq!(renumbered.binding_epoch(), 2);
+}
+
+#[test]
+fn what_keeps_the_bindings_keeps_the_binding_epoch() {
+    let mut events = bound_their_side_contact(PARTNER);
+    events.extend([
+        E::ContactUpdated {
+            name: name("Li Lei (purchasing)"),
+            phone: Some(phone(PHONE)),
+        },
+        E::ContactBound {
+            channel: Channel::WebQr,
+            wechat_open_id: None,
+        },
+        E::ContactPermissionsRestricted {
+            app: App::Ordering,
+            denied: permissions(&[Permission::ViewOrders]),
+        },
+    ]);
+    let contact = folded(events);
+    assert!(contact.is_bound());
+    assert_eq!(contact.binding_epoch(), 0);
+}

@@ -11,7 +11,9 @@ use std::time::Duration;
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_commands::{Actor, BindContactInput as BindCommand, RequestContext, Role};
-use dinghuo_domain::{Channel, ContactId, ErrorCode, OpenId, Phone, TenantId, ValidationError};
+use dinghuo_domain::{
+    Channel, ContactId, ErrorCode, Lookup, OpenId, Phone, TenantId, ValidationError,
+};
 use dinghuo_projections::sql;
 use tracing::instrument;
 
@@ -145,16 +147,28 @@ fn as_contact(caller: &Caller, tenant: TenantId, contact: ContactId) -> RequestC
     caller.context_for(Actor::in_tenant(contact.as_uuid(), Role::Contact, tenant))
 }
 
-/// A token for `contact`, and when it expires.
+/// The contact's binding epoch, read before it binds. The token issued after binding names
+/// it, so a clearing of the bindings at any moment after this read voids the token: one after
+/// the binding ends the epoch, one before it makes the binding happen in a later epoch than
+/// the token names (the contact then signs in again).
+async fn binding_epoch(state: &ApiState, contact: ContactId) -> ApiResult<u64> {
+    let contact = Lookup::contact(state.commands.lookup(), contact)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(contact.binding_epoch())
+}
+
+/// A token for `contact`, bound in `binding_epoch`, and when it expires.
 fn token_for(
     state: &ApiState,
     tenant: TenantId,
     contact: ContactId,
+    binding_epoch: u64,
 ) -> ApiResult<(String, DateTime<Utc>)> {
     let actor = Actor::in_tenant(contact.as_uuid(), Role::Contact, tenant);
     let token = state
         .tokens
-        .issue(&actor, CONTACT_TOKEN_TTL)
+        .issue_for_contact(&actor, binding_epoch, CONTACT_TOKEN_TTL)
         .map_err(ApiError::internal)?;
     let ttl = chrono::Duration::from_std(CONTACT_TOKEN_TTL).map_err(ApiError::internal)?;
     Ok((token, Utc::now() + ttl))
@@ -310,8 +324,9 @@ impl AuthMutations {
             channel: input.channel,
             wechat_open_id: input.wechat_open_id,
         };
+        let epoch = binding_epoch(state, contact).await?;
         bind(caller, state, tenant, contact, command).await?;
-        let (token, token_expires_at) = token_for(state, tenant, contact)?;
+        let (token, token_expires_at) = token_for(state, tenant, contact, epoch)?;
         tracing::info!(contact_id = %contact, "contact bound and signed in");
         Ok(BindContactPayload {
             contact: signed_in(state, tenant, contact).await?,
@@ -350,6 +365,7 @@ impl AuthMutations {
             channel: PASSWORD_CHANNEL.to_owned(),
             wechat_open_id: None,
         };
+        let epoch = binding_epoch(state, contact).await?;
         // A password of a contact no longer linked, or of a number since changed, opens nothing:
         // the same answer as a wrong password.
         if let Err(error) = bind(caller, state, tenant, contact, command).await {
@@ -360,7 +376,7 @@ impl AuthMutations {
                 _ => error,
             });
         }
-        let (token, token_expires_at) = token_for(state, tenant, contact)?;
+        let (token, token_expires_at) = token_for(state, tenant, contact, epoch)?;
         tracing::info!(contact_id = %contact, "contact signed in with a password");
         Ok(LoginPayload {
             contact: signed_in(state, tenant, contact).await?,

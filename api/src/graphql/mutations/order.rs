@@ -52,14 +52,34 @@ pub struct ShipOrderInput {
 #[derive(Debug, SimpleObject)]
 pub struct OrderPayload {
     pub order_id: ID,
-    /// The order as the read model shows it after the change.
+    /// The order as the read model shows it after the change; `null` when the caller may not
+    /// read it (a contact without `VIEW_ORDERS`, except for the order it has just submitted).
     pub order: Option<Order>,
 }
 
-/// The payload of `order_id` once the orders read model shows the change.
-async fn payload(caller: &Caller, state: &ApiState, order_id: String) -> ApiResult<OrderPayload> {
+/// The payload of `order_id` once the orders read model shows the change, with the order as
+/// far as the caller may read it ([`Caller::order_scope`]). A contact without `VIEW_ORDERS`
+/// reads no order, with one exception: the order its own submission has just created
+/// (`created`), answered once as the receipt of what it ordered. Its other order mutations,
+/// and a keyed resubmission that created nothing, answer the id alone (`order` is `null`), so
+/// that nothing tells it how an order went on.
+async fn payload(
+    caller: &Caller,
+    state: &ApiState,
+    order_id: String,
+    created: bool,
+) -> ApiResult<OrderPayload> {
     rw::wait(state, caller, "Order", &order_id, &["orders"]).await;
-    let scope = Scope::of(&caller.actor()?)?;
+    let scope = match caller.order_scope(state).await? {
+        Some(scope) => scope,
+        None if created => Scope::of(&caller.actor()?)?,
+        None => {
+            return Ok(OrderPayload {
+                order_id: ID(order_id),
+                order: None,
+            })
+        }
+    };
     let order = order::find_coalesced(&state.order_reader, &scope, &order_id).await?;
     Ok(OrderPayload {
         order_id: ID(order_id),
@@ -69,7 +89,9 @@ async fn payload(caller: &Caller, state: &ApiState, order_id: String) -> ApiResu
 
 #[Object]
 impl OrderMutations {
-    /// A their-side contact orders for its own partner; prices come from the catalog.
+    /// A their-side contact orders for its own partner; prices come from the catalog. A contact
+    /// without `VIEW_ORDERS` still gets the order it has just created in the payload, and only
+    /// the id on a keyed resubmission.
     async fn submit_order(
         &self,
         ctx: &Context<'_>,
@@ -89,8 +111,18 @@ impl OrderMutations {
                 .collect(),
             note: input.note,
         };
-        let order_id = state.commands.submit_order(&request, command).await?;
-        payload(caller, state, order_id.to_string()).await
+        let before = caller.written.heads();
+        let order_id = state
+            .commands
+            .submit_order(&request, command)
+            .await?
+            .to_string();
+        // A keyed resubmission appends nothing: it created no order.
+        let created = caller
+            .written
+            .head("Order", &order_id)
+            .is_some_and(|head| !before.contains(&head));
+        payload(caller, state, order_id, created).await
     }
 
     async fn confirm_order(
@@ -109,7 +141,7 @@ impl OrderMutations {
                 },
             )
             .await?;
-        payload(caller, state, order_id).await
+        payload(caller, state, order_id, false).await
     }
 
     async fn reject_order(
@@ -129,7 +161,7 @@ impl OrderMutations {
                 },
             )
             .await?;
-        payload(caller, state, order_id).await
+        payload(caller, state, order_id, false).await
     }
 
     async fn ship_order(
@@ -150,7 +182,7 @@ impl OrderMutations {
                 },
             )
             .await?;
-        payload(caller, state, order_id).await
+        payload(caller, state, order_id, false).await
     }
 
     async fn receive_order(
@@ -169,7 +201,7 @@ impl OrderMutations {
                 },
             )
             .await?;
-        payload(caller, state, order_id).await
+        payload(caller, state, order_id, false).await
     }
 
     async fn cancel_order(
@@ -189,6 +221,6 @@ impl OrderMutations {
                 },
             )
             .await?;
-        payload(caller, state, order_id).await
+        payload(caller, state, order_id, false).await
     }
 }

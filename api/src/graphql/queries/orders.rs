@@ -8,7 +8,7 @@ use dinghuo_projections::sql::{fetch_all, Arg};
 use crate::graphql::caller;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::types::order::{self, OrderRow, ORDER_COLUMNS};
-use crate::graphql::types::{Order, OrderStatus, Scope};
+use crate::graphql::types::{Order, OrderStatus};
 
 #[derive(Default)]
 pub struct OrderQueries;
@@ -30,7 +30,8 @@ type OrderCursor = OpaqueCursor<(DateTime<Utc>, String)>;
 #[Object]
 impl OrderQueries {
     /// The orders the caller may see, newest first: an admin, auditor or analyst sees the
-    /// tenant's, an employee those of its partners, a contact its own partner's.
+    /// tenant's, an employee those of its partners, a contact its own partner's (none without
+    /// `VIEW_ORDERS`).
     #[graphql(complexity = "super::page_complexity(first, child_complexity)")]
     async fn orders(
         &self,
@@ -40,8 +41,11 @@ impl OrderQueries {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<OrderCursor, Order, EmptyFields, EmptyFields>> {
         let (caller, state) = caller::of(ctx);
-        let scope = Scope::of(&caller.actor()?)?;
         let page = super::paging::Page::<OrderCursor>::new(first, after)?;
+        let Some(scope) = caller.order_scope(state).await? else {
+            // Not granted VIEW_ORDERS: no order is visible, as if there were none.
+            return Ok(Connection::new(page.after.is_some(), false));
+        };
         let filter = filter.unwrap_or_default();
 
         let mut sql = format!("SELECT {ORDER_COLUMNS} FROM rm_orders WHERE tenant_id = $1");
@@ -91,10 +95,13 @@ impl OrderQueries {
     }
 
     /// One order, if the caller may see it (`null` otherwise: another tenant's or another
-    /// partner's order is indistinguishable from one that does not exist).
+    /// partner's order, or any order for a contact without `VIEW_ORDERS`, is indistinguishable
+    /// from one that does not exist).
     async fn order(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Order>> {
         let (caller, state) = caller::of(ctx);
-        let scope = Scope::of(&caller.actor()?)?;
-        order::find(state.db(), &scope, &id).await
+        match caller.order_scope(state).await? {
+            Some(scope) => order::find(state.db(), &scope, &id).await,
+            None => Ok(None),
+        }
     }
 }
