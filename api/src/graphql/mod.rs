@@ -10,7 +10,8 @@
 //! - [`mutations`], [`queries`]: the roots, one file per area, merged here;
 //! - [`subscriptions`]: `orderUpdated` and `events`, following the log (over WebSocket);
 //! - [`metrics`]: an extension recording each mutation as a command (name, outcome, latency);
-//! - [`documents`]: parsed documents kept by query text, for HTTP requests;
+//! - [`documents`]: parsed documents kept by query text, for HTTP requests (bounded in bytes,
+//!   only documents that validated);
 //! - [`coalesce`]: reads of one kind batched across concurrent requests (order read-backs).
 
 pub mod caller;

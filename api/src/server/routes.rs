@@ -171,11 +171,13 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest) -> Batch
             return BatchResponse::Single(async_graphql::Response::from_errors(vec![error]));
         }
     }
-    let batch = state.documents.parse(batch);
+    let (batch, parsed) = state.documents.parse(batch);
     // Per request, so that a DataLoader's cache never serves one caller another's rows.
     let batch = batch.data(caller).data(lines_loader(&state.api));
     let batch = DomainLoaders::new(state.api.db()).add_to_batch(batch);
-    state.schema.execute_batch(batch).await
+    let response = state.schema.execute_batch(batch).await;
+    state.documents.keep_validated(parsed, &response);
+    response
 }
 
 /// The loader of order lines that `Order.lines` needs in every request's (and every WebSocket
