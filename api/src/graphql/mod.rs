@@ -10,6 +10,8 @@
 //! - [`mutations`], [`queries`]: the roots, one file per area, merged here;
 //! - [`subscriptions`]: `orderUpdated` and `events`, following the log (over WebSocket);
 //! - [`metrics`]: an extension recording each mutation as a command (name, outcome, latency);
+//! - [`gate`]: what a request must satisfy before it is parsed or run (nesting, NUL, one
+//!   sign-in field per request), on HTTP and WebSocket;
 //! - [`documents`]: parsed documents kept by query text, for HTTP requests (bounded in bytes,
 //!   only documents that validated);
 //! - [`coalesce`]: reads of one kind batched across concurrent requests (order read-backs).
@@ -18,6 +20,7 @@ pub mod caller;
 pub mod coalesce;
 pub mod documents;
 pub mod error;
+pub mod gate;
 pub mod metrics;
 pub mod mutations;
 pub mod queries;
