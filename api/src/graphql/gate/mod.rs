@@ -224,3 +224,25 @@ impl Executor for Gated {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sign_in_field_is_a_mutation_of_the_schema() {
+        // A renamed mutation would otherwise slip past the count unnoticed.
+        let sdl = crate::graphql::sdl();
+        let mutations = sdl
+            .split("type MutationRoot {")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}").next())
+            .unwrap_or_else(|| panic!("no MutationRoot in the schema"));
+        for field in SIGN_IN_FIELDS {
+            assert!(
+                mutations.contains(&format!("\t{field}(")),
+                "{field} is not a mutation"
+            );
+        }
+    }
+}
