@@ -12,13 +12,17 @@
 //! - [`metrics`]: an extension recording each mutation as a command (name, outcome, latency);
 //! - [`standing`]: an extension refusing a contact's token that no longer stands, before each
 //!   operation and throughout each subscription;
-//! - [`documents`]: parsed documents kept by query text, for HTTP requests;
+//! - [`gate`]: what a request must satisfy before it is parsed or run (nesting, NUL, one
+//!   sign-in field per request), on HTTP and WebSocket;
+//! - [`documents`]: parsed documents kept by query text, for HTTP requests (bounded in bytes,
+//!   only documents that validated);
 //! - [`coalesce`]: reads of one kind batched across concurrent requests (order read-backs).
 
 pub mod caller;
 pub mod coalesce;
 pub mod documents;
 pub mod error;
+pub mod gate;
 pub mod metrics;
 pub mod mutations;
 pub mod queries;

@@ -31,6 +31,7 @@ use super::content_type::json_only;
 use super::origin::same_site_only;
 use super::{graphiql, headers, health, ServeArgs};
 use crate::graphql::documents::DocumentCache;
+use crate::graphql::gate;
 use crate::graphql::types::contact::DomainLoaders;
 use crate::graphql::types::order::LinesLoader;
 use crate::graphql::{ApiState, Caller, DinghuoSchema};
@@ -167,23 +168,20 @@ async fn graphql(
 }
 
 async fn execute(state: &AppState, caller: Caller, batch: BatchRequest) -> BatchResponse {
-    if let BatchRequest::Batch(requests) = &batch {
-        if requests.len() > state.max_batch {
-            let mut error = ServerError::new(
-                format!("a batch holds at most {} operations", state.max_batch),
-                None,
-            );
-            let mut extensions = async_graphql::ErrorExtensionValues::default();
-            extensions.set("code", ErrorCode::Validation.as_str());
-            error.extensions = Some(extensions);
-            return BatchResponse::Single(async_graphql::Response::from_errors(vec![error]));
+    let (batch, parsed) = match gate::admit(batch, state.max_batch, &state.documents) {
+        Ok(admitted) => admitted,
+        Err(refused) => {
+            return BatchResponse::Single(async_graphql::Response::from_errors(
+                vec![refused.into()],
+            ))
         }
-    }
-    let batch = state.documents.parse(batch);
+    };
     // Per request, so that a DataLoader's cache never serves one caller another's rows.
     let batch = batch.data(caller).data(lines_loader(&state.api));
     let batch = DomainLoaders::new(state.api.db()).add_to_batch(batch);
-    state.schema.execute_batch(batch).await
+    let response = state.schema.execute_batch(batch).await;
+    state.documents.keep_validated(parsed, &response);
+    response
 }
 
 /// The loader of order lines that `Order.lines` needs in every request's (and every WebSocket
@@ -210,7 +208,7 @@ async fn graphql_ws(
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
-            let schema = state.schema.clone();
+            let schema = gate::Gated::new(state.schema.clone(), request_id);
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let caller = ws_caller(&state, &payload, request_id, client)?;
