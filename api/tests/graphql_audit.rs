@@ -13,7 +13,8 @@ use dinghuo_api::graphql::types::order::OrderReads;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{
-    Actor, Commands, ConfirmOrderInput, OrderLineInput, RecordCustomerInput, Role, SubmitOrderInput,
+    Actor, Commands, ConfirmOrderInput, MoneyInput, OrderLineInput, RecordCustomerInput,
+    RepriceProductInput, Role, SubmitOrderInput,
 };
 use dinghuo_domain::{OrderId, TenantId};
 use dinghuo_projections::{catch_up, models, prepare, Wakeup};
@@ -165,8 +166,21 @@ query Events($filter: AuditEventFilter, $first: Int, $after: String) {
   }
 }"#;
 
+const HISTORY: &str = r#"
+query History($id: ID!, $first: Int, $after: String) {
+  aggregateHistory(id: $id, first: $first, after: $after) {
+    edges { cursor node { sequence eventType } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"#;
+
 fn nodes(data: &Value) -> Vec<Value> {
-    data["events"]["edges"]
+    connection_nodes(&data["events"])
+}
+
+/// The nodes of a connection's edges.
+fn connection_nodes(connection: &Value) -> Vec<Value> {
+    connection["edges"]
         .as_array()
         .map(|edges| edges.iter().map(|edge| edge["node"].clone()).collect())
         .unwrap_or_default()
@@ -306,7 +320,7 @@ on_both_backends! {
         let history = api
             .data(
                 auditor,
-                "query($id: ID!) { aggregateHistory(id: $id) { sequence } }",
+                "query($id: ID!) { aggregateHistory(id: $id) { edges { node { sequence } } } }",
                 json!({"id": foreign.to_string()}),
             )
             .await;
@@ -323,6 +337,92 @@ on_both_backends! {
         assert!(too_many.get("errors").is_some(), "{too_many}");
     }
 
+    async fn a_history_is_paged_in_stream_order_with_cursors_of_its_own(db) {
+        let api = Api::new(&db);
+        let world = World::build(api.commands(), 1).await;
+        let product = world.products[0].to_string();
+        // Listed, then repriced 24 times: a stream of 25 events, more than a default page.
+        for cents in 1..=24 {
+            api.commands()
+                .reprice_product(
+                    &world.admin_ctx(),
+                    RepriceProductInput {
+                        product_id: product.clone(),
+                        price: MoneyInput {
+                            amount: format!("20.{cents:02}"),
+                            currency: String::new(),
+                        },
+                    },
+                )
+                .await
+                .expect("reprice");
+        }
+        let auditor = role(&world, Role::Auditor);
+        let page = |first: Value, after: Value| {
+            let api = &api;
+            let product = product.clone();
+            async move {
+                api.run(auditor, HISTORY, json!({"id": product, "first": first, "after": after}))
+                    .await
+            }
+        };
+        let sequences = |response: &Value| -> Vec<i64> {
+            connection_nodes(&response["data"]["aggregateHistory"])
+                .iter()
+                .map(|node| node["sequence"].as_i64().expect("a sequence"))
+                .collect()
+        };
+
+        // Without `first`: the default page of 20, the oldest first.
+        let first_page = page(Value::Null, Value::Null).await;
+        assert_eq!(sequences(&first_page), (1..=20).collect::<Vec<_>>(), "{first_page}");
+        assert_eq!(first_page["data"]["aggregateHistory"]["pageInfo"]["hasNextPage"], true);
+
+        // Page after page of 10: every event once, in order, and the end is said.
+        let mut seen = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let response = page(json!(10), after.clone()).await;
+            assert!(response.get("errors").is_none(), "{response}");
+            seen.extend(sequences(&response));
+            let info = &response["data"]["aggregateHistory"]["pageInfo"];
+            if info["hasNextPage"] == false {
+                after = info["endCursor"].clone();
+                break;
+            }
+            after = info["endCursor"].clone();
+        }
+        assert_eq!(seen, (1..=25).collect::<Vec<_>>());
+        // After the last event: an empty page of an existing stream, not `null`.
+        let past_the_end = page(json!(10), after.clone()).await;
+        assert_eq!(sequences(&past_the_end), Vec::<i64>::new(), "{past_the_end}");
+        assert!(past_the_end["data"]["aggregateHistory"].is_object(), "{past_the_end}");
+
+        // Its cursors and those of `events` are not interchangeable.
+        let events = api.data(auditor, EVENTS, json!({"first": 1})).await;
+        let events_cursor = events["events"]["pageInfo"]["endCursor"].clone();
+        let mixed = page(json!(10), events_cursor).await;
+        assert_eq!(error_codes(&mixed), ["VALIDATION"], "{mixed}");
+        let mixed = api.run(auditor, EVENTS, json!({"after": after})).await;
+        assert_eq!(error_codes(&mixed), ["VALIDATION"], "{mixed}");
+
+        // At most 100 a page, never a negative count.
+        for first in [101, -1] {
+            let refused = page(json!(first), Value::Null).await;
+            assert!(refused.get("errors").is_some(), "{refused}");
+            assert_eq!(refused["data"], Value::Null, "{refused}");
+        }
+
+        // Another tenant's auditor, and an unknown id, get `null`, with or without a cursor.
+        let elsewhere = Actor::in_tenant(Uuid::now_v7(), Role::Auditor, TenantId::from_uuid(Uuid::now_v7()));
+        for (who, id) in [(elsewhere, product.clone()), (auditor, Uuid::now_v7().to_string())] {
+            for after in [Value::Null, after.clone()] {
+                let response = api.data(who, HISTORY, json!({"id": id, "after": after})).await;
+                assert_eq!(response["aggregateHistory"], Value::Null, "{response}");
+            }
+        }
+    }
+
     async fn aggregate_at_by_version_and_by_time_replays_the_order(db) {
         let api = Api::new(&db);
         let world = World::build(api.commands(), 1).await;
@@ -335,11 +435,12 @@ on_both_backends! {
         let history = api
             .data(
                 auditor,
-                "query($id: ID!) { aggregateHistory(id: $id) { sequence eventType recordedAt } }",
+                "query($id: ID!) {
+                   aggregateHistory(id: $id) { edges { node { sequence eventType recordedAt } } } }",
                 json!({"id": id}),
             )
             .await;
-        let history = history["aggregateHistory"].as_array().expect("a history").clone();
+        let history = connection_nodes(&history["aggregateHistory"]);
         let types: Vec<&str> = history
             .iter()
             .map(|event| event["eventType"].as_str().expect("a type"))
@@ -682,7 +783,7 @@ fn the_schema_has_the_audit_analytics_and_subscription_fields() {
     let sdl = graphql::sdl();
     for needle in [
         "events(filter: AuditEventFilter",
-        "aggregateHistory(id: ID!)",
+        "aggregateHistory(id: ID!, first: Int, after: String): AggregateHistoryConnection",
         "aggregateAt(id: ID!, asOf: AsOf!)",
         "salesDaily(from: Date!, to: Date!",
         "onboardingFunnel",

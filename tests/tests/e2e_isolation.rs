@@ -377,7 +377,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             field: "aggregateHistory",
-            document: "query($id: ID!) { aggregateHistory(id: $id) { eventType } }",
+            document: "query($id: ID!) { aggregateHistory(id: $id, first: 5) { edges { node { eventType } } } }",
             variables: |f| json!({"id": f.order_a1}),
             expect: |who| audit_read(who, Expect::Nothing),
         },
