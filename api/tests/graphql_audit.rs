@@ -13,7 +13,7 @@ use dinghuo_api::graphql::types::order::OrderReads;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{
-    Actor, Commands, ConfirmOrderInput, MoneyInput, OrderLineInput, RecordCustomerInput,
+    Actor, Commands, ConfirmOrderInput, Database, MoneyInput, OrderLineInput, RecordCustomerInput,
     RepriceProductInput, Role, SubmitOrderInput,
 };
 use dinghuo_domain::{OrderId, TenantId};
@@ -516,14 +516,14 @@ on_both_backends! {
         let analyst = role(&world, Role::Analyst);
         let today = Utc::now().date_naive();
         let sales = "query($from: Date!, $to: Date!, $partner: ID) {
-              salesDaily(from: $from, to: $to, partnerId: $partner) {
-                day partnerId productId orders quantity amount { amount currency } } }";
+              salesDaily(from: $from, to: $to, partnerId: $partner) { nodes {
+                day partnerId productId orders quantity amount { amount currency } } } }";
         let range = json!({
             "from": (today - chrono::Duration::days(1)).to_string(),
             "to": (today + chrono::Duration::days(1)).to_string(),
         });
         let data = api.data(analyst, sales, range.clone()).await;
-        let rows = data["salesDaily"].as_array().expect("rows").clone();
+        let rows = data["salesDaily"]["nodes"].as_array().expect("rows").clone();
         assert_eq!(rows.len(), 1, "{data}");
         assert_eq!(rows[0]["partnerId"], world.partner.to_string());
         assert_eq!(rows[0]["productId"], world.products[0].to_string());
@@ -534,7 +534,7 @@ on_both_backends! {
         // Another partner's filter finds nothing; the admin sees the same rows.
         let mut elsewhere = range.clone();
         elsewhere["partner"] = json!(Uuid::now_v7().to_string());
-        assert_eq!(api.data(analyst, sales, elsewhere).await["salesDaily"], json!([]));
+        assert_eq!(api.data(analyst, sales, elsewhere).await["salesDaily"]["nodes"], json!([]));
         assert_eq!(api.data(world.admin, sales, range.clone()).await, data);
         let reversed = json!({"from": range["to"], "to": range["from"]});
         assert_eq!(error_codes(&api.run(analyst, sales, reversed).await), ["VALIDATION"]);
@@ -592,6 +592,58 @@ on_both_backends! {
         assert_eq!(messages.len(), 1, "{outbox}");
         assert_eq!(messages[0]["node"]["phoneMasked"], "138****8000");
         assert!(!outbox.to_string().contains(World::PHONE));
+    }
+
+    async fn sales_are_paged_by_day_partner_and_product(db) {
+        let api = Api::new(&db);
+        let world = World::build(api.commands(), 3).await;
+        api.commands()
+            .submit_order(
+                &world.contact_ctx(),
+                SubmitOrderInput {
+                    lines: world
+                        .products
+                        .iter()
+                        .map(|product| OrderLineInput { product_id: product.to_string(), quantity: 1 })
+                        .collect(),
+                    note: None,
+                },
+            )
+            .await
+            .expect("submit order");
+        api.project().await;
+        let analyst = role(&world, Role::Analyst);
+        let today = Utc::now().date_naive();
+        let sales = "query($from: Date!, $to: Date!, $first: Int, $after: String) {
+              salesDaily(from: $from, to: $to, first: $first, after: $after) {
+                edges { node { productId } } pageInfo { hasNextPage endCursor } } }";
+        let page = |first: i64, after: Value| {
+            json!({
+                "from": (today - chrono::Duration::days(1)).to_string(),
+                "to": (today + chrono::Duration::days(1)).to_string(),
+                "first": first,
+                "after": after,
+            })
+        };
+        let first = api.data(analyst, sales, page(2, Value::Null)).await;
+        let second_after = first["salesDaily"]["pageInfo"]["endCursor"].clone();
+        assert_eq!(first["salesDaily"]["pageInfo"]["hasNextPage"], true, "{first}");
+        let second = api.data(analyst, sales, page(2, second_after)).await;
+        assert_eq!(second["salesDaily"]["pageInfo"]["hasNextPage"], false, "{second}");
+        let mut seen: Vec<Value> = connection_nodes(&first["salesDaily"])
+            .into_iter()
+            .chain(connection_nodes(&second["salesDaily"]))
+            .map(|node| node["productId"].clone())
+            .collect();
+        assert_eq!(seen.len(), 3, "{first}\n{second}");
+        // By product within the day and partner, each once.
+        let mut sorted = seen.clone();
+        sorted.sort_by_key(|id| id.as_str().unwrap_or_default().to_owned());
+        assert_eq!(seen, sorted);
+        seen.dedup();
+        assert_eq!(seen.len(), 3);
+        let refused = api.run(analyst, sales, page(101, Value::Null)).await;
+        assert!(refused.get("errors").is_some(), "{refused}");
     }
 
     async fn the_onboarding_funnel_counts_what_the_world_did(db) {
@@ -794,6 +846,67 @@ fn the_schema_has_the_audit_analytics_and_subscription_fields() {
     ] {
         assert!(sdl.contains(needle), "the SDL lacks {needle:?}:\n{sdl}");
     }
+}
+
+/// The issue's attack: 1,600 aliases of a full history page. Refused while validating, before
+/// any resolver runs: here the database is one nobody listens on, so a query that reached it
+/// would fail with `INTERNAL` instead.
+#[tokio::test]
+async fn the_alias_attack_on_a_history_is_refused_before_the_database_is_asked() {
+    let nowhere = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/nowhere")
+        .expect("a lazy pool");
+    let commands = Commands::new(Database::Postgres(nowhere));
+    let secret = JwtSecret::from_bytes(vec![7; 64]).expect("a long enough secret");
+    let order_reader = OrderReads::shared(commands.database());
+    let state = ApiState {
+        commands: Arc::new(commands),
+        tokens: Tokens::new(&secret),
+        read_your_writes_timeout: Duration::from_secs(5),
+        wakeup: Wakeup::new(),
+        progress: dinghuo_projections::Progress::new(),
+        order_reader,
+    };
+    let api = Api {
+        schema: graphql::build(state.clone(), Limits::default()),
+        state,
+    };
+    let auditor = Actor::in_tenant(
+        Uuid::now_v7(),
+        Role::Auditor,
+        TenantId::from_uuid(Uuid::now_v7()),
+    );
+    let aliases: String = (0..1_600)
+        .map(|i| {
+            format!(
+                " h{i}: aggregateHistory(id: $id, first: 100) \
+                 {{ nodes {{ payload }} }}"
+            )
+        })
+        .collect();
+    let id = json!({"id": Uuid::now_v7().to_string()});
+    let refused = api
+        .run(
+            auditor,
+            &format!("query($id: ID!) {{{aliases} }}"),
+            id.clone(),
+        )
+        .await;
+    let first_error = &refused["errors"][0];
+    assert_eq!(refused["data"], Value::Null, "{first_error}");
+    let message = first_error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("too complex"), "{first_error}");
+
+    // One page passes validation, reaches for the database, and fails there.
+    let reached = api
+        .run(
+            auditor,
+            "query($id: ID!) { aggregateHistory(id: $id, first: 100) { edges { node { position } } } }",
+            id,
+        )
+        .await;
+    assert_eq!(error_codes(&reached), ["INTERNAL"], "{reached}");
 }
 
 /// The next answer of a subscription, bounded.

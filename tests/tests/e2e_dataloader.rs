@@ -78,7 +78,10 @@ on_both_backends! {
             prepare(&test.db, projection.as_ref()).await.expect("prepare");
             catch_up(&test.db, projection.as_ref(), 500).await.expect("catch up");
         }
-        let server = TestServer::start(&test.db, &["--no-processors"]).await;
+        // Up to 200 lines each, a page of 100 orders with their lines is past the default
+        // complexity limit.
+        let server =
+            TestServer::start(&test.db, &["--no-processors", "--max-complexity", "50000"]).await;
         let admin = server.token(&world.admin);
 
         // Once before counting: the pool opens its connections (SQLite runs PRAGMAs on each).

@@ -389,7 +389,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             field: "salesDaily",
-            document: "query($p: ID!) { salesDaily(from: \"2020-01-01\", to: \"2020-12-31\", partnerId: $p) { day } }",
+            document: "query($p: ID!) { salesDaily(from: \"2020-01-01\", to: \"2020-12-31\", partnerId: $p) { edges { node { day } } } }",
             variables: |f| json!({"p": f.a.partner.to_string()}),
             expect: |who| analytics_read(who, Expect::Allowed),
         },

@@ -11,10 +11,12 @@
 //! - [`subscriptions`]: `orderUpdated` and `events`, following the log (over WebSocket);
 //! - [`metrics`]: an extension recording each mutation as a command (name, outcome, latency);
 //! - [`documents`]: parsed documents kept by query text, for HTTP requests;
-//! - [`coalesce`]: reads of one kind batched across concurrent requests (order read-backs).
+//! - [`coalesce`]: reads of one kind batched across concurrent requests (order read-backs);
+//! - [`complexity`]: what each list field counts towards the complexity limit.
 
 pub mod caller;
 pub mod coalesce;
+pub mod complexity;
 pub mod documents;
 pub mod error;
 pub mod metrics;
@@ -38,8 +40,8 @@ pub type DinghuoSchema =
 pub struct Limits {
     /// Deepest selection accepted.
     pub max_depth: usize,
-    /// Largest total complexity (each field counts 1, a connection its `first` times its
-    /// selection).
+    /// Largest total complexity (each field counts 1, a list its selection times the most items
+    /// it can return: see [`complexity`]).
     pub max_complexity: usize,
     /// Introspection is on by default: this is a developer-facing API.
     pub introspection: bool,
