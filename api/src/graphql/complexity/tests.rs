@@ -136,7 +136,8 @@ async fn a_list_counts_its_selection_once_per_item_it_can_return() {
             "{ tenant { apps { app defaultPermissions } wechatAccounts { menu { name } } } }"
         )
         .await,
-        1 + 1 * (1 + 3) + 10 * 3
+        // One app (its name and 3 permissions), 10 accounts of a 3-button menu.
+        1 + (1 + 3) + 10 * 3
     );
     assert_eq!(
         complexity("{ onboardingFunnel { steps { step reached } } }").await,
