@@ -12,7 +12,8 @@
 //! - [`metrics`]: an extension recording each mutation as a command (name, outcome, latency);
 //! - [`documents`]: parsed documents kept by query text, for HTTP requests;
 //! - [`coalesce`]: reads of one kind batched across concurrent requests (order read-backs);
-//! - [`complexity`]: what each list field counts towards the complexity limit.
+//! - [`complexity`]: what each list field counts towards the complexity limit;
+//! - [`response_size`]: the response size cap, on HTTP bodies and WebSocket messages.
 
 pub mod caller;
 pub mod coalesce;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod metrics;
 pub mod mutations;
 pub mod queries;
+pub mod response_size;
 pub mod rw;
 pub mod state;
 pub mod subscriptions;
@@ -45,6 +47,8 @@ pub struct Limits {
     pub max_complexity: usize,
     /// Introspection is on by default: this is a developer-facing API.
     pub introspection: bool,
+    /// Largest answer sent, in bytes: an HTTP body, or one WebSocket message.
+    pub max_response_bytes: usize,
 }
 
 impl Default for Limits {
@@ -53,6 +57,7 @@ impl Default for Limits {
             max_depth: 10,
             max_complexity: 5_000,
             introspection: true,
+            max_response_bytes: response_size::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -66,6 +71,9 @@ pub fn build(state: ApiState, limits: Limits) -> DinghuoSchema {
     )
     .extension(metrics::CommandMetrics::new(
         &mutations::MutationRoot::type_name(),
+    ))
+    .extension(response_size::SubscriptionCap::new(
+        limits.max_response_bytes,
     ))
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)

@@ -4,6 +4,7 @@
 //! Modules:
 //! - [`settings`]: flags and `DINGHUO_*` variables of `serve`;
 //! - [`routes`]: the router and the GraphQL handlers;
+//! - [`respond`]: the GraphQL HTTP answer, serialised within the response size cap;
 //! - [`health`]: `/healthz` and `/readyz`;
 //! - [`metrics`]: `/metrics` (Prometheus) and what is recorded;
 //! - [`processors`]: runners and dispatcher started and stopped with the server;
@@ -13,6 +14,7 @@ pub mod first_run;
 pub mod health;
 pub mod metrics;
 pub mod processors;
+pub mod respond;
 pub mod routes;
 pub mod settings;
 

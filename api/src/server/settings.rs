@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use dinghuo_projections::outbox::{SecretString, SmsSettings};
 
+use crate::graphql::response_size::DEFAULT_MAX_RESPONSE_BYTES;
 use crate::graphql::Limits;
 
 /// The SMS gateway's token: a variable only, so that it never shows in a process list.
@@ -40,6 +41,11 @@ pub struct ServeArgs {
     #[arg(long, env = "DINGHUO_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
 
+    /// Largest response sent, in bytes (the whole body of a batch, each message of a
+    /// WebSocket); past it the answer is a `RESPONSE_TOO_LARGE` error instead.
+    #[arg(long, env = "DINGHUO_MAX_RESPONSE_BYTES", default_value_t = DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response_bytes: usize,
+
     /// Most operations in one batched request.
     #[arg(long, env = "DINGHUO_MAX_BATCH", default_value_t = 10)]
     pub max_batch: usize,
@@ -74,6 +80,7 @@ impl ServeArgs {
             max_depth: self.max_depth,
             max_complexity: self.max_complexity,
             introspection: !self.no_introspection,
+            max_response_bytes: self.max_response_bytes,
         }
     }
 }
