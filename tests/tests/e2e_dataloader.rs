@@ -78,10 +78,7 @@ on_both_backends! {
             prepare(&test.db, projection.as_ref()).await.expect("prepare");
             catch_up(&test.db, projection.as_ref(), 500).await.expect("catch up");
         }
-        // Up to 200 lines each, a page of 100 orders with their lines is past the default
-        // complexity limit.
-        let server =
-            TestServer::start(&test.db, &["--no-processors", "--max-complexity", "50000"]).await;
+        let server = TestServer::start(&test.db, &["--no-processors"]).await;
         let admin = server.token(&world.admin);
 
         // Once before counting: the pool opens its connections (SQLite runs PRAGMAs on each).

@@ -1,12 +1,18 @@
 //! Unbounded results (issue 15, item 4), against a real server on both backends: the alias
-//! attack on `aggregateHistory` is refused by the complexity limit, and an answer past the
-//! response size cap (`--max-response-bytes`) is replaced by `RESPONSE_TOO_LARGE`, over HTTP
-//! (single and batched) and over WebSocket, while the server keeps serving and answers under
-//! the cap stay as they were.
+//! attack on `aggregateHistory` is refused by the complexity limit, and so are thousands of
+//! aliases of a cheap read and hundreds of aliased commands (each root field costs a base), before
+//! anything runs, while a frontend's page of orders with their lines is answered at the default
+//! limit; an answer past the response size cap (`--max-response-bytes`) is replaced by
+//! `RESPONSE_TOO_LARGE`, over HTTP (single and batched) and over WebSocket, while the server
+//! keeps serving and answers under the cap stay as they were.
 
 use std::time::Duration;
 
-use dinghuo_commands::{Actor, ConfirmOrderInput, OrderLineInput, Role, SubmitOrderInput};
+use dinghuo_commands::{
+    Actor, ConfirmOrderInput, Database, OrderLineInput, Role, SubmitOrderInput,
+};
+use dinghuo_projections::{catch_up, models, prepare};
+use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::{on_both_backends, World};
 use futures::{SinkExt, StreamExt};
@@ -24,6 +30,37 @@ const CAP: usize = 4_096;
 /// Every event of the tenant with its payload and metadata: several KB for a built world.
 const EVENTS: &str =
     "query($first: Int) { events(first: $first) { edges { node { position payload metadata } } } }";
+
+/// `count` aliases of `field` in one operation of kind `operation` (`query` or `mutation`).
+fn aliased(operation: &str, count: usize, field: impl Fn(usize) -> String) -> String {
+    let aliases: String = (0..count).map(|i| format!(" a{i}: {}", field(i))).collect();
+    format!("{operation} {{{aliases} }}")
+}
+
+/// Brings every read model up to the log, for a server that runs no processors.
+async fn project(db: &Database) {
+    settle_feed(db).await;
+    for projection in models::all() {
+        prepare(db, projection.as_ref()).await.expect("prepare");
+        catch_up(db, projection.as_ref(), 500)
+            .await
+            .expect("catch up");
+    }
+}
+
+/// Asserts that `answer` is the complexity limit's refusal, with nothing answered.
+fn assert_too_complex(answer: &Value) {
+    assert_eq!(answer["data"], Value::Null, "{answer:#}");
+    let error = &answer["errors"][0];
+    assert_eq!(error["extensions"]["code"], "VALIDATION", "{answer:#}");
+    assert!(error["extensions"]["requestId"].is_string(), "{answer:#}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("complex")),
+        "{answer:#}"
+    );
+}
 
 fn attack() -> String {
     let aliases: String = (0..ALIASES)
@@ -153,6 +190,81 @@ on_both_backends! {
             .await;
         let events = history["aggregateHistory"]["edges"].as_array().expect("edges");
         assert!(!events.is_empty(), "{history:#}");
+        server.stop().await;
+    }
+
+    async fn aliases_of_a_cheap_read_or_a_command_are_refused_before_anything_runs(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        project(&test.db).await;
+        // No processors: nothing but these requests could append an event. And no waiting for
+        // read models that no processor moves: were the commands run after all, the test would
+        // fail in seconds rather than wait 600 times.
+        let server = TestServer::start(
+            &test.db,
+            &["--no-processors", "--read-your-writes-timeout", "1"],
+        )
+        .await;
+        let admin = server.token(&world.admin);
+
+        // 3,000 reads of one partner's name: a base of 20 each, 63,000 in all.
+        let reads = aliased("query", 3_000, |_| {
+            format!("partner(id: \"{}\") {{ name }}", world.partner)
+        });
+        assert_too_complex(&server.graphql(Some(&admin), &reads, json!({})).await);
+
+        // 600 commands: a base of 100 each, 60,000 in all. Refused while validating, so not
+        // one of them runs.
+        let before = test.event_count().await;
+        let records = aliased("mutation", 600, |i| {
+            format!("recordCustomer(input: {{ name: \"Customer {i}\" }}) {{ __typename }}")
+        });
+        assert_too_complex(&server.graphql(Some(&admin), &records, json!({})).await);
+        assert_eq!(test.event_count().await, before, "no command may have run");
+
+        // The server goes on serving; a few aliased reads are an ordinary query.
+        let few = aliased("query", 10, |_| {
+            format!("partner(id: \"{}\") {{ name }}", world.partner)
+        });
+        let data = server.ok(Some(&admin), &few, json!({})).await;
+        assert_eq!(data["a9"]["name"], "Dealer One", "{data:#}");
+        server.stop().await;
+    }
+
+    async fn a_frontends_page_of_twenty_orders_with_five_line_fields_is_answered(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 5).await;
+        for _ in 0..20 {
+            commands
+                .submit_order(
+                    &world.contact_ctx(),
+                    SubmitOrderInput {
+                        lines: world
+                            .products
+                            .iter()
+                            .map(|product| OrderLineInput { product_id: product.to_string(), quantity: 2 })
+                            .collect(),
+                        note: None,
+                    },
+                )
+                .await
+                .expect("submit");
+        }
+        project(&test.db).await;
+        // At the default limit (no --max-complexity): this page counts 24,220.
+        let server = TestServer::start(&test.db, &["--no-processors"]).await;
+        let admin = server.token(&world.admin);
+        let page = "{ orders(first: 20) { edges { cursor node { id status total { amount }
+            lines { lineNo sku name quantity unitPrice { amount } } } }
+            pageInfo { hasNextPage endCursor } } }";
+        let data = server.ok(Some(&admin), page, json!({})).await;
+        let edges = data["orders"]["edges"].as_array().expect("edges");
+        assert_eq!(edges.len(), 20, "{data:#}");
+        for edge in edges {
+            let lines = edge["node"]["lines"].as_array().expect("lines");
+            assert_eq!(lines.len(), 5, "{edge:#}");
+            assert!(lines.iter().all(|line| line["quantity"] == 2 && line["unitPrice"]["amount"].is_string()));
+        }
         server.stop().await;
     }
 

@@ -9,12 +9,36 @@
 //!   the most a tenant is expected to have ([`PARTNER_LINKS`], [`WECHAT_ACCOUNTS`]); more are
 //!   still answered, and the response size cap bounds what such lists can add.
 //!
-//! A test walks the schema and fails for a list field without a complexity of its own.
+//! Every root field also costs a base of its kind ([`READ`], [`COMMAND`], [`SUBSCRIPTION`]),
+//! added in one place ([`crate::graphql::roots`]), so that a limit high enough for a frontend's
+//! page of orders with their lines does not also admit thousands of aliased reads or commands.
+//!
+//! A test walks the schema and fails for a list field without a complexity of its own, or a root
+//! field without its base.
 
 use async_graphql::EnumType;
 
 use crate::graphql::queries::{DEFAULT_PAGE, MAX_PAGE};
 use crate::graphql::types::tenant::{App, Permission};
+
+/// What a root query field that reads the database costs on top of its selection: each runs at
+/// least one statement, which a field's count of 1 does not reflect. At the default limit
+/// (50,000) a request holds at most 2,500 such reads, however cheap their selections, while a
+/// page of 100 orders with two line fields (about 40,000) still fits.
+pub const READ: usize = 20;
+
+/// What a mutation costs on top of its selection: a command loads its aggregate, appends in a
+/// transaction and waits for its read model (read-your-writes). At the default limit a request
+/// runs at most 500 of them, and they run one after another.
+pub const COMMAND: usize = 100;
+
+/// What a subscription costs on top of its selection: a stream that follows the log for as long
+/// as the client stays, polling when no commit signal comes.
+pub const SUBSCRIPTION: usize = 100;
+
+/// Root query fields that read no database and so keep async-graphql's count (1 plus their
+/// selection): `viewer` answers from the token the request already checked.
+pub const FREE_READS: &[&str] = &["viewer"];
 
 /// Counted for a contact's partner links: an employee serving many dealers has one each, and the
 /// domain sets no maximum.

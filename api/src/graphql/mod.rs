@@ -12,7 +12,9 @@
 //! - [`metrics`]: an extension recording each mutation as a command (name, outcome, latency);
 //! - [`documents`]: parsed documents kept by query text, for HTTP requests;
 //! - [`coalesce`]: reads of one kind batched across concurrent requests (order read-backs);
-//! - [`complexity`]: what each list field counts towards the complexity limit;
+//! - [`complexity`]: what each list field and each root field counts towards the complexity
+//!   limit;
+//! - [`roots`]: the three roots as served, each root field with the base cost of its kind;
 //! - [`response_size`]: the response size cap, on HTTP bodies and WebSocket messages.
 
 pub mod caller;
@@ -24,6 +26,7 @@ pub mod metrics;
 pub mod mutations;
 pub mod queries;
 pub mod response_size;
+pub mod roots;
 pub mod rw;
 pub mod state;
 pub mod subscriptions;
@@ -34,8 +37,11 @@ use async_graphql::{OutputType, Schema};
 pub use caller::Caller;
 pub use state::ApiState;
 
-pub type DinghuoSchema =
-    Schema<queries::QueryRoot, mutations::MutationRoot, subscriptions::SubscriptionRoot>;
+pub type DinghuoSchema = Schema<
+    roots::Costed<queries::QueryRoot>,
+    roots::Costed<mutations::MutationRoot>,
+    roots::Costed<subscriptions::SubscriptionRoot>,
+>;
 
 /// Limits that protect the server from expensive requests.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +49,7 @@ pub struct Limits {
     /// Deepest selection accepted.
     pub max_depth: usize,
     /// Largest total complexity (each field counts 1, a list its selection times the most items
-    /// it can return: see [`complexity`]).
+    /// it can return, a root field a base of its kind: see [`complexity`]).
     pub max_complexity: usize,
     /// Introspection is on by default: this is a developer-facing API.
     pub introspection: bool,
@@ -55,7 +61,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_depth: 10,
-            max_complexity: 5_000,
+            max_complexity: 50_000,
             introspection: true,
             max_response_bytes: response_size::DEFAULT_MAX_RESPONSE_BYTES,
         }
@@ -64,20 +70,16 @@ impl Default for Limits {
 
 /// The schema served by `dinghuo serve`.
 pub fn build(state: ApiState, limits: Limits) -> DinghuoSchema {
-    let mut builder = Schema::build(
-        queries::QueryRoot::default(),
-        mutations::MutationRoot::default(),
-        subscriptions::SubscriptionRoot,
-    )
-    .extension(metrics::CommandMetrics::new(
-        &mutations::MutationRoot::type_name(),
-    ))
-    .extension(response_size::SubscriptionCap::new(
-        limits.max_response_bytes,
-    ))
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
-    .data(state);
+    let mut builder = roots::schema_builder()
+        .extension(metrics::CommandMetrics::new(
+            &mutations::MutationRoot::type_name(),
+        ))
+        .extension(response_size::SubscriptionCap::new(
+            limits.max_response_bytes,
+        ))
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .data(state);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -86,11 +88,5 @@ pub fn build(state: ApiState, limits: Limits) -> DinghuoSchema {
 
 /// The schema as SDL, as exported to `api/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(
-        queries::QueryRoot::default(),
-        mutations::MutationRoot::default(),
-        subscriptions::SubscriptionRoot,
-    )
-    .finish()
-    .sdl()
+    roots::schema_builder().finish().sdl()
 }

@@ -34,7 +34,7 @@ pub struct ServeArgs {
     pub max_depth: usize,
 
     /// Largest accepted query complexity.
-    #[arg(long, env = "DINGHUO_MAX_COMPLEXITY", default_value_t = 5_000)]
+    #[arg(long, env = "DINGHUO_MAX_COMPLEXITY", default_value_t = 50_000)]
     pub max_complexity: usize,
 
     /// Largest accepted request body, in bytes.
