@@ -13,7 +13,8 @@ use dinghuo_api::graphql::types::order::OrderReads;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{
-    Actor, Commands, ConfirmOrderInput, OrderLineInput, RecordCustomerInput, Role, SubmitOrderInput,
+    Actor, Commands, ConfirmOrderInput, Database, MoneyInput, OrderLineInput, RecordCustomerInput,
+    RepriceProductInput, Role, SubmitOrderInput,
 };
 use dinghuo_domain::{OrderId, TenantId};
 use dinghuo_projections::{catch_up, models, prepare, Wakeup};
@@ -168,8 +169,21 @@ query Events($filter: AuditEventFilter, $first: Int, $after: String) {
   }
 }"#;
 
+const HISTORY: &str = r#"
+query History($id: ID!, $first: Int, $after: String) {
+  aggregateHistory(id: $id, first: $first, after: $after) {
+    edges { cursor node { sequence eventType } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"#;
+
 fn nodes(data: &Value) -> Vec<Value> {
-    data["events"]["edges"]
+    connection_nodes(&data["events"])
+}
+
+/// The nodes of a connection's edges.
+fn connection_nodes(connection: &Value) -> Vec<Value> {
+    connection["edges"]
         .as_array()
         .map(|edges| edges.iter().map(|edge| edge["node"].clone()).collect())
         .unwrap_or_default()
@@ -309,7 +323,7 @@ on_both_backends! {
         let history = api
             .data(
                 auditor,
-                "query($id: ID!) { aggregateHistory(id: $id) { sequence } }",
+                "query($id: ID!) { aggregateHistory(id: $id) { edges { node { sequence } } } }",
                 json!({"id": foreign.to_string()}),
             )
             .await;
@@ -326,6 +340,92 @@ on_both_backends! {
         assert!(too_many.get("errors").is_some(), "{too_many}");
     }
 
+    async fn a_history_is_paged_in_stream_order_with_cursors_of_its_own(db) {
+        let api = Api::new(&db);
+        let world = World::build(api.commands(), 1).await;
+        let product = world.products[0].to_string();
+        // Listed, then repriced 24 times: a stream of 25 events, more than a default page.
+        for cents in 1..=24 {
+            api.commands()
+                .reprice_product(
+                    &world.admin_ctx(),
+                    RepriceProductInput {
+                        product_id: product.clone(),
+                        price: MoneyInput {
+                            amount: format!("20.{cents:02}"),
+                            currency: String::new(),
+                        },
+                    },
+                )
+                .await
+                .expect("reprice");
+        }
+        let auditor = role(&world, Role::Auditor);
+        let page = |first: Value, after: Value| {
+            let api = &api;
+            let product = product.clone();
+            async move {
+                api.run(auditor, HISTORY, json!({"id": product, "first": first, "after": after}))
+                    .await
+            }
+        };
+        let sequences = |response: &Value| -> Vec<i64> {
+            connection_nodes(&response["data"]["aggregateHistory"])
+                .iter()
+                .map(|node| node["sequence"].as_i64().expect("a sequence"))
+                .collect()
+        };
+
+        // Without `first`: the default page of 20, the oldest first.
+        let first_page = page(Value::Null, Value::Null).await;
+        assert_eq!(sequences(&first_page), (1..=20).collect::<Vec<_>>(), "{first_page}");
+        assert_eq!(first_page["data"]["aggregateHistory"]["pageInfo"]["hasNextPage"], true);
+
+        // Page after page of 10: every event once, in order, and the end is said.
+        let mut seen = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let response = page(json!(10), after.clone()).await;
+            assert!(response.get("errors").is_none(), "{response}");
+            seen.extend(sequences(&response));
+            let info = &response["data"]["aggregateHistory"]["pageInfo"];
+            if info["hasNextPage"] == false {
+                after = info["endCursor"].clone();
+                break;
+            }
+            after = info["endCursor"].clone();
+        }
+        assert_eq!(seen, (1..=25).collect::<Vec<_>>());
+        // After the last event: an empty page of an existing stream, not `null`.
+        let past_the_end = page(json!(10), after.clone()).await;
+        assert_eq!(sequences(&past_the_end), Vec::<i64>::new(), "{past_the_end}");
+        assert!(past_the_end["data"]["aggregateHistory"].is_object(), "{past_the_end}");
+
+        // Its cursors and those of `events` are not interchangeable.
+        let events = api.data(auditor, EVENTS, json!({"first": 1})).await;
+        let events_cursor = events["events"]["pageInfo"]["endCursor"].clone();
+        let mixed = page(json!(10), events_cursor).await;
+        assert_eq!(error_codes(&mixed), ["VALIDATION"], "{mixed}");
+        let mixed = api.run(auditor, EVENTS, json!({"after": after})).await;
+        assert_eq!(error_codes(&mixed), ["VALIDATION"], "{mixed}");
+
+        // At most 100 a page, never a negative count.
+        for first in [101, -1] {
+            let refused = page(json!(first), Value::Null).await;
+            assert!(refused.get("errors").is_some(), "{refused}");
+            assert_eq!(refused["data"], Value::Null, "{refused}");
+        }
+
+        // Another tenant's auditor, and an unknown id, get `null`, with or without a cursor.
+        let elsewhere = Actor::in_tenant(Uuid::now_v7(), Role::Auditor, TenantId::from_uuid(Uuid::now_v7()));
+        for (who, id) in [(elsewhere, product.clone()), (auditor, Uuid::now_v7().to_string())] {
+            for after in [Value::Null, after.clone()] {
+                let response = api.data(who, HISTORY, json!({"id": id, "after": after})).await;
+                assert_eq!(response["aggregateHistory"], Value::Null, "{response}");
+            }
+        }
+    }
+
     async fn aggregate_at_by_version_and_by_time_replays_the_order(db) {
         let api = Api::new(&db);
         let world = World::build(api.commands(), 1).await;
@@ -338,11 +438,12 @@ on_both_backends! {
         let history = api
             .data(
                 auditor,
-                "query($id: ID!) { aggregateHistory(id: $id) { sequence eventType recordedAt } }",
+                "query($id: ID!) {
+                   aggregateHistory(id: $id) { edges { node { sequence eventType recordedAt } } } }",
                 json!({"id": id}),
             )
             .await;
-        let history = history["aggregateHistory"].as_array().expect("a history").clone();
+        let history = connection_nodes(&history["aggregateHistory"]);
         let types: Vec<&str> = history
             .iter()
             .map(|event| event["eventType"].as_str().expect("a type"))
@@ -418,14 +519,14 @@ on_both_backends! {
         let analyst = role(&world, Role::Analyst);
         let today = Utc::now().date_naive();
         let sales = "query($from: Date!, $to: Date!, $partner: ID) {
-              salesDaily(from: $from, to: $to, partnerId: $partner) {
-                day partnerId productId orders quantity amount { amount currency } } }";
+              salesDaily(from: $from, to: $to, partnerId: $partner) { nodes {
+                day partnerId productId orders quantity amount { amount currency } } } }";
         let range = json!({
             "from": (today - chrono::Duration::days(1)).to_string(),
             "to": (today + chrono::Duration::days(1)).to_string(),
         });
         let data = api.data(analyst, sales, range.clone()).await;
-        let rows = data["salesDaily"].as_array().expect("rows").clone();
+        let rows = data["salesDaily"]["nodes"].as_array().expect("rows").clone();
         assert_eq!(rows.len(), 1, "{data}");
         assert_eq!(rows[0]["partnerId"], world.partner.to_string());
         assert_eq!(rows[0]["productId"], world.products[0].to_string());
@@ -436,7 +537,7 @@ on_both_backends! {
         // Another partner's filter finds nothing; the admin sees the same rows.
         let mut elsewhere = range.clone();
         elsewhere["partner"] = json!(Uuid::now_v7().to_string());
-        assert_eq!(api.data(analyst, sales, elsewhere).await["salesDaily"], json!([]));
+        assert_eq!(api.data(analyst, sales, elsewhere).await["salesDaily"]["nodes"], json!([]));
         assert_eq!(api.data(world.admin, sales, range.clone()).await, data);
         let reversed = json!({"from": range["to"], "to": range["from"]});
         assert_eq!(error_codes(&api.run(analyst, sales, reversed).await), ["VALIDATION"]);
@@ -494,6 +595,58 @@ on_both_backends! {
         assert_eq!(messages.len(), 1, "{outbox}");
         assert_eq!(messages[0]["node"]["phoneMasked"], "138****8000");
         assert!(!outbox.to_string().contains(World::PHONE));
+    }
+
+    async fn sales_are_paged_by_day_partner_and_product(db) {
+        let api = Api::new(&db);
+        let world = World::build(api.commands(), 3).await;
+        api.commands()
+            .submit_order(
+                &world.contact_ctx(),
+                SubmitOrderInput {
+                    lines: world
+                        .products
+                        .iter()
+                        .map(|product| OrderLineInput { product_id: product.to_string(), quantity: 1 })
+                        .collect(),
+                    note: None,
+                },
+            )
+            .await
+            .expect("submit order");
+        api.project().await;
+        let analyst = role(&world, Role::Analyst);
+        let today = Utc::now().date_naive();
+        let sales = "query($from: Date!, $to: Date!, $first: Int, $after: String) {
+              salesDaily(from: $from, to: $to, first: $first, after: $after) {
+                edges { node { productId } } pageInfo { hasNextPage endCursor } } }";
+        let page = |first: i64, after: Value| {
+            json!({
+                "from": (today - chrono::Duration::days(1)).to_string(),
+                "to": (today + chrono::Duration::days(1)).to_string(),
+                "first": first,
+                "after": after,
+            })
+        };
+        let first = api.data(analyst, sales, page(2, Value::Null)).await;
+        let second_after = first["salesDaily"]["pageInfo"]["endCursor"].clone();
+        assert_eq!(first["salesDaily"]["pageInfo"]["hasNextPage"], true, "{first}");
+        let second = api.data(analyst, sales, page(2, second_after)).await;
+        assert_eq!(second["salesDaily"]["pageInfo"]["hasNextPage"], false, "{second}");
+        let mut seen: Vec<Value> = connection_nodes(&first["salesDaily"])
+            .into_iter()
+            .chain(connection_nodes(&second["salesDaily"]))
+            .map(|node| node["productId"].clone())
+            .collect();
+        assert_eq!(seen.len(), 3, "{first}\n{second}");
+        // By product within the day and partner, each once.
+        let mut sorted = seen.clone();
+        sorted.sort_by_key(|id| id.as_str().unwrap_or_default().to_owned());
+        assert_eq!(seen, sorted);
+        seen.dedup();
+        assert_eq!(seen.len(), 3);
+        let refused = api.run(analyst, sales, page(101, Value::Null)).await;
+        assert!(refused.get("errors").is_some(), "{refused}");
     }
 
     async fn the_onboarding_funnel_counts_what_the_world_did(db) {
@@ -685,7 +838,7 @@ fn the_schema_has_the_audit_analytics_and_subscription_fields() {
     let sdl = graphql::sdl();
     for needle in [
         "events(filter: AuditEventFilter",
-        "aggregateHistory(id: ID!)",
+        "aggregateHistory(id: ID!, first: Int, after: String): AggregateHistoryConnection",
         "aggregateAt(id: ID!, asOf: AsOf!)",
         "salesDaily(from: Date!, to: Date!",
         "onboardingFunnel",
@@ -696,6 +849,69 @@ fn the_schema_has_the_audit_analytics_and_subscription_fields() {
     ] {
         assert!(sdl.contains(needle), "the SDL lacks {needle:?}:\n{sdl}");
     }
+}
+
+/// The issue's attack: 1,600 aliases of a full history page. Refused while validating, before
+/// any resolver runs: here the database is one nobody listens on, so a query that reached it
+/// would fail with `INTERNAL` instead.
+#[tokio::test]
+async fn the_alias_attack_on_a_history_is_refused_before_the_database_is_asked() {
+    let nowhere = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/nowhere")
+        .expect("a lazy pool");
+    let commands = Commands::new(Database::Postgres(nowhere));
+    let secret = JwtSecret::from_bytes(vec![7; 64]).expect("a long enough secret");
+    let order_reader = OrderReads::shared(commands.database());
+    let state = ApiState {
+        commands: Arc::new(commands),
+        tokens: Tokens::new(&secret),
+        read_your_writes_timeout: Duration::from_secs(5),
+        wakeup: Wakeup::new(),
+        progress: dinghuo_projections::Progress::new(),
+        order_reader,
+        outbox_key: dinghuo_projections::outbox::OutboxKey::generate(),
+        standings: Default::default(),
+    };
+    let api = Api {
+        schema: graphql::build(state.clone(), Limits::default()),
+        state,
+    };
+    let auditor = Actor::in_tenant(
+        Uuid::now_v7(),
+        Role::Auditor,
+        TenantId::from_uuid(Uuid::now_v7()),
+    );
+    let aliases: String = (0..1_600)
+        .map(|i| {
+            format!(
+                " h{i}: aggregateHistory(id: $id, first: 100) \
+                 {{ nodes {{ payload }} }}"
+            )
+        })
+        .collect();
+    let id = json!({"id": Uuid::now_v7().to_string()});
+    let refused = api
+        .run(
+            auditor,
+            &format!("query($id: ID!) {{{aliases} }}"),
+            id.clone(),
+        )
+        .await;
+    let first_error = &refused["errors"][0];
+    assert_eq!(refused["data"], Value::Null, "{first_error}");
+    let message = first_error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("too complex"), "{first_error}");
+
+    // One page passes validation, reaches for the database, and fails there.
+    let reached = api
+        .run(
+            auditor,
+            "query($id: ID!) { aggregateHistory(id: $id, first: 100) { edges { node { position } } } }",
+            id,
+        )
+        .await;
+    assert_eq!(error_codes(&reached), ["INTERNAL"], "{reached}");
 }
 
 /// The next answer of a subscription, bounded.

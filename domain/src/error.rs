@@ -30,6 +30,9 @@ pub enum ErrorCode {
     /// A their-side link needs a CRM contact of that partner's customer; an our-side link needs
     /// an employee of the tenant.
     WrongSide,
+    /// The answer would be larger than the server's response size cap (`--max-response-bytes`):
+    /// it was not sent; ask for less (smaller pages, fewer fields or aliases).
+    ResponseTooLarge,
     Internal,
 }
 
@@ -58,6 +61,7 @@ impl ErrorCode {
             Self::DuplicateSku => "DUPLICATE_SKU",
             Self::RateLimited => "RATE_LIMITED",
             Self::WrongSide => "WRONG_SIDE",
+            Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Self::Internal => "INTERNAL",
         }
     }

@@ -16,16 +16,23 @@
 //!   sign-in field per request), on HTTP and WebSocket;
 //! - [`documents`]: parsed documents kept by query text, for HTTP requests (bounded in bytes,
 //!   only documents that validated);
-//! - [`coalesce`]: reads of one kind batched across concurrent requests (order read-backs).
+//! - [`coalesce`]: reads of one kind batched across concurrent requests (order read-backs);
+//! - [`complexity`]: what each list field and each root field counts towards the complexity
+//!   limit;
+//! - [`roots`]: the three roots as served, each root field with the base cost of its kind;
+//! - [`response_size`]: the response size cap, on HTTP bodies and WebSocket messages.
 
 pub mod caller;
 pub mod coalesce;
+pub mod complexity;
 pub mod documents;
 pub mod error;
 pub mod gate;
 pub mod metrics;
 pub mod mutations;
 pub mod queries;
+pub mod response_size;
+pub mod roots;
 pub mod rw;
 pub mod standing;
 pub mod state;
@@ -37,45 +44,50 @@ use async_graphql::{OutputType, Schema};
 pub use caller::Caller;
 pub use state::ApiState;
 
-pub type DinghuoSchema =
-    Schema<queries::QueryRoot, mutations::MutationRoot, subscriptions::SubscriptionRoot>;
+pub type DinghuoSchema = Schema<
+    roots::Costed<queries::QueryRoot>,
+    roots::Costed<mutations::MutationRoot>,
+    roots::Costed<subscriptions::SubscriptionRoot>,
+>;
 
 /// Limits that protect the server from expensive requests.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Deepest selection accepted.
     pub max_depth: usize,
-    /// Largest total complexity (each field counts 1, a connection its `first` times its
-    /// selection).
+    /// Largest total complexity (each field counts 1, a list its selection times the most items
+    /// it can return, a root field a base of its kind: see [`complexity`]).
     pub max_complexity: usize,
     /// Introspection is on by default: this is a developer-facing API.
     pub introspection: bool,
+    /// Largest answer sent, in bytes: an HTTP body, or one WebSocket message.
+    pub max_response_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_depth: 10,
-            max_complexity: 5_000,
+            max_complexity: 50_000,
             introspection: true,
+            max_response_bytes: response_size::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
 
 /// The schema served by `dinghuo serve`.
 pub fn build(state: ApiState, limits: Limits) -> DinghuoSchema {
-    let mut builder = Schema::build(
-        queries::QueryRoot::default(),
-        mutations::MutationRoot::default(),
-        subscriptions::SubscriptionRoot,
-    )
-    .extension(standing::ContactStanding)
-    .extension(metrics::CommandMetrics::new(
-        &mutations::MutationRoot::type_name(),
-    ))
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
-    .data(state);
+    let mut builder = roots::schema_builder()
+        .extension(standing::ContactStanding)
+        .extension(metrics::CommandMetrics::new(
+            &mutations::MutationRoot::type_name(),
+        ))
+        .extension(response_size::SubscriptionCap::new(
+            limits.max_response_bytes,
+        ))
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .data(state);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -84,11 +96,5 @@ pub fn build(state: ApiState, limits: Limits) -> DinghuoSchema {
 
 /// The schema as SDL, as exported to `api/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(
-        queries::QueryRoot::default(),
-        mutations::MutationRoot::default(),
-        subscriptions::SubscriptionRoot,
-    )
-    .finish()
-    .sdl()
+    roots::schema_builder().finish().sdl()
 }

@@ -11,6 +11,7 @@
 //! - [`origin`]: no WebSocket from a page of another site;
 //! - [`headers`]: security headers on every answer;
 //! - [`graphiql`]: the GraphiQL page and its pinned assets, compiled in;
+//! - [`respond`]: the GraphQL HTTP answer, serialised within the response size cap;
 //! - [`health`]: `/healthz` and `/readyz`;
 //! - [`metrics`]: `/metrics` (Prometheus) and what is recorded;
 //! - [`processors`]: runners and dispatcher started and stopped with the server;
@@ -25,6 +26,7 @@ pub mod health;
 pub mod metrics;
 pub mod origin;
 pub mod processors;
+pub mod respond;
 pub mod routes;
 pub mod settings;
 pub mod transport;

@@ -11,7 +11,7 @@ use std::time::Instant;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{BatchRequest, BatchResponse, Data, ServerError};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::handler::Handler;
@@ -44,6 +44,7 @@ pub struct AppState {
     pub schema: DinghuoSchema,
     pub metrics: PrometheusHandle,
     pub max_batch: usize,
+    pub max_response_bytes: usize,
     pub ready_max_lag_secs: f64,
     pub documents: DocumentCache,
 }
@@ -59,6 +60,7 @@ pub fn router(
         schema,
         metrics,
         max_batch: args.max_batch,
+        max_response_bytes: args.max_response_bytes,
         ready_max_lag_secs: args.ready_max_lag_secs,
         documents: DocumentCache::default(),
     };
@@ -158,13 +160,17 @@ async fn graphql(
     headers: HeaderMap,
     axum::Extension(RequestId(request_id)): axum::Extension<RequestId>,
     request: GraphQLBatchRequest,
-) -> GraphQLResponse {
+) -> Response {
     let batch = request.into_inner();
     let response = match caller(&state, &headers, request_id, Some(client)) {
         Err(refused) => BatchResponse::Single(async_graphql::Response::from_errors(vec![refused])),
         Ok(caller) => execute(&state, caller, batch).await,
     };
-    with_request_id(response, request_id).into()
+    super::respond::graphql(
+        with_request_id(response, request_id),
+        state.max_response_bytes,
+        request_id,
+    )
 }
 
 async fn execute(state: &AppState, caller: Caller, batch: BatchRequest) -> BatchResponse {

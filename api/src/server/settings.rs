@@ -5,6 +5,7 @@ use std::time::Duration;
 use dinghuo_projections::outbox::{SecretString, SmsSettings};
 
 use super::transport::ConnectionLimits;
+use crate::graphql::response_size::DEFAULT_MAX_RESPONSE_BYTES;
 use crate::graphql::Limits;
 
 /// The SMS gateway's token: a variable only, so that it never shows in a process list.
@@ -34,7 +35,7 @@ pub struct ServeArgs {
     pub max_depth: usize,
 
     /// Largest accepted query complexity.
-    #[arg(long, env = "DINGHUO_MAX_COMPLEXITY", default_value_t = 5_000)]
+    #[arg(long, env = "DINGHUO_MAX_COMPLEXITY", default_value_t = 50_000)]
     pub max_complexity: usize,
 
     /// Largest accepted request body, in bytes.
@@ -56,6 +57,10 @@ pub struct ServeArgs {
     /// more until one closes.
     #[arg(long, env = "DINGHUO_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Largest response sent, in bytes (the whole body of a batch, each message of a
+    /// WebSocket); past it the answer is a `RESPONSE_TOO_LARGE` error instead.
+    #[arg(long, env = "DINGHUO_MAX_RESPONSE_BYTES", default_value_t = DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response_bytes: usize,
 
     /// Most operations in one batched request.
     #[arg(long, env = "DINGHUO_MAX_BATCH", default_value_t = 10)]
@@ -106,6 +111,7 @@ impl ServeArgs {
             max_depth: self.max_depth,
             max_complexity: self.max_complexity,
             introspection: !self.no_introspection,
+            max_response_bytes: self.max_response_bytes,
         }
     }
 }

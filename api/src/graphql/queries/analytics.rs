@@ -1,8 +1,9 @@
 //! Analytics over the read models (DESIGN §1 `analyst`): sales by day, partner and product
-//! (`salesDaily`, from `rm_sales_daily`) and the onboarding funnel (`onboardingFunnel`, from
+//! (`salesDaily`, a connection, from `rm_sales_daily`) and the onboarding funnel (`onboardingFunnel`, from
 //! `rm_onboarding_partners`). Analysts and admins only; auditors read the log, not the
 //! projections (DESIGN §1), so they are `FORBIDDEN` here like every other role.
 
+use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{
     Context, Enum, InputValueError, InputValueResult, Object, Scalar, ScalarType, SimpleObject,
     Value, ID,
@@ -20,6 +21,9 @@ pub const ANALYTICS_ROLES: &[Role] = &[Role::Analyst, Role::Admin];
 
 /// The longest range of `salesDaily`, in days: a year and a day, so that a leap year fits.
 const MAX_SALES_DAYS: i64 = 367;
+
+/// Report order: day, then partner, then product (each as stored: text).
+type SalesCursor = OpaqueCursor<(String, String, String)>;
 
 /// A calendar date, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -97,6 +101,7 @@ pub struct FunnelStep {
 pub struct OnboardingFunnel {
     /// The steps in funnel order: customer → partner → ordering assigned → contact added →
     /// bound → first order.
+    #[graphql(complexity = "crate::graphql::complexity::list(STEPS.len(), child_complexity)")]
     pub steps: Vec<FunnelStep>,
     /// Median hours from being added as a partner to the first order.
     pub median_hours_to_first_order: Option<f64>,
@@ -198,7 +203,10 @@ fn analytics_tenant(ctx: &Context<'_>) -> ApiResult<String> {
 impl AnalyticsQueries {
     /// Sales per day (China Standard Time), partner and product, `from` and `to` both included
     /// (at most a year), optionally of one partner or one product; by day, then partner, then
-    /// product.
+    /// product, a page at a time (`first` at most 100, 20 when absent): a year of a whole
+    /// tenant holds a row per day, partner and product sold.
+    #[graphql(complexity = "super::page_complexity(first, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn sales_daily(
         &self,
         ctx: &Context<'_>,
@@ -206,9 +214,12 @@ impl AnalyticsQueries {
         to: Date,
         partner_id: Option<ID>,
         product_id: Option<ID>,
-    ) -> ApiResult<Vec<SalesDay>> {
+        #[graphql(validator(minimum = 0, maximum = 100))] first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<SalesCursor, SalesDay, EmptyFields, EmptyFields>> {
         let tenant = analytics_tenant(ctx)?;
         let (_, state) = caller::of(ctx);
+        let page = super::paging::Page::<SalesCursor>::new(first, after)?;
         if to < from {
             return Err(ApiError::validation("to", "to is before from"));
         }
@@ -236,10 +247,34 @@ impl AnalyticsQueries {
             args.push(product.as_str().into());
             sql.push_str(&format!(" AND product_id = ${}", args.len()));
         }
-        sql.push_str(" ORDER BY day, partner_id, product_id");
+        if let Some(cursor) = &page.after {
+            let (day, partner, product) = &cursor.0;
+            args.push(day.as_str().into());
+            args.push(partner.as_str().into());
+            args.push(product.as_str().into());
+            let n = args.len();
+            sql.push_str(&format!(
+                " AND (day, partner_id, product_id) > (${}, ${}, ${n})",
+                n - 2,
+                n - 1
+            ));
+        }
+        // One more than asked, to know whether there is a next page.
+        sql.push_str(&format!(
+            " ORDER BY day, partner_id, product_id LIMIT {}",
+            page.limit()
+        ));
         let rows: Vec<SalesRow> = fetch_all(state.db(), &sql, &args).await?;
-        rows.into_iter()
-            .map(|row| {
+        page.connection(
+            rows,
+            |row| {
+                OpaqueCursor((
+                    row.day.clone(),
+                    row.partner_id.clone(),
+                    row.product_id.clone(),
+                ))
+            },
+            |row| {
                 let day = NaiveDate::parse_from_str(&row.day, "%Y-%m-%d").map_err(|_| {
                     ApiError::internal(format!("rm_sales_daily has a malformed day {:?}", row.day))
                 })?;
@@ -251,8 +286,8 @@ impl AnalyticsQueries {
                     quantity: row.quantity,
                     amount: Money::from_minor(row.amount_minor, &row.currency),
                 })
-            })
-            .collect()
+            },
+        )
     }
 
     /// The caller's tenant's onboarding funnel: how many customers reached each step and the

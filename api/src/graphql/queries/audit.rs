@@ -1,9 +1,11 @@
 //! Audit (DESIGN §1 `auditor`, §3 "Audit queries"): the tenant's event history, filtered and
-//! paged (`events`), one aggregate's whole stream (`aggregateHistory`), and an aggregate's state
+//! paged (`events`), one aggregate's stream, paged (`aggregateHistory`), and an aggregate's state
 //! as of a past moment or version, replayed from its events (`aggregateAt`). Auditors and admins
 //! only: everyone else is `FORBIDDEN`.
 
-use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, OpaqueCursor};
+use async_graphql::connection::{
+    Connection, ConnectionNameType, CursorType, Edge, EdgeNameType, EmptyFields, OpaqueCursor,
+};
 use async_graphql::{Context, InputObject, Json, Object, OneofObject, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -13,7 +15,10 @@ use dinghuo_projections::FeedEvent;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::audit::events::{read_page, EventFilter, EventReadError, EventSnapshot, StoredEvent};
+use crate::audit::events::{
+    read_page, read_stream_page, EventFilter, EventReadError, EventSnapshot, StoredEvent,
+    StreamFilter,
+};
 use crate::graphql::caller;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::state::ApiState;
@@ -126,6 +131,34 @@ pub struct AggregateState {
 
 /// Log order: the position of the last event of the page.
 type EventCursor = OpaqueCursor<i64>;
+
+/// Stream order: the sequence number of an event in its aggregate's stream. A struct rather than
+/// a bare number, so that a cursor of `events` (a position) is refused here, and this one there.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct StreamAt {
+    sequence: i64,
+}
+
+type HistoryCursor = OpaqueCursor<StreamAt>;
+
+/// `AggregateHistoryConnection`: its own type, since its cursors are not those of `events`
+/// (whose connection is `AuditEventConnection`).
+pub struct HistoryName;
+
+impl ConnectionNameType for HistoryName {
+    fn type_name<T: async_graphql::OutputType>() -> String {
+        "AggregateHistoryConnection".to_owned()
+    }
+}
+
+impl EdgeNameType for HistoryName {
+    fn type_name<T: async_graphql::OutputType>() -> String {
+        "AggregateHistoryEdge".to_owned()
+    }
+}
+
+type HistoryConnection =
+    Connection<HistoryCursor, AuditEvent, EmptyFields, EmptyFields, HistoryName, HistoryName>;
 
 /// The caller's tenant, if the caller may audit.
 fn audit_tenant(ctx: &Context<'_>) -> ApiResult<dinghuo_domain::TenantId> {
@@ -255,20 +288,48 @@ impl AuditQueries {
         Ok(connection)
     }
 
-    /// Every event of one aggregate, in order; `null` when the caller's tenant has no such
-    /// aggregate (another tenant's is indistinguishable from one that does not exist).
+    /// One aggregate's events in stream order (oldest first), a page at a time: `first` at most
+    /// 100, 20 when absent. `null` when the caller's tenant has no such aggregate (another
+    /// tenant's is indistinguishable from one that does not exist).
+    #[graphql(complexity = "super::page_complexity(first, child_complexity)")]
     async fn aggregate_history(
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> ApiResult<Option<Vec<AuditEvent>>> {
+        #[graphql(validator(minimum = 0, maximum = 100))] first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Option<HistoryConnection>> {
         let tenant = audit_tenant(ctx)?;
         let (_, state) = caller::of(ctx);
-        let events = stream_of(state, tenant, &id).await?;
+        let page = super::paging::Page::<HistoryCursor>::new(first, after)?;
+        let mut filter = StreamFilter {
+            tenant,
+            aggregate_id: id.0,
+            after_sequence: page.after.as_ref().map(|cursor| cursor.0.sequence),
+            limit: u32::try_from(page.limit()).unwrap_or(u32::MAX),
+        };
+        let events = read_stream_page(state.db(), &filter).await?;
         if events.is_empty() {
-            return Ok(None);
+            // Past the end of a stream is an empty page; no stream at all is `null`.
+            if filter.after_sequence.is_none() {
+                return Ok(None);
+            }
+            filter.after_sequence = None;
+            filter.limit = 1;
+            if read_stream_page(state.db(), &filter).await?.is_empty() {
+                return Ok(None);
+            }
         }
-        Ok(Some(events.into_iter().map(AuditEvent::from).collect()))
+        page.connection(
+            events,
+            |event| {
+                OpaqueCursor(StreamAt {
+                    sequence: event.sequence,
+                })
+            },
+            |event| Ok(AuditEvent::from(event)),
+        )
+        .map(Some)
     }
 
     /// The state of one aggregate as of a time or a version, replayed from its events; `null`

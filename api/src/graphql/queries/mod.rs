@@ -43,11 +43,5 @@ pub fn page_size(first: Option<i32>) -> Result<usize, crate::graphql::error::Api
     }
 }
 
-/// The complexity of a connection: its selection counted once per node of a full page, so that
-/// the complexity limit bounds how many rows a query can ask for.
-pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
-    let page = first.map_or(DEFAULT_PAGE, |n| {
-        usize::try_from(n).unwrap_or(0).min(MAX_PAGE)
-    });
-    page.max(1).saturating_mul(child_complexity)
-}
+/// The complexity of a connection (see [`crate::graphql::complexity`]).
+pub use crate::graphql::complexity::page as page_complexity;

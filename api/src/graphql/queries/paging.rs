@@ -2,7 +2,9 @@
 //! cursor of the list's own order), and the connection built from one row more than asked,
 //! which tells whether a next page exists.
 
-use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
+use async_graphql::connection::{
+    Connection, ConnectionNameType, CursorType, Edge, EdgeNameType, EmptyFields,
+};
 use async_graphql::OutputType;
 
 use super::{page_size, MAX_PAGE};
@@ -33,12 +35,18 @@ impl<C: CursorType + Send + Sync> Page<C> {
     }
 
     /// The connection of `rows` (fetched with [`Self::limit`]): each row's cursor, and its node.
-    pub fn connection<R, N: OutputType>(
+    /// Its type is named after the node (`OrderConnection`) unless the caller names it.
+    pub fn connection<R, N, Name, EdgeName>(
         &self,
         mut rows: Vec<R>,
         cursor: impl Fn(&R) -> C,
         node: impl Fn(R) -> Result<N, ApiError>,
-    ) -> Result<Connection<C, N, EmptyFields, EmptyFields>, ApiError> {
+    ) -> Result<Connection<C, N, EmptyFields, EmptyFields, Name, EdgeName>, ApiError>
+    where
+        N: OutputType,
+        Name: ConnectionNameType,
+        EdgeName: EdgeNameType,
+    {
         let has_next = rows.len() > self.first;
         rows.truncate(self.first);
         let mut connection = Connection::new(self.after.is_some(), has_next);

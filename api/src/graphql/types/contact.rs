@@ -138,8 +138,14 @@ pub struct Contact {
     /// The first binding.
     pub bound_at: Option<DateTime<Utc>>,
     /// Ordering-app permissions denied to this contact on top of the tenant's defaults.
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(crate::graphql::complexity::permissions(), child_complexity)"
+    )]
     pub denied_permissions: Vec<Permission>,
     /// What it may do in the ordering app: the tenant's defaults, minus its denials.
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(crate::graphql::complexity::permissions(), child_complexity)"
+    )]
     pub effective_permissions: Vec<Permission>,
     pub updated_at: DateTime<Utc>,
 }
@@ -206,6 +212,9 @@ impl PartnerLink {
 impl Contact {
     /// The partners this contact is linked to, as far as the caller may see them: an employee
     /// serving several dealers shows a dealer's contact only the link to that dealer.
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(crate::graphql::complexity::PARTNER_LINKS, child_complexity)"
+    )]
     async fn partner_links(&self, ctx: &Context<'_>) -> ApiResult<Vec<PartnerLink>> {
         let (caller, _) = caller::of(ctx);
         let scope = Scope::of(&caller.actor()?)?;

@@ -144,6 +144,9 @@ impl TryFrom<OrderRow> for Order {
 #[ComplexObject]
 impl Order {
     /// The order's lines, as frozen at submission (product, name, unit, price).
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(dinghuo_domain::order::OrderCommand::MAX_LINES, child_complexity)"
+    )]
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderLine>> {
         let loader = ctx.data_unchecked::<Arc<DataLoader<LinesLoader>>>();
         Ok(loader

@@ -83,6 +83,9 @@ pub struct Partner {
     pub mode: Option<PartnerMode>,
     pub partner_added_at: Option<DateTime<Utc>>,
     /// The apps assigned to it.
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(crate::graphql::complexity::apps(), child_complexity)"
+    )]
     pub assigned_apps: Vec<App>,
     /// Since when the ordering app is assigned; none while it is not.
     pub ordering_assigned_at: Option<DateTime<Utc>>,

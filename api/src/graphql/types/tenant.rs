@@ -123,6 +123,9 @@ pub struct Tenant {
     pub interconnect_enabled: bool,
     pub interconnect_enabled_at: Option<DateTime<Utc>>,
     /// Every app, licensed or not, with its state on this tenant.
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(crate::graphql::complexity::apps(), child_complexity)"
+    )]
     pub apps: Vec<TenantApp>,
     pub updated_at: DateTime<Utc>,
 }
@@ -137,6 +140,9 @@ pub struct TenantApp {
     /// Since when it is on; none while it is off.
     pub enabled_at: Option<DateTime<Utc>>,
     /// The function permissions their-side contacts get unless restricted one by one.
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(crate::graphql::complexity::permissions(), child_complexity)"
+    )]
     pub default_permissions: Vec<Permission>,
 }
 
@@ -173,6 +179,9 @@ pub struct WechatAccount {
     pub bound_at: DateTime<Utc>,
     /// The last publication of the menu; none before the first.
     pub menu_published_at: Option<DateTime<Utc>>,
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(dinghuo_domain::MenuButton::MAX_BUTTONS, child_complexity)"
+    )]
     pub menu: Vec<MenuButton>,
 }
 
@@ -217,6 +226,9 @@ struct ButtonRow {
 impl Tenant {
     /// The official accounts bound to the tenant, with their menus. Two queries: a tenant is
     /// read one at a time, so there is no list to batch.
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(crate::graphql::complexity::WECHAT_ACCOUNTS, child_complexity)"
+    )]
     async fn wechat_accounts(&self, ctx: &Context<'_>) -> ApiResult<Vec<WechatAccount>> {
         let (_, state) = crate::graphql::caller::of(ctx);
         let tenant = Arg::from(self.id.as_str());
