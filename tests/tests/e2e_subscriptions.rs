@@ -1,7 +1,8 @@
 //! Subscriptions over WebSocket (graphql-transport-ws at `/graphql/ws`) against a real server,
 //! on both backends: `orderUpdated` follows an order through its transitions, `events` delivers
 //! what is appended, a caller who may not see an order gets nothing of it, and a subscription
-//! ends (`UNAUTHENTICATED`) when the token that opened it expires.
+//! ends (`UNAUTHENTICATED`) when the token that opened it expires, and an operation that does
+//! not parse or validate is refused with a code, as over HTTP.
 
 use std::time::Duration;
 
@@ -184,6 +185,37 @@ on_both_backends! {
             "{refused:#}"
         );
         assert!(refused["data"].is_null(), "{refused:#}");
+        server.stop().await;
+    }
+
+    async fn an_operation_graphql_refuses_over_websocket_answers_a_code_and_the_request_id(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let server = TestServer::start(&test.db, &[]).await;
+        let admin = server.token(&world.admin);
+        // Found by the fuzz suite: async-graphql's own parse and validation errors left over
+        // WebSocket without `extensions.code`, while over HTTP they answer `VALIDATION`.
+        for document in [
+            "subscription { noSuchField }",
+            "subscription { events { eventType } ",
+            "subscription($id: ID!) { orderUpdated(orderId: $id) { id } }",
+            "{ viewer }",
+        ] {
+            let mut socket = subscribe(&server, &admin, document, json!({})).await;
+            let refused = next_message(&mut socket).await;
+            let errors = refused["payload"]["errors"]
+                .as_array()
+                .or_else(|| refused["payload"].as_array())
+                .unwrap_or_else(|| panic!("{document}: no errors in {refused:#}"));
+            assert!(!errors.is_empty(), "{document}: {refused:#}");
+            for error in errors {
+                assert_eq!(error["extensions"]["code"], "VALIDATION", "{document}: {refused:#}");
+                assert!(
+                    error["extensions"]["requestId"].is_string(),
+                    "{document}: {refused:#}"
+                );
+            }
+        }
         server.stop().await;
     }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
-use async_graphql::{BatchRequest, BatchResponse, Data, ServerError};
+use async_graphql::{BatchRequest, BatchResponse, Data, Executor, ServerError};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -19,6 +19,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use dinghuo_domain::ErrorCode;
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
@@ -202,7 +204,10 @@ async fn graphql_ws(
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
-            let schema = state.schema.clone();
+            let schema = Tagged {
+                schema: state.schema.clone(),
+                request_id,
+            };
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let caller = ws_caller(&state, &payload, request_id, client)?;
@@ -240,23 +245,55 @@ fn ws_caller(
     Ok(Caller::new(verified, request_id, Some(client.ip())))
 }
 
+/// The schema as a WebSocket connection runs it: each answer's errors tagged as an HTTP
+/// response's are (a code, the request id of the upgrade), which async-graphql's own parse and
+/// validation errors would otherwise leave without.
+#[derive(Clone)]
+struct Tagged {
+    schema: DinghuoSchema,
+    request_id: Uuid,
+}
+
+impl Executor for Tagged {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        tag(self.schema.execute(request).await, self.request_id)
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, async_graphql::Response> {
+        let request_id = self.request_id;
+        self.schema
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(move |response| tag(response, request_id))
+            .boxed()
+    }
+}
+
 /// Every error names the request, and has a code (GraphQL's own parse and validation errors
 /// are the client's: `VALIDATION`).
+fn tag(mut response: async_graphql::Response, request_id: Uuid) -> async_graphql::Response {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", ErrorCode::Validation.as_str());
+        }
+        extensions.set("requestId", request_id.to_string());
+    }
+    response
+}
+
+/// [`tag`]s each response of an HTTP request.
 fn with_request_id(response: BatchResponse, request_id: Uuid) -> BatchResponse {
-    let tag = |mut response: async_graphql::Response| {
-        for error in &mut response.errors {
-            let extensions = error.extensions.get_or_insert_with(Default::default);
-            if extensions.get("code").is_none() {
-                extensions.set("code", ErrorCode::Validation.as_str());
-            }
-            extensions.set("requestId", request_id.to_string());
-        }
-        response
-    };
     match response {
-        BatchResponse::Single(response) => BatchResponse::Single(tag(response)),
-        BatchResponse::Batch(responses) => {
-            BatchResponse::Batch(responses.into_iter().map(tag).collect())
-        }
+        BatchResponse::Single(response) => BatchResponse::Single(tag(response, request_id)),
+        BatchResponse::Batch(responses) => BatchResponse::Batch(
+            responses
+                .into_iter()
+                .map(|response| tag(response, request_id))
+                .collect(),
+        ),
     }
 }
