@@ -7,9 +7,11 @@
 //! - [`history`]: a seeded-random history of valid and invalid commands over two tenants;
 //! - [`read_model`]: full dumps of a projection's tables, and waiting for the feed to settle;
 //! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it;
-//! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side.
+//! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side;
+//! - [`fuzz`]: a GraphQL fuzzer generated from the schema, with its oracle.
 
 pub mod cpu;
+pub mod fuzz;
 pub mod history;
 pub mod inspect;
 pub mod read_model;
