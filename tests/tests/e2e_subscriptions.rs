@@ -2,7 +2,8 @@
 //! on both backends: `orderUpdated` follows an order through its transitions, `events` delivers
 //! what is appended, a caller who may not see an order gets nothing of it, and a subscription
 //! ends (`UNAUTHENTICATED`) when the token that opened it expires, and an operation that does
-//! not parse or validate is refused with a code, as over HTTP.
+//! not parse or validate is refused with a code, as over HTTP, and a message that breaks the
+//! protocol closes the socket with a close frame a client can read.
 
 use std::time::Duration;
 
@@ -216,6 +217,31 @@ on_both_backends! {
                 );
             }
         }
+        server.stop().await;
+    }
+
+    async fn a_message_that_breaks_the_protocol_closes_the_socket_with_a_valid_close_frame(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let server = TestServer::start(&test.db, &[]).await;
+        let admin = server.token(&world.admin);
+        // Found by the fuzz suite: the close frame's reason was the whole parse error, which
+        // quotes the client's message, past the 125 bytes a control frame may carry; clients
+        // then fail the connection instead of reading the close.
+        let mut socket = subscribe(&server, &admin, "subscription { events { eventType } }", json!({})).await;
+        let kind = "x".repeat(300);
+        let broken = json!({"type": kind}).to_string();
+        socket.send(Message::Text(broken.into())).await.expect("send");
+        let frame = loop {
+            match tokio::time::timeout(PATIENCE, socket.next()).await.expect("an answer") {
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => continue,
+                other => panic!("a close frame, not {other:?}"),
+            }
+        };
+        let frame = frame.expect("a close frame with a code");
+        assert_eq!(u16::from(frame.code), 1002, "{frame:?}");
+        assert!(frame.reason.len() <= 123, "{frame:?}");
         server.stop().await;
     }
 

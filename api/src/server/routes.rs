@@ -11,7 +11,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::{BatchRequest, BatchResponse, Data, Executor, ServerError};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
-use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::{self, Next};
@@ -19,8 +19,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use dinghuo_domain::ErrorCode;
+use futures::future;
 use futures::stream::BoxStream;
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
@@ -208,7 +209,10 @@ async fn graphql_ws(
                 schema: state.schema.clone(),
                 request_id,
             };
-            GraphQLWebSocket::new(socket, schema, protocol)
+            let (sink, stream) = socket.split();
+            let sink =
+                sink.with(|message| future::ready(Ok::<_, axum::Error>(bounded_close(message))));
+            GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let caller = ws_caller(&state, &payload, request_id, client)?;
                     let mut data = Data::default();
@@ -219,6 +223,29 @@ async fn graphql_ws(
                 })
                 .serve()
         })
+}
+
+/// The longest reason a close frame may carry: a control frame holds 125 bytes, 2 of them the
+/// code (RFC 6455 §5.5).
+const MAX_CLOSE_REASON: usize = 123;
+
+/// Cuts a close frame's reason to [`MAX_CLOSE_REASON`] bytes (at a character boundary).
+/// async-graphql closes a connection that breaks the protocol with the whole parse error as the
+/// reason, which quotes the client's message: sent as is, the frame is invalid and the client
+/// fails the connection without reading why.
+fn bounded_close(message: Message) -> Message {
+    match message {
+        Message::Close(Some(mut frame)) if frame.reason.len() > MAX_CLOSE_REASON => {
+            let reason = frame.reason.as_str();
+            let mut end = MAX_CLOSE_REASON;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            frame.reason = reason[..end].to_owned().into();
+            Message::Close(Some(frame))
+        }
+        other => other,
+    }
 }
 
 /// The caller of a WebSocket connection, from its `connection_init` payload.
@@ -295,5 +322,40 @@ fn with_request_id(response: BatchResponse, request_id: Uuid) -> BatchResponse {
                 .map(|response| tag(response, request_id))
                 .collect(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::extract::ws::CloseFrame;
+
+    use super::*;
+
+    fn close(reason: &str) -> Message {
+        Message::Close(Some(CloseFrame {
+            code: 1002,
+            reason: reason.to_owned().into(),
+        }))
+    }
+
+    fn reason(message: &Message) -> String {
+        match message {
+            Message::Close(Some(frame)) => frame.reason.as_str().to_owned(),
+            other => panic!("not a close frame: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_close_reason_is_cut_to_what_a_control_frame_holds_at_a_character_boundary() {
+        assert_eq!(reason(&bounded_close(close("short"))), "short");
+        let long = "订".repeat(100);
+        let cut = reason(&bounded_close(close(&long)));
+        assert_eq!(
+            cut,
+            "订".repeat(41),
+            "123 bytes hold 41 three-byte characters"
+        );
+        let text = Message::Text("x".repeat(500).into());
+        assert_eq!(bounded_close(text.clone()), text);
     }
 }
