@@ -45,6 +45,44 @@ impl Who {
     ];
 }
 
+/// The phones the fixture records (the first is [`World::PHONE`]).
+const PHONES: [&str; 5] = [
+    World::PHONE,
+    "13900139000",
+    "13700137000",
+    "13500135000",
+    "13600136000",
+];
+
+/// Event types the fixture's log holds.
+const EVENT_TYPES: [&str; 7] = [
+    "OrderSubmitted",
+    "OrderConfirmed",
+    "OrderCancelled",
+    "ProductListed",
+    "PartnerAdded",
+    "ContactBound",
+    "TenantRegistered",
+];
+
+/// The role of each token of a built cast, in order.
+const ROLES: [Who; 11] = [
+    Who::Operator,
+    Who::Admin,
+    Who::Admin,
+    Who::Employee,
+    Who::Employee,
+    Who::Contact,
+    Who::Contact,
+    Who::Contact,
+    Who::Auditor,
+    Who::Auditor,
+    Who::Analyst,
+];
+
+/// How many refused `Authorization` values [`bad_tokens`] makes.
+const BAD_TOKENS: usize = 7;
+
 /// The ids of the fixture, by what they name.
 #[derive(Debug, Clone, Default)]
 pub struct Ids {
@@ -142,10 +180,9 @@ impl Cast {
         let admin = a.admin_ctx();
         let partner_a2 = World::add_partner(commands, &admin, "Dealer Two").await;
         let contact_a2 =
-            World::add_bound_contact(commands, &admin, a.tenant, partner_a2, "13900139000").await;
-        let employee_a1 = World::add_employee(commands, &admin, a.partner, "13700137000").await;
-        let unbound_a2 =
-            World::add_unbound_contact(commands, &admin, partner_a2, "13500135000").await;
+            World::add_bound_contact(commands, &admin, a.tenant, partner_a2, PHONES[1]).await;
+        let employee_a1 = World::add_employee(commands, &admin, a.partner, PHONES[2]).await;
+        let unbound_a2 = World::add_unbound_contact(commands, &admin, partner_a2, PHONES[3]).await;
         let customer_a3 = commands
             .record_customer(
                 &admin,
@@ -161,7 +198,7 @@ impl Cast {
                 &admin,
                 RecordContactInput {
                     name: "Wang Wu".into(),
-                    phone: Some("13600136000".into()),
+                    phone: Some(PHONES[4].into()),
                     customer_id: None,
                     employee: true,
                 },
@@ -221,27 +258,11 @@ impl Cast {
                 .map(ToString::to_string)
                 .collect(),
             orders,
-            phones: vec![
-                World::PHONE.to_owned(),
-                "13900139000".to_owned(),
-                "13700137000".to_owned(),
-                "13500135000".to_owned(),
-                "13600136000".to_owned(),
-            ],
-            event_types: [
-                "OrderSubmitted",
-                "OrderConfirmed",
-                "OrderCancelled",
-                "ProductListed",
-                "PartnerAdded",
-                "ContactBound",
-                "TenantRegistered",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
+            phones: PHONES.map(str::to_owned).to_vec(),
+            event_types: EVENT_TYPES.map(str::to_owned).to_vec(),
         };
 
-        let actors = vec![
+        let actors = [
             (Who::Operator, Actor::operator(Uuid::now_v7())),
             (Who::Admin, a.admin),
             (Who::Admin, b.admin),
@@ -269,6 +290,7 @@ impl Cast {
                 Actor::in_tenant(Uuid::now_v7(), Role::Analyst, a.tenant),
             ),
         ];
+        debug_assert!(actors.iter().map(|(who, _)| *who).eq(ROLES));
         Self {
             ids,
             tokens: actors
@@ -297,14 +319,15 @@ impl Cast {
                 contacts: ids(6),
                 products: ids(5),
                 orders: ids(4),
-                phones: vec![World::PHONE.to_owned()],
-                event_types: vec!["OrderSubmitted".to_owned()],
+                phones: PHONES.map(str::to_owned).to_vec(),
+                event_types: EVENT_TYPES.map(str::to_owned).to_vec(),
             },
-            tokens: Who::ALL
+            // As many tokens per role as a built cast has, so that a seed draws the same.
+            tokens: ROLES
                 .iter()
                 .map(|who| (*who, format!("token-of-{who:?}")))
                 .collect(),
-            bad: vec!["Bearer not.a.jwt".to_owned()],
+            bad: (0..BAD_TOKENS).map(|i| format!("Bearer bad-{i}")).collect(),
         }
     }
 

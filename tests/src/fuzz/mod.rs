@@ -183,4 +183,6 @@ pub enum Tag {
     OversizedBatch,
     RawBody,
     SubscriptionOverHttp,
+    /// A WebSocket client breaking the protocol.
+    ProtocolAbuse,
 }

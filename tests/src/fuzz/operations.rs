@@ -70,6 +70,17 @@ pub enum Body {
     Raw(Vec<u8>),
 }
 
+/// A message a WebSocket client sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WsStep {
+    /// `connection_init` with the case's authorization.
+    Init,
+    /// `subscribe` with id `1` and the case's body.
+    Subscribe,
+    /// Text sent as it is.
+    Raw(String),
+}
+
 /// One request of the run.
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -83,6 +94,9 @@ pub struct Case {
     pub tags: BTreeSet<Tag>,
     /// GraphQL operations in the request (a batch holds several).
     pub operations: usize,
+    /// Over WebSocket: messages to send instead of the usual `connection_init`, wait for the
+    /// ack, `subscribe` (a client breaking the protocol).
+    pub ws_script: Option<Vec<WsStep>>,
     /// Written to be refused: broken values, or an invalid document. A clean case is a valid
     /// request (which the server may still refuse for the caller's role or the data's state).
     pub broken: bool,
@@ -104,8 +118,12 @@ impl Case {
         } else {
             body
         };
+        let script = match &self.ws_script {
+            Some(steps) => format!(", WebSocket messages {steps:?}"),
+            None => String::new(),
+        };
         format!(
-            "case {} ({}, as {:?} over {:?}, authorization {:?}, tags {:?}):\n{body}",
+            "case {} ({}, as {:?} over {:?}{script}, authorization {:?}, tags {:?}):\n{body}",
             self.index,
             self.kind.as_str(),
             self.who,
@@ -227,6 +245,7 @@ impl<'a> Writer<'a> {
 
     fn case(mut self, index: usize) -> Case {
         let roll = self.rng().gen_range(0..100);
+        let mut ws_script = None;
         let (kind, transport, body, operations) = match roll {
             0..=41 => {
                 let transport = self.transport(0.03);
@@ -247,6 +266,8 @@ impl<'a> Writer<'a> {
                 let transport = self.transport(0.8);
                 if transport == Transport::Http {
                     self.v.tags.insert(Tag::SubscriptionOverHttp);
+                } else if self.broken && self.rng().gen_bool(0.3) {
+                    ws_script = Some(self.ws_script());
                 }
                 let written = self.document(&[(Op::Subscription, None)]);
                 (
@@ -288,6 +309,7 @@ impl<'a> Writer<'a> {
             tags: self.v.tags,
             operations,
             broken: self.broken || kind == Kind::RawBody,
+            ws_script,
         }
     }
 
@@ -714,6 +736,38 @@ impl<'a> Writer<'a> {
             nested.into_bytes(),
         ];
         bodies.choose(self.rng()).cloned().unwrap_or_default()
+    }
+
+    /// A WebSocket client breaking graphql-transport-ws: subscribing before `connection_init`,
+    /// initialising twice, reusing an id, sending what is not JSON or not a message.
+    fn ws_script(&mut self) -> Vec<WsStep> {
+        use WsStep::{Init, Raw, Subscribe};
+        self.v.tags.insert(Tag::ProtocolAbuse);
+        let raw = |text: &str| Raw(text.to_owned());
+        let scripts = [
+            vec![Subscribe],
+            vec![Init, Init, Subscribe],
+            vec![Init, Subscribe, Subscribe],
+            vec![Init, raw("not json")],
+            vec![Init, raw(r#"{"type":"nope"}"#)],
+            vec![Init, raw(r#"{"id":"1","type":"subscribe"}"#)],
+            vec![
+                Init,
+                raw(r#"{"id":"1","type":"subscribe","payload":{"query":5}}"#),
+            ],
+            vec![
+                raw(r#"{"type":"connection_init","payload":"x"}"#),
+                Subscribe,
+            ],
+            vec![
+                raw(r#"{"type":"connection_init","payload":{"Authorization":5}}"#),
+                Subscribe,
+            ],
+            vec![Init, raw(r#"{"id":"9","type":"complete"}"#), Subscribe],
+            vec![Init, raw(r#"{"type":"ping"}"#), Subscribe],
+            vec![Init, raw(r#"{"type":"connection_terminate"}"#), Subscribe],
+        ];
+        scripts.choose(self.rng()).cloned().unwrap_or_default()
     }
 
     /// Cuts, splices or truncates `text` (on character boundaries).

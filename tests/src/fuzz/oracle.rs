@@ -168,7 +168,10 @@ pub fn judge(case: &Case, answer: &Answer) -> (Outcome, Vec<Problem>) {
                 }
             }
             if let Some((code, reason)) = closed {
-                if *code == 1011 {
+                // 1011 is a failure of the server, except where async-graphql uses it to refuse
+                // a `subscribe` sent before `connection_init` was acknowledged (the protocol
+                // asks for 4401 there).
+                if *code == 1011 && reason != "The handshake is not completed." {
                     problems.push(Problem::ClosedOnFailure(reason.clone()));
                 }
                 outcome.get_or_insert(Outcome::Closed(*code));

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::cast::Cast;
-use super::operations::{Body, Case, Generator, Transport};
+use super::operations::{Body, Case, Generator, Transport, WsStep};
 use super::oracle::{rss_kib, Answer, Report};
 use super::schema::SchemaModel;
 use super::Settings;
@@ -210,11 +210,32 @@ async fn send_ws(server: &TestServer, settings: &Settings, case: &Case) -> Answe
         None => json!({}),
     };
     let mut messages = Vec::new();
-    let init = json!({"type": "connection_init", "payload": payload});
-    if let Err(error) = socket.send(Message::Text(init.to_string().into())).await {
-        return Answer::Failed(format!("connection_init: {error:?}"));
+    let init = json!({"type": "connection_init", "payload": payload}).to_string();
+    let body = match &case.body {
+        Body::Json(value) => value.clone(),
+        Body::Raw(bytes) => Value::String(String::from_utf8_lossy(bytes).into()),
+    };
+    let subscribe = json!({"id": "1", "type": "subscribe", "payload": body}).to_string();
+    // The usual exchange waits for the ack before subscribing; a script sends all at once.
+    let steps = match &case.ws_script {
+        Some(script) => script.clone(),
+        None => vec![WsStep::Init],
+    };
+    for step in steps {
+        let text = match step {
+            WsStep::Init => init.clone(),
+            WsStep::Subscribe => subscribe.clone(),
+            WsStep::Raw(text) => text,
+        };
+        if let Err(error) = socket.send(Message::Text(text.into())).await {
+            // The server may close the socket on a message that breaks the protocol.
+            if case.ws_script.is_some() {
+                break;
+            }
+            return Answer::Failed(format!("sending to the WebSocket: {error:?}"));
+        }
     }
-    let mut subscribed = false;
+    let mut subscribed = case.ws_script.is_some();
     let patience = settings.subscription_patience;
     loop {
         let message = match tokio::time::timeout(patience, next_message(&mut socket)).await {
@@ -236,17 +257,8 @@ async fn send_ws(server: &TestServer, settings: &Settings, case: &Case) -> Answe
                 match kind.as_str() {
                     "connection_ack" if !subscribed => {
                         subscribed = true;
-                        let body = match &case.body {
-                            Body::Json(value) => value.clone(),
-                            Body::Raw(bytes) => {
-                                Value::String(String::from_utf8_lossy(bytes).into())
-                            }
-                        };
-                        let subscribe = json!({"id": "1", "type": "subscribe", "payload": body});
-                        if let Err(error) = socket
-                            .send(Message::Text(subscribe.to_string().into()))
-                            .await
-                        {
+                        let message = Message::Text(subscribe.clone().into());
+                        if let Err(error) = socket.send(message).await {
                             return Answer::Failed(format!("subscribe: {error:?}"));
                         }
                     }
@@ -267,9 +279,23 @@ async fn send_ws(server: &TestServer, settings: &Settings, case: &Case) -> Answe
             }
             Incoming::Closed(code, reason) => return ws_answer(messages, Some((code, reason))),
             Incoming::Ended => return ws_answer(messages, Some((1006, "no close frame".into()))),
+            // Asked to terminate, async-graphql ends the connection without a close frame.
+            Incoming::Broken(error)
+                if terminated(case) && error.contains("ResetWithoutClosing") =>
+            {
+                return ws_answer(messages, Some((1006, error)));
+            }
             Incoming::Broken(error) => return Answer::Failed(format!("WebSocket: {error}")),
         }
     }
+}
+
+/// The case's script sends `connection_terminate` (of the older graphql-ws protocol).
+fn terminated(case: &Case) -> bool {
+    case.ws_script
+        .iter()
+        .flatten()
+        .any(|step| matches!(step, WsStep::Raw(text) if text.contains("connection_terminate")))
 }
 
 fn ws_answer(messages: Vec<Value>, closed: Option<(u16, String)>) -> Answer {
