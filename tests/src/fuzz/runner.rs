@@ -32,8 +32,11 @@ pub async fn run(
         settings,
     };
     let http = Clients {
+        // Idle connections are dropped after a second: a server that closes idle connections
+        // (a header-read timeout) must not make the next request race that close.
         pooled: reqwest::Client::builder()
             .timeout(settings.request_timeout)
+            .pool_idle_timeout(Duration::from_secs(1))
             .build()
             .expect("an HTTP client"),
         // The server answers 413 to a body past its limit without reading the rest, and then
