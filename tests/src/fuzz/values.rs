@@ -37,6 +37,14 @@ pub enum Value {
     Object(Vec<(String, Value)>),
     /// `$name`, in a literal only.
     Var(String),
+    /// `depth` lists (`[[…]]`), or objects (`{key: {key: …}}`) when `key` is given, around
+    /// `leaf`. Written and sent without recursion, so that a value nested thousands of levels
+    /// costs the fuzzer no stack.
+    Nested {
+        depth: usize,
+        key: Option<String>,
+        leaf: Box<Value>,
+    },
     /// Text written into the document verbatim, such as a string with an escape JSON cannot
     /// carry (`"\uD800"`); sent as that text in JSON.
     Raw(String),
@@ -85,6 +93,21 @@ impl Value {
                 out.push('$');
                 out.push_str(name);
             }
+            Value::Nested { depth, key, leaf } => {
+                match key {
+                    Some(key) => {
+                        for _ in 0..*depth {
+                            out.push('{');
+                            out.push_str(key);
+                            out.push_str(": ");
+                        }
+                    }
+                    None => out.push_str(&"[".repeat(*depth)),
+                }
+                leaf.write_literal(out);
+                let close = if key.is_some() { "}" } else { "]" };
+                out.push_str(&close.repeat(*depth));
+            }
         }
     }
 
@@ -99,6 +122,7 @@ impl Value {
                     .max()
                     .unwrap_or(0)
             }
+            Value::Nested { depth, leaf, .. } => depth + leaf.depth(),
             _ => 0,
         }
     }
@@ -125,9 +149,24 @@ impl Value {
                 .map(|(name, value)| (name.clone(), value.json()))
                 .collect::<serde_json::Map<_, _>>()
                 .into(),
+            Value::Nested { depth, key, leaf } => {
+                let mut value = leaf.json();
+                for _ in 0..(*depth).min(JSON_NESTING) {
+                    value = match key {
+                        Some(key) => json!({ key: value }),
+                        None => json!([value]),
+                    };
+                }
+                value
+            }
         }
     }
 }
+
+/// The deepest nesting sent in a variable's JSON. serde_json refuses more than 128 levels
+/// before GraphQL sees them (the server answers 400), so deeper adds nothing there; and a JSON
+/// tree is built, written and dropped recursively, on the fuzzer's own stack.
+const JSON_NESTING: usize = 200;
 
 /// A GraphQL string literal: quotes, backslashes and control characters escaped.
 fn write_string(text: &str, out: &mut String) {
@@ -656,20 +695,17 @@ impl<'a> ValueGen<'a> {
         let mut leaf_type = ty.clone();
         leaf_type.nullable = true;
         // The leaf is sound, so that nesting never compounds past the bound.
-        let mut value = if self.rng.gen_bool(0.5) {
+        let value = if self.rng.gen_bool(0.5) {
             self.sound(&leaf_type, hint)
         } else {
             Value::Int(1)
         };
-        let objects = self.rng.gen_bool(0.4);
-        for _ in 0..depth {
-            value = if objects {
-                Value::Object(vec![(hint.to_owned(), value)])
-            } else {
-                Value::List(vec![value])
-            };
+        let key = self.rng.gen_bool(0.4).then(|| hint.to_owned());
+        Value::Nested {
+            depth,
+            key,
+            leaf: Box::new(value),
         }
-        value
     }
 
     /// An input object missing a required field, with an unknown one, or breaking `@oneOf`.
@@ -765,6 +801,38 @@ mod tests {
             .flat_map(|name| [format!("{name}!"), format!("[{name}!]")])
             .filter_map(|text| Type::new(&text))
             .collect()
+    }
+
+    #[test]
+    fn nested_values_are_written_without_recursion_at_any_depth() {
+        let lists = Value::Nested {
+            depth: 3,
+            key: None,
+            leaf: Box::new(Value::Int(1)),
+        };
+        assert_eq!(lists.literal(), "[[[1]]]");
+        assert_eq!(lists.json(), json!([[[1]]]));
+        let objects = Value::Nested {
+            depth: 2,
+            key: Some("phone".into()),
+            leaf: Box::new(Value::Str("x".into())),
+        };
+        assert_eq!(objects.literal(), r#"{phone: {phone: "x"}}"#);
+        // A hundred thousand levels: the literal is written in a loop; the JSON is capped.
+        let deep = Value::Nested {
+            depth: 100_000,
+            key: None,
+            leaf: Box::new(Value::Int(1)),
+        };
+        assert_eq!(deep.literal().len(), 200_001);
+        assert_eq!(deep.depth(), 100_000);
+        let mut json = deep.json();
+        let mut levels = 0;
+        while let Some(inner) = json.as_array_mut().and_then(|items| items.pop()) {
+            json = inner;
+            levels += 1;
+        }
+        assert_eq!(levels, JSON_NESTING);
     }
 
     #[test]
