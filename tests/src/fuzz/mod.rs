@@ -185,4 +185,6 @@ pub enum Tag {
     SubscriptionOverHttp,
     /// A WebSocket client breaking the protocol.
     ProtocolAbuse,
+    /// A `Content-Type` other than `application/json`, or none.
+    ContentType,
 }

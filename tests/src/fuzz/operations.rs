@@ -94,6 +94,8 @@ pub struct Case {
     pub tags: BTreeSet<Tag>,
     /// GraphQL operations in the request (a batch holds several).
     pub operations: usize,
+    /// Over HTTP, the `Content-Type` header: `application/json` unless given (`""`: none).
+    pub content_type: Option<&'static str>,
     /// Over WebSocket: messages to send instead of the usual `connection_init`, wait for the
     /// ack, `subscribe` (a client breaking the protocol).
     pub ws_script: Option<Vec<WsStep>>,
@@ -118,9 +120,10 @@ impl Case {
         } else {
             body
         };
-        let script = match &self.ws_script {
-            Some(steps) => format!(", WebSocket messages {steps:?}"),
-            None => String::new(),
+        let script = match (&self.ws_script, self.content_type) {
+            (Some(steps), _) => format!(", WebSocket messages {steps:?}"),
+            (None, Some(content_type)) => format!(", Content-Type {content_type:?}"),
+            (None, None) => String::new(),
         };
         format!(
             "case {} ({}, as {:?} over {:?}{script}, authorization {:?}, tags {:?}):\n{body}",
@@ -299,6 +302,10 @@ impl<'a> Writer<'a> {
                 )
             }
         };
+        let content_type = match transport {
+            Transport::Http => self.content_type(),
+            Transport::WebSocket => None,
+        };
         Case {
             index,
             kind,
@@ -310,7 +317,29 @@ impl<'a> Writer<'a> {
             operations,
             broken: self.broken || kind == Kind::RawBody,
             ws_script,
+            content_type,
         }
+    }
+
+    /// Now and then a body that is not declared JSON: a form or plain text (what a
+    /// cross-site page can send without a preflight), multipart, or no type at all.
+    fn content_type(&mut self) -> Option<&'static str> {
+        if !self.rng().gen_bool(0.05) {
+            return None;
+        }
+        self.v.tags.insert(Tag::ContentType);
+        [
+            "text/plain",
+            "text/plain;charset=UTF-8",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=fuzz",
+            "application/graphql-response+json",
+            "application/json; charset=utf-8",
+            "application/graphql",
+            "",
+        ]
+        .choose(self.rng())
+        .copied()
     }
 
     fn transport(&mut self, websocket: f64) -> Transport {

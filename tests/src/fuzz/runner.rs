@@ -154,10 +154,12 @@ async fn send_http(
     } else {
         &http.pooled
     };
-    let mut request = client
-        .post(server.url("/graphql"))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body);
+    let mut request = client.post(server.url("/graphql")).body(body);
+    match case.content_type {
+        None => request = request.header(reqwest::header::CONTENT_TYPE, "application/json"),
+        Some("") => {}
+        Some(content_type) => request = request.header(reqwest::header::CONTENT_TYPE, content_type),
+    }
     if let Some(authorization) = &case.authorization {
         request = request.header(reqwest::header::AUTHORIZATION, authorization);
     }
