@@ -5,7 +5,7 @@
 //! every role, sends them several at a time, and checks what no answer may ever be: a 5xx, an
 //! error without `extensions.code`, an `INTERNAL`, a dead server, or memory that keeps growing.
 //! Everything is drawn from one seed, printed at the start; the same seed writes the same
-//! requests.
+//! requests (with the ids and tokens of that run's fixture).
 //!
 //! Modules, one concern each:
 //! - [`schema`]: the schema model, read from the SDL with async-graphql's parser;
@@ -174,6 +174,8 @@ pub enum Tag {
     InvalidSelection,
     /// Deeper than the server's `--max-depth`.
     DeepSelection,
+    /// One root field repeated under hundreds of aliases.
+    AliasFlood,
     /// Cut and spliced until it (probably) no longer parses.
     Mangled,
     MultipleOperations,

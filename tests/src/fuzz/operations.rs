@@ -8,9 +8,13 @@
 //! `@include`/`@skip`, arguments written as literals or passed as variables (with defaults), and
 //! now and then something invalid: an unknown field or argument, a selection on a scalar, a
 //! fragment on the wrong type or spreading itself, a selection deeper than the server allows, a
-//! conflicting alias, or text cut and spliced until it no longer parses.
+//! conflicting alias, one root field under hundreds of aliases, or text cut and spliced until it
+//! no longer parses. Over HTTP the body is now and then declared as something other than JSON;
+//! over WebSocket the client now and then breaks the protocol.
 //!
-//! Case `index` of seed `seed` is the same on every run: its random source is seeded from both.
+//! Case `index` of seed `seed` is the same on every run: its random source is seeded from both
+//! (the ids and tokens it names are the run's fixture's; [`Cast::offline`] draws alike, to
+//! replay a case without a server).
 
 use std::collections::{BTreeSet, HashSet};
 use std::ops::RangeInclusive;
@@ -411,7 +415,11 @@ impl<'a> Writer<'a> {
             Op::Subscription if self.broken && self.rng().gen_bool(0.05) => 2..=2,
             Op::Subscription => 1..=1,
         };
-        let selection = self.selection_set(&root, depth, roots);
+        let selection = if op != Op::Subscription && self.broken && self.rng().gen_bool(0.03) {
+            self.alias_flood(&root)
+        } else {
+            self.selection_set(&root, depth, roots)
+        };
         let keyword = match op {
             Op::Query => "query",
             Op::Mutation => "mutation",
@@ -528,6 +536,29 @@ impl<'a> Writer<'a> {
             items.push("__typename".to_owned());
         }
         format!("{{ {} }}", items.join(" "))
+    }
+
+    /// One root field asked for again and again under aliases: what a client does to multiply
+    /// the cost of one request (a few hundred sign-ins, a few hundred histories).
+    fn alias_flood(&mut self, root: &str) -> String {
+        self.v.tags.insert(Tag::AliasFlood);
+        let fields = self.v.schema.root_fields(root).to_vec();
+        let Some(field) = fields.choose(&mut self.v.rng).cloned() else {
+            return "{ __typename }".to_owned();
+        };
+        let arguments = self.arguments(&field);
+        let selection = if is_leaf(self.v.schema, &field.ty) {
+            String::new()
+        } else {
+            let inner = named(&field.ty).to_owned();
+            self.fields_left = 6;
+            format!(" {}", self.selection_set(&inner, 3, 1..=3))
+        };
+        let count = self.rng().gen_range(20..=300);
+        let copies: Vec<String> = (0..count)
+            .map(|i| format!("flood{i}: {}{arguments}{selection}", field.name))
+            .collect();
+        format!("{{ {} }}", copies.join(" "))
     }
 
     /// The type a fragment is on: usually `here`, now and then another (a validation error).
