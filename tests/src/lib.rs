@@ -9,10 +9,12 @@
 //! - [`read_model`]: full dumps of a projection's tables, and waiting for the feed to settle;
 //! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it;
 //! - [`ws`]: a GraphQL client over the server's WebSocket (subscriptions);
-//! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side.
+//! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side;
+//! - [`fuzz`]: a GraphQL fuzzer generated from the schema, with its oracle.
 
 pub mod at_rest;
 pub mod cpu;
+pub mod fuzz;
 pub mod history;
 pub mod inspect;
 pub mod read_model;

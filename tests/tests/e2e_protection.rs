@@ -14,11 +14,13 @@ on_both_backends! {
         let admin = server.token(&world.admin);
         let http = reqwest::Client::new();
 
-        // Deeper than 10 levels.
+        // Deeper than the default 15 levels (GraphiQL's own schema query is 15 deep).
         let deep = "{ orders(first: 1) { edges { node { lines { sku } } } } a: viewer { id } }";
         server.ok(Some(&admin), deep, json!({})).await;
-        let too_deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }";
-        let response = server.graphql(Some(&admin), too_deep, json!({})).await;
+        let of_types = "ofType { ".repeat(12);
+        let closing = "} ".repeat(12);
+        let too_deep = format!("{{ __schema {{ types {{ fields {{ type {{ {of_types}name {closing}}} }} }} }} }}");
+        let response = server.graphql(Some(&admin), &too_deep, json!({})).await;
         let message = response["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(message.contains("nested too deep"), "{response:#}");
         assert_eq!(response["errors"][0]["extensions"]["code"], "VALIDATION");

@@ -1,7 +1,9 @@
 //! Subscriptions over WebSocket (graphql-transport-ws at `/graphql/ws`) against a real server,
 //! on both backends: `orderUpdated` follows an order through its transitions, `events` delivers
 //! what is appended, a caller who may not see an order gets nothing of it, and a subscription
-//! ends (`UNAUTHENTICATED`) when the token that opened it expires.
+//! ends (`UNAUTHENTICATED`) when the token that opened it expires, and an operation that does
+//! not parse or validate is refused with a code, as over HTTP, and a message that breaks the
+//! protocol closes the socket with a close frame a client can read.
 
 use std::time::Duration;
 
@@ -184,6 +186,62 @@ on_both_backends! {
             "{refused:#}"
         );
         assert!(refused["data"].is_null(), "{refused:#}");
+        server.stop().await;
+    }
+
+    async fn an_operation_graphql_refuses_over_websocket_answers_a_code_and_the_request_id(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let server = TestServer::start(&test.db, &[]).await;
+        let admin = server.token(&world.admin);
+        // Found by the fuzz suite: async-graphql's own parse and validation errors left over
+        // WebSocket without `extensions.code`, while over HTTP they answer `VALIDATION`.
+        for document in [
+            "subscription { noSuchField }",
+            "subscription { events { eventType } ",
+            "subscription($id: ID!) { orderUpdated(orderId: $id) { id } }",
+            "{ viewer }",
+        ] {
+            let mut socket = subscribe(&server, &admin, document, json!({})).await;
+            let refused = next_message(&mut socket).await;
+            let errors = refused["payload"]["errors"]
+                .as_array()
+                .or_else(|| refused["payload"].as_array())
+                .unwrap_or_else(|| panic!("{document}: no errors in {refused:#}"));
+            assert!(!errors.is_empty(), "{document}: {refused:#}");
+            for error in errors {
+                assert_eq!(error["extensions"]["code"], "VALIDATION", "{document}: {refused:#}");
+                assert!(
+                    error["extensions"]["requestId"].is_string(),
+                    "{document}: {refused:#}"
+                );
+            }
+        }
+        server.stop().await;
+    }
+
+    async fn a_message_that_breaks_the_protocol_closes_the_socket_with_a_valid_close_frame(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let server = TestServer::start(&test.db, &[]).await;
+        let admin = server.token(&world.admin);
+        // Found by the fuzz suite: the close frame's reason was the whole parse error, which
+        // quotes the client's message, past the 125 bytes a control frame may carry; clients
+        // then fail the connection instead of reading the close.
+        let mut socket = subscribe(&server, &admin, "subscription { events { eventType } }", json!({})).await;
+        let kind = "x".repeat(300);
+        let broken = json!({"type": kind}).to_string();
+        socket.send(Message::Text(broken.into())).await.expect("send");
+        let frame = loop {
+            match tokio::time::timeout(PATIENCE, socket.next()).await.expect("an answer") {
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => continue,
+                other => panic!("a close frame, not {other:?}"),
+            }
+        };
+        let frame = frame.expect("a close frame with a code");
+        assert_eq!(u16::from(frame.code), 1002, "{frame:?}");
+        assert!(frame.reason.len() <= 123, "{frame:?}");
         server.stop().await;
     }
 

@@ -67,7 +67,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_depth: 10,
+            max_depth: 15,
             max_complexity: 50_000,
             introspection: true,
             max_response_bytes: response_size::DEFAULT_MAX_RESPONSE_BYTES,

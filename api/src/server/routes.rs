@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::{BatchRequest, BatchResponse, Data, ServerError};
+use async_graphql::{BatchRequest, BatchResponse, Data, Executor, ServerError};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLWebSocket};
-use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue};
@@ -21,6 +21,9 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use dinghuo_domain::ErrorCode;
+use futures::future;
+use futures::stream::BoxStream;
+use futures::{SinkExt, StreamExt};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
@@ -214,8 +217,14 @@ async fn graphql_ws(
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
-            let schema = gate::Gated::new(state.schema.clone(), request_id);
-            GraphQLWebSocket::new(socket, schema, protocol)
+            let schema = Tagged {
+                inner: gate::Gated::new(state.schema.clone(), request_id),
+                request_id,
+            };
+            let (sink, stream) = socket.split();
+            let sink =
+                sink.with(|message| future::ready(Ok::<_, axum::Error>(bounded_close(message))));
+            GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let caller = ws_caller(&state, &payload, request_id, client)?;
                     let mut data = Data::default();
@@ -226,6 +235,29 @@ async fn graphql_ws(
                 })
                 .serve()
         })
+}
+
+/// The longest reason a close frame may carry: a control frame holds 125 bytes, 2 of them the
+/// code (RFC 6455 §5.5).
+const MAX_CLOSE_REASON: usize = 123;
+
+/// Cuts a close frame's reason to [`MAX_CLOSE_REASON`] bytes (at a character boundary).
+/// async-graphql closes a connection that breaks the protocol with the whole parse error as the
+/// reason, which quotes the client's message: sent as is, the frame is invalid and the client
+/// fails the connection without reading why.
+fn bounded_close(message: Message) -> Message {
+    match message {
+        Message::Close(Some(mut frame)) if frame.reason.len() > MAX_CLOSE_REASON => {
+            let reason = frame.reason.as_str();
+            let mut end = MAX_CLOSE_REASON;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            frame.reason = reason[..end].to_owned().into();
+            Message::Close(Some(frame))
+        }
+        other => other,
+    }
 }
 
 /// The caller of a WebSocket connection, from its `connection_init` payload.
@@ -252,23 +284,90 @@ fn ws_caller(
     Ok(Caller::new(verified, request_id, Some(client.ip())))
 }
 
+/// The gated schema as a WebSocket connection runs it: each answer's errors tagged as an HTTP
+/// response's are (a code, the request id of the upgrade), which async-graphql's own parse and
+/// validation errors would otherwise leave without.
+#[derive(Clone)]
+struct Tagged<E> {
+    inner: E,
+    request_id: Uuid,
+}
+
+impl<E: Executor> Executor for Tagged<E> {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        tag(self.inner.execute(request).await, self.request_id)
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, async_graphql::Response> {
+        let request_id = self.request_id;
+        self.inner
+            .execute_stream(request, session_data)
+            .map(move |response| tag(response, request_id))
+            .boxed()
+    }
+}
+
 /// Every error names the request, and has a code (GraphQL's own parse and validation errors
 /// are the client's: `VALIDATION`).
+fn tag(mut response: async_graphql::Response, request_id: Uuid) -> async_graphql::Response {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", ErrorCode::Validation.as_str());
+        }
+        extensions.set("requestId", request_id.to_string());
+    }
+    response
+}
+
+/// [`tag`]s each response of an HTTP request.
 fn with_request_id(response: BatchResponse, request_id: Uuid) -> BatchResponse {
-    let tag = |mut response: async_graphql::Response| {
-        for error in &mut response.errors {
-            let extensions = error.extensions.get_or_insert_with(Default::default);
-            if extensions.get("code").is_none() {
-                extensions.set("code", ErrorCode::Validation.as_str());
-            }
-            extensions.set("requestId", request_id.to_string());
-        }
-        response
-    };
     match response {
-        BatchResponse::Single(response) => BatchResponse::Single(tag(response)),
-        BatchResponse::Batch(responses) => {
-            BatchResponse::Batch(responses.into_iter().map(tag).collect())
+        BatchResponse::Single(response) => BatchResponse::Single(tag(response, request_id)),
+        BatchResponse::Batch(responses) => BatchResponse::Batch(
+            responses
+                .into_iter()
+                .map(|response| tag(response, request_id))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::extract::ws::CloseFrame;
+
+    use super::*;
+
+    fn close(reason: &str) -> Message {
+        Message::Close(Some(CloseFrame {
+            code: 1002,
+            reason: reason.to_owned().into(),
+        }))
+    }
+
+    fn reason(message: &Message) -> String {
+        match message {
+            Message::Close(Some(frame)) => frame.reason.as_str().to_owned(),
+            other => panic!("not a close frame: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_close_reason_is_cut_to_what_a_control_frame_holds_at_a_character_boundary() {
+        assert_eq!(reason(&bounded_close(close("short"))), "short");
+        let long = "订".repeat(100);
+        let cut = reason(&bounded_close(close(&long)));
+        assert_eq!(
+            cut,
+            "订".repeat(41),
+            "123 bytes hold 41 three-byte characters"
+        );
+        let text = Message::Text("x".repeat(500).into());
+        assert_eq!(bounded_close(text.clone()), text);
     }
 }

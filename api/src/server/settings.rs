@@ -31,7 +31,7 @@ pub struct ServeArgs {
     pub no_introspection: bool,
 
     /// Largest accepted query depth.
-    #[arg(long, env = "DINGHUO_MAX_DEPTH", default_value_t = 10)]
+    #[arg(long, env = "DINGHUO_MAX_DEPTH", default_value_t = 15)]
     pub max_depth: usize,
 
     /// Largest accepted query complexity.

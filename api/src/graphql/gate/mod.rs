@@ -31,7 +31,7 @@ use crate::graphql::documents::{DocumentCache, Parsed};
 use crate::graphql::DinghuoSchema;
 
 /// How deeply lists, input objects, argument lists and selection sets may nest, together, in a
-/// request's text (and lists and objects in its variables). Selections are at most 10 deep
+/// request's text (and lists and objects in its variables). Selections are at most 15 deep
 /// (`--max-depth`) and inputs 3, so this is generous; the parser overflows a 2 MiB stack
 /// somewhere past a thousand levels.
 pub const MAX_NESTING: usize = 64;
