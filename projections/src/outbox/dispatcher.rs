@@ -245,15 +245,7 @@ impl Dispatcher {
                 // good now (erasing what cannot be sent) instead of claiming it until the
                 // attempts run out.
                 let reason = format!("{error}; {UNOPENED}");
-                let changed = sql::execute(
-                    &self.db,
-                    "UPDATE notification_outbox
-                        SET status = 'FAILED', secret = NULL, last_error = $1
-                      WHERE message_id = $2 AND status = 'SENDING' AND attempts = $3",
-                    &fence(vec![reason.clone().into()]),
-                )
-                .await?;
-                if changed == 0 {
+                if !self.fail_for_good(&message_id, attempts, &reason).await? {
                     return Ok(self.lost(&message_id));
                 }
                 tracing::error!(
@@ -297,15 +289,7 @@ impl Dispatcher {
                 let reason = scrub(&error, secret.as_deref());
                 let last = attempts >= i64::from(self.settings.max_attempts);
                 if last || error.is_permanent() {
-                    let changed = sql::execute(
-                        &self.db,
-                        "UPDATE notification_outbox
-                            SET status = 'FAILED', secret = NULL, last_error = $1
-                          WHERE message_id = $2 AND status = 'SENDING' AND attempts = $3",
-                        &fence(vec![reason.clone().into()]),
-                    )
-                    .await?;
-                    if changed == 0 {
+                    if !self.fail_for_good(&message_id, attempts, &reason).await? {
                         return Ok(self.lost(&message_id));
                     }
                     tracing::error!(
@@ -355,6 +339,25 @@ impl Dispatcher {
                 Ok(secret.to_owned())
             }
         }
+    }
+
+    /// Fails a message this node holds (at `attempts`) for good, erasing its secret; `false`
+    /// when the claim was lost meanwhile (another node took the message over).
+    async fn fail_for_good(
+        &self,
+        message_id: &str,
+        attempts: i64,
+        reason: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let changed = sql::execute(
+            &self.db,
+            "UPDATE notification_outbox
+                SET status = 'FAILED', secret = NULL, last_error = $1
+              WHERE message_id = $2 AND status = 'SENDING' AND attempts = $3",
+            &[reason.into(), message_id.into(), attempts.into()],
+        )
+        .await?;
+        Ok(changed > 0)
     }
 
     fn lost(&self, message_id: &str) -> Outcome {
