@@ -104,5 +104,20 @@ async fn projections_run_again_after_connections_are_cut_and_refused() {
     let ready = until_ready(&server).await;
     eprintln!("after 2 s down: an order read back in {read_back:?}, ready in {ready:?}");
 
+    // Each restart is counted.
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("a text body");
+    let restarts = metrics
+        .lines()
+        .find(|line| {
+            line.starts_with("dinghuo_processor_restarts_total{processor=\"projections\"}")
+        })
+        .unwrap_or_else(|| panic!("no projection restarts counted:\n{metrics}"));
+    eprintln!("{restarts}");
+
     server.stop().await;
 }
