@@ -12,6 +12,7 @@
 //! - [`lock`]: one process per projection (Postgres advisory lock);
 //! - [`wake`]: waking runners on commits (in-process, and `LISTEN/NOTIFY` across processes);
 //! - [`status`]: checkpoint, lag and state of each projection;
+//! - [`supervise`]: restarting the server's processors after transient errors, with backoff;
 //! - [`sql`]: the thin dialect layer (one transaction and argument type for both backends).
 
 pub mod checkpoint;
@@ -24,6 +25,7 @@ pub mod rebuild;
 pub mod runner;
 pub mod sql;
 pub mod status;
+pub mod supervise;
 pub mod wait;
 pub mod wake;
 
@@ -32,6 +34,7 @@ pub use projection::{Dialect, Projection, ProjectionError, TableNames};
 pub use rebuild::{rebuild, RebuildProgress};
 pub use runner::{catch_up, prepare, Runner, RunnerError, RunnerSettings};
 pub use status::{status, ProjectionStatus, State};
+pub use supervise::{supervise, Backoff, Transient};
 pub use wait::{
     head_of_stream, wait_for, wait_for_progress, wait_for_stream_head, wait_for_write, Progress,
     WaitError,

@@ -23,6 +23,7 @@ use crate::feed::{read_feed, read_feed_in, Checkpoint, FeedError, FeedEvent};
 use crate::lock;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
 use crate::sql::{self, Arg, Tx};
+use crate::supervise::Transient;
 use crate::wait::Progress;
 use crate::wake::Wakeup;
 
@@ -456,8 +457,9 @@ impl Runner {
         self
     }
 
-    /// Returns when `stop` becomes true (after committing the batch in progress), or with the
-    /// error that stopped the last of its projections.
+    /// Returns when `stop` becomes true (after committing the batch in progress), with the
+    /// error that stopped the last of its projections, or at once with a transient database
+    /// error (see [`crate::supervise`]), recording no projection as failed for it.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), RunnerError> {
         let names: Vec<&'static str> = self.members.iter().map(|m| m.name()).collect();
         let _lock = loop {
@@ -482,6 +484,8 @@ impl Runner {
         for member in std::mem::take(&mut self.members) {
             match prepare(&self.db, member.as_ref()).await {
                 Ok(()) => self.members.push(member),
+                // The database, not the member: the whole run stops, to be started again.
+                Err(error) if error.is_transient() => return Err(error),
                 Err(error) => {
                     record_failure(&self.db, member.name(), &error).await;
                     unprepared = Some(error);
@@ -526,6 +530,14 @@ impl Runner {
                         }
                         changed = stop.changed() => if changed.is_err() { return Ok(()) },
                     }
+                }
+                // A lost connection or a restarted database is nobody's fault, whichever
+                // statement met it: nothing is recorded as failed, and the run stops with the
+                // error for its supervisor to start it again (`crate::supervise`).
+                Err(PageError::Member(_, error) | PageError::Group(error))
+                    if error.is_transient() =>
+                {
+                    return Err(error);
                 }
                 Err(PageError::Member(index, error)) => {
                     let failed = self.members.remove(index);

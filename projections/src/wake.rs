@@ -40,7 +40,8 @@ impl Wakeup {
     }
 
     /// On Postgres, forwards `NOTIFY dinghuo_events` from any process to this wakeup until the
-    /// returned task is aborted. Reconnects after a lost connection.
+    /// returned task is aborted. A lost connection is connected again after a backoff (see
+    /// [`crate::supervise`]), counted as a restart of the `listener` processor.
     pub fn listen(&self, db: &Database) -> Option<tokio::task::JoinHandle<()>> {
         let Database::Postgres(pool) = db else {
             return None;
@@ -48,23 +49,52 @@ impl Wakeup {
         let pool = pool.clone();
         let wakeup = self.clone();
         Some(tokio::spawn(async move {
-            loop {
-                match sqlx::postgres::PgListener::connect_with(&pool).await {
-                    Ok(mut listener) => {
-                        if let Err(error) = listener.listen(CHANNEL).await {
-                            tracing::warn!(%error, "cannot LISTEN; retrying");
-                        } else {
-                            while listener.recv().await.is_ok() {
-                                wakeup.wake();
-                            }
-                        }
-                    }
-                    Err(error) => tracing::warn!(%error, "cannot connect the listener; retrying"),
-                }
-                // Events committed while we were not listening are found by polling.
-                wakeup.wake();
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            // Never stopped but by aborting the task: the sender lives as long as it.
+            let (_never, stop) = watch::channel(false);
+            let ended = crate::supervise::supervise(
+                "listener",
+                crate::supervise::Backoff::default(),
+                stop,
+                || listen_once(&pool, &wakeup),
+            )
+            .await;
+            if let Err(Lost(error)) = ended {
+                tracing::error!(%error, "the listener stopped");
             }
         }))
     }
+}
+
+/// Any error of the listening connection: it is about that connection, so always worth
+/// connecting again.
+struct Lost(sqlx::Error);
+
+impl std::fmt::Display for Lost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "listener connection: {}", self.0)
+    }
+}
+
+impl crate::supervise::Transient for Lost {
+    fn is_transient(&self) -> bool {
+        true
+    }
+}
+
+/// Connects, listens, and wakes on each notification until the connection fails.
+async fn listen_once(pool: &sqlx::PgPool, wakeup: &Wakeup) -> Result<(), Lost> {
+    let result: Result<(), sqlx::Error> = async {
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        // Events committed while we were not listening: look for them now.
+        wakeup.wake();
+        loop {
+            listener.recv().await?;
+            wakeup.wake();
+        }
+    }
+    .await;
+    // Events committed from now until we listen again are found by polling.
+    wakeup.wake();
+    result.map_err(Lost)
 }

@@ -7,6 +7,7 @@
 //! - [`on_both_backends!`]: declares one test per backend from one body;
 //! - [`history`]: a seeded-random history of valid and invalid commands over two tenants;
 //! - [`read_model`]: full dumps of a projection's tables, and waiting for the feed to settle;
+//! - [`proxy`]: a TCP proxy to a database that cuts or refuses connections on demand (fault tests);
 //! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it;
 //! - [`ws`]: a GraphQL client over the server's WebSocket (subscriptions);
 //! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side;
@@ -17,6 +18,7 @@ pub mod cpu;
 pub mod fuzz;
 pub mod history;
 pub mod inspect;
+pub mod proxy;
 pub mod read_model;
 pub mod refusal;
 pub mod server;

@@ -1,4 +1,5 @@
-//! `serve --demo`: on an empty store, load the demo tenant through the command layer; then print
+//! `serve --demo`: on an empty store, load the demo tenant through the command layer; then, once
+//! the projections have caught up (so that the first query pasted sees the demo's orders), print
 //! ready-to-paste bearer tokens for an admin, an employee, a bound contact, an auditor and an
 //! analyst of the demo tenant.
 
@@ -18,50 +19,67 @@ use crate::graphql::ApiState;
 const TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Who the printed tokens are for.
-struct DemoActors {
+pub struct DemoActors {
     tenant: TenantId,
     employee: Option<Uuid>,
     contact: Option<Uuid>,
 }
 
-pub async fn load_demo_if_empty(
-    state: &ApiState,
-    tokens: &Tokens,
-    _args: &ServeArgs,
-) -> Result<(), Error> {
+/// What `--demo` found at start: the actors of the demo tenant it just loaded, or `None` for a
+/// store that held events already (its actors are read from the read models once they caught
+/// up).
+pub struct Demo(Option<DemoActors>);
+
+impl Demo {
+    /// Whether this process just wrote the whole log: then the projections have all of it to
+    /// apply, and the tokens wait until they have.
+    pub fn loaded(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// Loads the demo tenant into an empty store. Prints nothing that a newcomer would use before
+/// the read models show it: the tokens come from [`print_demo_tokens`], once they do.
+pub async fn load_demo_if_empty(state: &ApiState, _args: &ServeArgs) -> Result<Demo, Error> {
     let db = state.db();
     let events: Vec<(i64,)> = fetch_all(db, "SELECT COUNT(*) FROM events", &[]).await?;
     let empty = events.first().is_none_or(|(count,)| *count == 0);
-    let actors = if empty {
-        println!("The store is empty: loading the demo tenant…");
-        let world = demo::run(
-            &state.commands,
-            &DemoArgs {
-                seed: 20_240_915,
-                orders: 240,
-            },
-        )
-        .await?;
-        DemoActors {
-            tenant: world.tenant,
-            employee: world.employees.first().map(|e| e.id.as_uuid()),
-            contact: world
-                .contacts
-                .iter()
-                .find(|c| c.channel.is_some() && !c.restricted)
-                .map(|c| c.id.as_uuid()),
-        }
-    } else {
-        match existing(db).await? {
+    if !empty {
+        return Ok(Demo(None));
+    }
+    println!("The store is empty: loading the demo tenant…");
+    let world = demo::run(
+        &state.commands,
+        &DemoArgs {
+            seed: 20_240_915,
+            orders: 240,
+        },
+    )
+    .await?;
+    Ok(Demo(Some(DemoActors {
+        tenant: world.tenant,
+        employee: world.employees.first().map(|e| e.id.as_uuid()),
+        contact: world
+            .contacts
+            .iter()
+            .find(|c| c.channel.is_some() && !c.restricted)
+            .map(|c| c.id.as_uuid()),
+    })))
+}
+
+/// Prints the tokens for the demo tenant loaded now, or for the store's first tenant.
+pub async fn print_demo_tokens(state: &ApiState, tokens: &Tokens, demo: Demo) -> Result<(), Error> {
+    let actors = match demo.0 {
+        Some(actors) => actors,
+        None => match existing(state.db()).await? {
             Some(actors) => actors,
             None => {
                 println!("The store holds events but no demo tenant: no tokens printed.");
                 return Ok(());
             }
-        }
+        },
     };
-    print_tokens(state, tokens, &actors).await?;
-    Ok(())
+    print_tokens(state, tokens, &actors).await
 }
 
 /// A tenant, one of its employees and one of its bound contacts, read from the event log.

@@ -1,5 +1,6 @@
 //! Prometheus metrics: commands by name and outcome code with latency histograms, HTTP
-//! latencies, and projection lag (read when scraped).
+//! latencies, projection lag and failure (read when scraped), and restarts of the processors
+//! (`dinghuo_processor_restarts_total`, counted by `dinghuo_projections::supervise`).
 
 use std::time::Duration;
 
@@ -51,6 +52,9 @@ pub async fn render(State(state): State<AppState>) -> String {
         if let Ok(status) = dinghuo_projections::status(state.api.db(), projection.as_ref()).await {
             metrics::gauge!("dinghuo_projection_lag_events", "projection" => status.name.clone())
                 .set(status.lag_events as f64);
+            let failed = matches!(status.state, dinghuo_projections::State::Failed(_));
+            metrics::gauge!("dinghuo_projection_failed", "projection" => status.name.clone())
+                .set(if failed { 1.0 } else { 0.0 });
             metrics::gauge!("dinghuo_projection_lag_seconds", "projection" => status.name)
                 .set(status.lag_seconds);
         }

@@ -82,9 +82,10 @@ pub async fn serve(
         standings: Arc::default(),
     };
 
-    if args.demo {
-        first_run::load_demo_if_empty(&state, &tokens, args).await?;
-    }
+    let demo = match args.demo {
+        true => Some(first_run::load_demo_if_empty(&state, args).await?),
+        false => None,
+    };
 
     let processors = if args.no_processors {
         None
@@ -98,7 +99,12 @@ pub async fn serve(
         )?)
     };
 
-    wait_for_read_models(&db).await;
+    // Announce nothing (URL, tokens) before the read models show what the log holds.
+    let strict = demo.as_ref().is_some_and(first_run::Demo::loaded);
+    wait_for_read_models(&db, strict).await;
+    if let Some(demo) = demo {
+        first_run::print_demo_tokens(&state, &tokens, demo).await?;
+    }
 
     let metrics = metrics::install()?;
     let schema = graphql::build(state.clone(), args.limits());
@@ -144,26 +150,32 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Waits (bounded) until every projection's tables exist — created by this process's runners,
-/// or by the process that runs them — so that the first requests find the read models.
-async fn wait_for_read_models(db: &Database) {
+/// Waits (bounded) until every projection has caught up with the log — run by this process's
+/// runners, or by the process that runs them — so that the first requests see what the log
+/// holds. Caught up: no event left to apply, or (unless `strict`: this process just wrote the
+/// whole log) none older than a second, which a runner following a busy log satisfies. A
+/// failed projection is not waited for; `/readyz` says so.
+async fn wait_for_read_models(db: &Database, strict: bool) {
     const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
     let started = std::time::Instant::now();
     loop {
-        let mut missing = Vec::new();
+        let mut behind = Vec::new();
         for projection in dinghuo_projections::models::all() {
             match dinghuo_projections::status(db, projection.as_ref()).await {
-                Ok(status) if !matches!(status.state, dinghuo_projections::State::New) => {}
-                _ => missing.push(projection.name()),
+                Ok(status) if matches!(status.state, dinghuo_projections::State::Failed(_)) => {}
+                Ok(status)
+                    if !matches!(status.state, dinghuo_projections::State::New)
+                        && (status.lag_events == 0 || (!strict && status.lag_seconds < 1.0)) => {}
+                _ => behind.push(projection.name()),
             }
         }
-        if missing.is_empty() {
+        if behind.is_empty() {
             return;
         }
         if started.elapsed() > PATIENCE {
             tracing::warn!(
-                ?missing,
-                "serving before these read models exist; /readyz says so"
+                ?behind,
+                "serving before these read models caught up; /readyz says so"
             );
             return;
         }

@@ -1,9 +1,10 @@
 //! The projection runners and the SMS dispatcher, started with the server and stopped after it
-//! stops accepting requests.
+//! stops accepting requests. Each is started again after a transient database error, with
+//! backoff (`dinghuo_projections::supervise`).
 
 use dinghuo_commands::Database;
 use dinghuo_projections::outbox::{Dispatcher, OutboxKey};
-use dinghuo_projections::{models, Progress, Runner, Wakeup};
+use dinghuo_projections::{models, supervise, Backoff, Progress, Runner, Wakeup};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -24,18 +25,36 @@ pub fn start(
 ) -> Result<Processors, Error> {
     let dispatcher = Dispatcher::from_settings(db.clone(), args.sms()?, outbox_key.clone())?;
     let (stop, stopped) = watch::channel(false);
+    let listener = wakeup.listen(db);
     let mut tasks = Vec::new();
     // One runner for every projection and the SMS reactor: one feed read and one transaction
-    // per page for all of them (see `dinghuo_projections::runner`).
-    let runner = Runner::group(
+    // per page for all of them (see `dinghuo_projections::runner`). Started again after a
+    // transient database error (`dinghuo_projections::supervise`); a projection that fails on
+    // an event is recorded as failed by the runner, and the others go on.
+    let (db, wakeup, progress, key) = (
         db.clone(),
-        models::all_with_key(outbox_key.clone()),
         wakeup.clone(),
-    )
-    .with_progress(progress.clone());
+        progress.clone(),
+        outbox_key.clone(),
+    );
     let runner_stopped = stopped.clone();
     tasks.push(tokio::spawn(async move {
-        if let Err(error) = runner.run(runner_stopped).await {
+        let supervised = supervise(
+            "projections",
+            Backoff::default(),
+            runner_stopped.clone(),
+            || {
+                Runner::group(
+                    db.clone(),
+                    models::all_with_key(key.clone()),
+                    wakeup.clone(),
+                )
+                .with_progress(progress.clone())
+                .run(runner_stopped.clone())
+            },
+        )
+        .await;
+        if let Err(error) = supervised {
             tracing::error!(%error, "projections stopped");
         }
     }));
@@ -43,7 +62,7 @@ pub fn start(
     Ok(Processors {
         stop,
         tasks,
-        listener: wakeup.listen(db),
+        listener,
     })
 }
 

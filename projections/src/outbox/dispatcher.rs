@@ -140,16 +140,33 @@ impl Dispatcher {
         Ok(report)
     }
 
-    /// Dispatches until `stop` turns true (finishing the round in progress). A database error is
-    /// logged and the next round tried after the poll interval: the outbox keeps every message.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// Dispatches until `stop` turns true (finishing the round in progress). A transient
+    /// database error (the database restarted, a connection was cut) restarts the dispatcher
+    /// after a backoff (see [`crate::supervise`]); any other database error is logged and the
+    /// next round tried after the poll interval: the outbox keeps every message.
+    pub async fn run(self, stop: watch::Receiver<bool>) {
         tracing::info!(provider = self.provider.name(), "SMS dispatcher running");
+        let supervised = crate::supervise::supervise(
+            "sms_dispatcher",
+            crate::supervise::Backoff::default(),
+            stop.clone(),
+            || self.rounds(stop.clone()),
+        )
+        .await;
+        if let Err(error) = supervised {
+            tracing::error!(%error, "SMS dispatcher stopped");
+        }
+    }
+
+    /// Rounds until `stop` turns true or a transient database error.
+    async fn rounds(&self, mut stop: watch::Receiver<bool>) -> Result<(), sqlx::Error> {
         loop {
             if *stop.borrow() {
-                return;
+                return Ok(());
             }
             let full_batch = match self.dispatch_due(Utc::now()).await {
                 Ok(report) => report.claimed >= self.settings.batch_size as usize,
+                Err(error) if crate::supervise::is_transient(&error) => return Err(error),
                 Err(error) => {
                     tracing::error!(%error, "SMS dispatch round failed");
                     false
@@ -161,7 +178,8 @@ impl Dispatcher {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.settings.poll_interval) => {}
-                _ = stop.changed() => {}
+                // A dropped stop sender means nobody can stop us any more: stop now.
+                changed = stop.changed() => if changed.is_err() { return Ok(()) },
             }
         }
     }
