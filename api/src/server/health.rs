@@ -35,11 +35,14 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
                         problems.push(format!("projection {} has never run", status.name));
                     }
                     let failed = matches!(status.state, ProjectionState::Failed(_));
-                    if failed || status.lag_seconds > state.ready_max_lag_secs {
+                    let behind = status.lag_seconds > state.ready_max_lag_secs
+                        || status.lag_events > state.ready_max_lag_events;
+                    if failed || behind {
                         problems.push(format!(
-                            "projection {} lags {:.1} s{}",
+                            "projection {} lags {:.1} s, {} events{}",
                             status.name,
                             status.lag_seconds,
+                            status.lag_events,
                             if failed { " (failed)" } else { "" }
                         ));
                     }

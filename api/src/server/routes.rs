@@ -49,6 +49,7 @@ pub struct AppState {
     pub max_batch: usize,
     pub max_response_bytes: usize,
     pub ready_max_lag_secs: f64,
+    pub ready_max_lag_events: i64,
     pub documents: DocumentCache,
 }
 
@@ -65,6 +66,7 @@ pub fn router(
         max_batch: args.max_batch,
         max_response_bytes: args.max_response_bytes,
         ready_max_lag_secs: args.ready_max_lag_secs,
+        ready_max_lag_events: args.ready_max_lag_events,
         documents: DocumentCache::default(),
     };
     let router = Router::new()

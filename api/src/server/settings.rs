@@ -82,6 +82,11 @@ pub struct ServeArgs {
     /// `/readyz` fails when a projection lags more than this (seconds).
     #[arg(long, env = "DINGHUO_READY_MAX_LAG_SECS", default_value_t = 30.0)]
     pub ready_max_lag_secs: f64,
+
+    /// `/readyz` fails when a projection has more than this many events left to apply (a
+    /// burst can leave many events behind while the oldest is still young).
+    #[arg(long, env = "DINGHUO_READY_MAX_LAG_EVENTS", default_value_t = 1_000)]
+    pub ready_max_lag_events: i64,
 }
 
 fn parse_millis(text: &str) -> Result<Duration, String> {
