@@ -6,6 +6,7 @@
 //!   upstream tenant with a partner, a bound their-side contact and listed products;
 //! - [`on_both_backends!`]: declares one test per backend from one body;
 //! - [`history`]: a seeded-random history of valid and invalid commands over two tenants;
+//! - [`logs`]: what the code under test logs, captured;
 //! - [`read_model`]: full dumps of a projection's tables, and waiting for the feed to settle;
 //! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it;
 //! - [`ws`]: a GraphQL client over the server's WebSocket (subscriptions);
@@ -17,6 +18,7 @@ pub mod cpu;
 pub mod fuzz;
 pub mod history;
 pub mod inspect;
+pub mod logs;
 pub mod read_model;
 pub mod refusal;
 pub mod server;
