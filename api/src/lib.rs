@@ -23,6 +23,7 @@ pub mod cli;
 pub mod demo;
 pub mod graphql;
 pub mod projections_cmd;
+pub mod rebuild_progress;
 pub mod server;
 pub mod telemetry;
 pub mod token_cmd;

@@ -1,14 +1,14 @@
 //! `dinghuo projections status|rebuild|catch-up`.
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use dinghuo_commands::Database;
 use dinghuo_projections::{models, Projection, RunnerSettings, State};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::auth::load_outbox_key;
+use crate::rebuild_progress::Report;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ProjectionsCommand {
@@ -21,6 +21,10 @@ pub enum ProjectionsCommand {
         /// Rebuild every projection.
         #[arg(long, conflicts_with = "name")]
         all: bool,
+        /// Without a terminal (a service, CI, a pipe), a progress line on stderr every this many
+        /// seconds; on a terminal, a progress bar instead.
+        #[arg(long, env = "DINGHUO_PROGRESS_EVERY_SECS", default_value = "5")]
+        progress_every: u64,
     },
     /// Apply everything in the log that the projections have not seen yet, then exit.
     CatchUp,
@@ -37,7 +41,11 @@ pub async fn run(
 ) -> Result<(), Error> {
     match command {
         ProjectionsCommand::Status => print_status(db).await,
-        ProjectionsCommand::Rebuild { name, all } => {
+        ProjectionsCommand::Rebuild {
+            name,
+            all,
+            progress_every,
+        } => {
             let chosen: Vec<Arc<dyn Projection>> = match (name, all) {
                 (Some(name), false) => vec![models::by_name(name).ok_or_else(|| {
                     format!("no projection named {name:?}; `dinghuo projections status` lists them")
@@ -50,7 +58,7 @@ pub async fn run(
                 _ => return Err("name a projection, or pass --all".into()),
             };
             let chosen: Vec<&dyn Projection> = chosen.iter().map(|p| p.as_ref()).collect();
-            rebuild(db, &chosen).await
+            rebuild(db, &chosen, Duration::from_secs(*progress_every)).await
         }
         ProjectionsCommand::CatchUp => {
             for projection in models::all_with_key(load_outbox_key(data_dir)?) {
@@ -90,8 +98,13 @@ async fn print_status(db: &Database) -> Result<(), Error> {
     Ok(())
 }
 
-/// Rebuilds `projections` in one pass over the log, with a progress bar on a terminal.
-async fn rebuild(db: &Database, projections: &[&dyn Projection]) -> Result<(), Error> {
+/// Rebuilds `projections` in one pass over the log, showing its progress (a bar on a terminal,
+/// a line every `progress_every` otherwise).
+async fn rebuild(
+    db: &Database,
+    projections: &[&dyn Projection],
+    progress_every: Duration,
+) -> Result<(), Error> {
     let Some(first) = projections.first() else {
         return Ok(());
     };
@@ -99,23 +112,13 @@ async fn rebuild(db: &Database, projections: &[&dyn Projection]) -> Result<(), E
     // The whole log is replayed: its size is the bar's length.
     let total_events = u64::try_from(total.lag_events.max(0)).unwrap_or(0)
         + u64::try_from(total.checkpoint.position.max(0)).unwrap_or(0);
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::with_draw_target(Some(total_events), ProgressDrawTarget::stderr())
-    } else {
-        ProgressBar::hidden()
-    };
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg:16} [{bar:40}] {pos}/{len} events  {per_sec}  ETA {eta}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
     let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
-    bar.set_message(names.join(", "));
+    let mut report = Report::new(names.join(", "), total_events, progress_every);
     let applied = dinghuo_projections::rebuild(db, projections, RunnerSettings::default(), |p| {
-        bar.set_position(p.applied);
+        report.show(&p);
     })
     .await?;
-    bar.finish_and_clear();
+    report.finish();
     for name in names {
         println!("{name:<20} rebuilt from {applied} events and swapped in");
     }

@@ -33,6 +33,9 @@ pub enum ErrorCode {
     /// The answer would be larger than the server's response size cap (`--max-response-bytes`):
     /// it was not sent; ask for less (smaller pages, fewer fields or aliases).
     ResponseTooLarge,
+    /// The request body is larger than the server takes (`--max-body-bytes`): it was not read
+    /// to the end nor run; send less (fewer operations in a batch, smaller variables).
+    PayloadTooLarge,
     Internal,
 }
 
@@ -62,6 +65,7 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::WrongSide => "WRONG_SIDE",
             Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::Internal => "INTERNAL",
         }
     }

@@ -6,6 +6,7 @@
 //!   upstream tenant with a partner, a bound their-side contact and listed products;
 //! - [`on_both_backends!`]: declares one test per backend from one body;
 //! - [`history`]: a seeded-random history of valid and invalid commands over two tenants;
+//! - [`logs`]: what the code under test logs, captured;
 //! - [`read_model`]: full dumps of a projection's tables, and waiting for the feed to settle;
 //! - [`proxy`]: a TCP proxy to a database that cuts or refuses connections on demand (fault tests);
 //! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it;
@@ -18,6 +19,7 @@ pub mod cpu;
 pub mod fuzz;
 pub mod history;
 pub mod inspect;
+pub mod logs;
 pub mod proxy;
 pub mod read_model;
 pub mod refusal;

@@ -353,3 +353,39 @@ on_both_backends! {
         assert_eq!(submitted_orders(&test).await, 1);
     }
 }
+
+on_both_backends! {
+    async fn a_keyed_resubmission_is_logged_as_a_replay_not_as_a_refusal(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let ctx = world.contact_ctx().with_idempotency_key("cart-logged");
+        let first = commands
+            .submit_order(&ctx, order_of(world.products[0], 2))
+            .await
+            .expect("first submission");
+
+        let (logs, guard) = dinghuo_tests::logs::capture();
+        let again = commands
+            .submit_order(&ctx, order_of(world.products[0], 2))
+            .await
+            .expect("the replay");
+        let replay_logs = logs.text();
+        // The same key for another order is a refusal, and logged as one.
+        assert_invalid(
+            &test,
+            "idempotencyKey",
+            commands.submit_order(&ctx, order_of(world.products[0], 3)),
+        )
+        .await;
+        let all_logs = logs.text();
+        drop(guard);
+
+        assert_eq!(again, first);
+        assert!(replay_logs.contains("idempotent replay of submitOrder"), "{replay_logs}");
+        assert!(!replay_logs.contains("command refused"), "{replay_logs}");
+        assert!(!replay_logs.contains("INVALID_STATE"), "{replay_logs}");
+        let refusal = &all_logs[replay_logs.len()..];
+        assert!(refusal.contains("command refused"), "{refusal}");
+        assert!(refusal.contains("code=VALIDATION"), "{refusal}");
+    }
+}

@@ -11,11 +11,10 @@
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use dinghuo_domain::ErrorCode;
-use serde_json::json;
 
+use super::edge_error;
 use super::routes::RequestId;
 
 /// The media types a GraphQL request body may have: JSON, and the GraphQL-over-HTTP
@@ -34,16 +33,13 @@ pub async fn json_only(request: Request, next: Next) -> Response {
     let request_id = request
         .extensions()
         .get::<RequestId>()
-        .map(|RequestId(id)| id.to_string());
-    let error = json!({
-        "message": "a GraphQL request body must be JSON: send Content-Type: application/json",
-        "extensions": { "code": ErrorCode::Validation.as_str(), "requestId": request_id },
-    });
-    (
+        .map(|RequestId(id)| *id);
+    edge_error::answer(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        Json(json!({ "errors": [error] })),
+        ErrorCode::Validation,
+        "a GraphQL request body must be JSON: send Content-Type: application/json",
+        request_id,
     )
-        .into_response()
 }
 
 /// `application/json` or `application/graphql-response+json`, in any case, with no parameter

@@ -6,8 +6,10 @@
 //! - [`transport`]: the accept loop: HTTP/1.1 connections, the header time limit, the
 //!   connection limit, graceful shutdown;
 //! - [`routes`]: the router and the GraphQL handlers;
-//! - [`body_deadline`]: a request body must arrive in time;
+//! - [`body_deadline`]: a request body must arrive in time and within the size limit;
 //! - [`content_type`]: `POST /graphql` takes JSON only;
+//! - [`graphql_body`]: the body of `POST /graphql` decoded as a GraphQL request;
+//! - [`edge_error`]: the errors answered before GraphQL runs, in GraphQL's shape;
 //! - [`origin`]: no WebSocket from a page of another site;
 //! - [`headers`]: security headers on every answer;
 //! - [`graphiql`]: the GraphiQL page and its pinned assets, compiled in;
@@ -19,8 +21,10 @@
 
 pub mod body_deadline;
 pub mod content_type;
+pub mod edge_error;
 pub mod first_run;
 pub mod graphiql;
+pub mod graphql_body;
 pub mod headers;
 pub mod health;
 pub mod metrics;

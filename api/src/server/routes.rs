@@ -11,7 +11,7 @@ use std::time::Instant;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{BatchRequest, BatchResponse, Data, Executor, ServerError};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::handler::Handler;
@@ -25,12 +25,12 @@ use futures::future;
 use futures::stream::BoxStream;
 use futures::{SinkExt, StreamExt};
 use metrics_exporter_prometheus::PrometheusHandle;
-use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::body_deadline::{read_body_in_time, BodyDeadline};
+use super::body_deadline::{read_body_in_time, BodyLimits};
 use super::content_type::json_only;
+use super::graphql_body::GraphqlBody;
 use super::origin::same_site_only;
 use super::{graphiql, headers, health, ServeArgs};
 use crate::graphql::documents::DocumentCache;
@@ -83,11 +83,13 @@ pub fn router(
         .route("/metrics", get(super::metrics::render))
         .merge(graphiql::assets())
         .layer(middleware::from_fn_with_state(
-            BodyDeadline(args.body_timeout),
+            BodyLimits {
+                deadline: args.body_timeout,
+                max_bytes: args.max_body_bytes,
+            },
             read_body_in_time,
         ))
         .layer(middleware::from_fn(request_id))
-        .layer(RequestBodyLimitLayer::new(args.max_body_bytes))
         .with_state(state);
     headers::secure(router)
 }
@@ -164,9 +166,8 @@ async fn graphql(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     axum::Extension(RequestId(request_id)): axum::Extension<RequestId>,
-    request: GraphQLBatchRequest,
+    GraphqlBody(batch): GraphqlBody,
 ) -> Response {
-    let batch = request.into_inner();
     let response = match caller(&state, &headers, request_id, Some(client)) {
         Err(refused) => BatchResponse::Single(async_graphql::Response::from_errors(vec![refused])),
         Ok(caller) => execute(&state, caller, batch).await,

@@ -145,7 +145,8 @@ impl Commands {
         &self.tenants
     }
 
-    /// Executes `command` on aggregate `id` of `store`, with retries on a lost race.
+    /// Executes `command` on aggregate `id` of `store`, with retries on a lost race, and logs
+    /// a refusal.
     async fn run<A>(
         &self,
         store: &AggregateStore<A>,
@@ -158,12 +159,33 @@ impl Commands {
         A: Aggregate<Error = DomainError>,
         A::Command: Clone,
     {
+        let result = self.execute(store, ctx, tenant, &id, command).await;
+        if let Err(error) = &result {
+            log_refusal(A::TYPE, &id, error);
+        }
+        result
+    }
+
+    /// [`Self::run`] without logging a refusal, for a caller that may find the refusal is no
+    /// refusal at all (an idempotent replay of `submitOrder`) and logs what it decides itself.
+    async fn execute<A>(
+        &self,
+        store: &AggregateStore<A>,
+        ctx: &RequestContext,
+        tenant: TenantId,
+        id: &str,
+        command: A::Command,
+    ) -> Result<(), CommandError>
+    where
+        A: Aggregate<Error = DomainError>,
+        A::Command: Clone,
+    {
         let metadata = ctx.metadata(tenant);
         let result = self
             .retry
             .run(|| async {
                 store
-                    .execute(&id, command.clone(), metadata.clone())
+                    .execute(id, command.clone(), metadata.clone())
                     .await
                     .map_err(CommandError::from)
             })
@@ -174,18 +196,24 @@ impl Commands {
                 // A command that appended nothing leaves no receipt: a reader waits for
                 // the stream's head instead.
                 if *sequence > 0 {
-                    ctx.written.record(A::TYPE, &id, *sequence);
+                    ctx.written.record(A::TYPE, id, *sequence);
                 }
                 self.announce_commit();
             }
             Err(CommandError::Internal(detail)) => {
                 tracing::error!(aggregate = A::TYPE, %id, request_id = %ctx.request_id, %detail, "command failed")
             }
-            Err(refusal) => {
-                tracing::info!(aggregate = A::TYPE, %id, code = %refusal.code(), "command refused")
-            }
+            // Logged by the caller (`run`, or one that knows better).
+            Err(_) => {}
         }
         result.map(|_| ())
+    }
+}
+
+/// Logs a refused command (a failure was logged where it happened, with its detail).
+fn log_refusal(aggregate: &str, id: &str, error: &CommandError) {
+    if !matches!(error, CommandError::Internal(_)) {
+        tracing::info!(aggregate, %id, code = %error.code(), "command refused");
     }
 }
 

@@ -1,6 +1,9 @@
 //! Entry points of the sales order.
 
-use dinghuo_domain::order::{OrderActor, OrderCommand, OrderEvent, OrderLine, RequestedLine};
+use cqrs_es::Aggregate;
+use dinghuo_domain::order::{
+    Order, OrderActor, OrderCommand, OrderEvent, OrderLine, RequestedLine,
+};
 use dinghuo_domain::Lookup;
 use dinghuo_domain::{
     Carrier, ContactId, DomainError, Note, OrderId, ProductId, Quantity, Reason, Scoped, TenantId,
@@ -141,7 +144,18 @@ impl Commands {
             lines: lines.clone(),
             note: note.clone(),
         };
-        match self.order_command(ctx, tenant, order_id, command).await {
+        // Executed without logging a refusal: a keyed resubmission is refused by the aggregate
+        // (the order exists) and is a replay, not a refusal, when it is the same request.
+        let executed = self
+            .execute(
+                &self.orders,
+                ctx,
+                tenant,
+                &order_id.to_string(),
+                Scoped::new(tenant, command),
+            )
+            .await;
+        let result = match executed {
             // A replay of a keyed submission lands on the order it created: answer that order,
             // provided it is the same request.
             Err(CommandError::Refused(DomainError::InvalidState(_))) if key.is_some() => {
@@ -171,7 +185,11 @@ impl Commands {
             }
             Err(other) => Err(other),
             Ok(()) => Ok(order_id),
+        };
+        if let Err(error) = &result {
+            super::log_refusal(Order::TYPE, &order_id.to_string(), error);
         }
+        result
     }
 
     pub async fn confirm_order(

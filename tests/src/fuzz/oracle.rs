@@ -99,9 +99,16 @@ pub fn judge(case: &Case, answer: &Answer) -> (Outcome, Vec<Problem>) {
             }
             match serde_json::from_slice::<Value>(body) {
                 Ok(json) if *status == 200 => judge_graphql(&json, case.transport),
-                // A 4xx before GraphQL (the extractor refused the body): no GraphQL error to
-                // carry a code.
-                _ if *status >= 400 => (Outcome::Rejected(*status), Vec::new()),
+                // A 4xx before GraphQL (a body too large, not JSON, not a GraphQL request): a
+                // GraphQL error all the same, with a code and the request id (issue 16,
+                // item 6). A 4xx that is not JSON falls to the last arm.
+                Ok(json) if *status >= 400 => {
+                    let (_, mut problems) = judge_graphql(&json, case.transport);
+                    if json["errors"].as_array().is_none_or(Vec::is_empty) {
+                        problems.push(Problem::NotGraphql(json.to_string()));
+                    }
+                    (Outcome::Rejected(*status), problems)
+                }
                 Ok(json) => judge_graphql(&json, case.transport),
                 Err(error) => (
                     Outcome::Rejected(*status),
