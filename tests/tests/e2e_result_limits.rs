@@ -14,11 +14,9 @@ use dinghuo_commands::{
 use dinghuo_projections::{catch_up, models, prepare};
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::server::TestServer;
+use dinghuo_tests::ws::{next_message, subscribe};
 use dinghuo_tests::{on_both_backends, World};
-use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 /// The attack: this many aliases of a full history page in one query.
@@ -103,60 +101,6 @@ fn assert_too_large(answer: &Value, request_id: Uuid) {
         "{answer:#}"
     );
     assert_eq!(error["extensions"]["maxResponseBytes"], CAP, "{answer:#}");
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens `/graphql/ws` (graphql-transport-ws) as `token` and subscribes to `query`.
-async fn subscribe(server: &TestServer, token: &str, query: &str) -> Socket {
-    let mut request = format!("ws://{}/graphql/ws", server.address)
-        .into_client_request()
-        .expect("a WebSocket request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("a header value"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("the WebSocket opens");
-    let init =
-        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
-    socket
-        .send(Message::Text(init.to_string().into()))
-        .await
-        .expect("send connection_init");
-    assert_eq!(next_message(&mut socket).await["type"], "connection_ack");
-    let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": query}});
-    socket
-        .send(Message::Text(subscribe.to_string().into()))
-        .await
-        .expect("send subscribe");
-    socket
-}
-
-/// The next protocol message, pings answered.
-async fn next_message(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
-            .await
-            .expect("a message within 20 s")
-            .expect("the socket is open")
-            .expect("a WebSocket message");
-        match message {
-            Message::Text(text) => {
-                let value: Value = serde_json::from_str(&text).expect("JSON");
-                if value["type"] == "ping" {
-                    let pong = json!({"type": "pong"}).to_string();
-                    socket.send(Message::Text(pong.into())).await.expect("pong");
-                    continue;
-                }
-                return value;
-            }
-            Message::Ping(payload) => socket.send(Message::Pong(payload)).await.expect("pong"),
-            other => panic!("unexpected WebSocket message {other:?}"),
-        }
-    }
 }
 
 on_both_backends! {
@@ -313,6 +257,7 @@ on_both_backends! {
             &capped,
             &token,
             "subscription { events(eventTypes: [\"OrderSubmitted\", \"OrderConfirmed\"]) { eventType payload } }",
+            json!({}),
         )
         .await;
         // Give the subscription a moment to start following the feed.

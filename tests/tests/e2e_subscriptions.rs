@@ -10,80 +10,14 @@ use std::time::Duration;
 use dinghuo_api::auth::token::CLOCK_SKEW_SECS;
 use dinghuo_commands::{Actor, ConfirmOrderInput, OrderLineInput, Role, SubmitOrderInput};
 use dinghuo_tests::server::TestServer;
+use dinghuo_tests::ws::{next_data, next_message, subscribe, Socket, PATIENCE};
 use dinghuo_tests::{on_both_backends, World};
 use futures::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 const ORDER_UPDATED: &str = "subscription($id: ID!) { orderUpdated(orderId: $id) { id status } }";
-
-/// How long a subscription may take to deliver before the test calls it stuck.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// Opens `/graphql/ws`, authenticates in `connection_init`, and subscribes to `query`.
-async fn subscribe(server: &TestServer, token: &str, query: &str, variables: Value) -> Socket {
-    let url = format!("ws://{}/graphql/ws", server.address);
-    let mut request = url.into_client_request().expect("a WebSocket request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("a header value"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("the WebSocket opens");
-    let init =
-        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
-    socket
-        .send(Message::Text(init.to_string().into()))
-        .await
-        .expect("send connection_init");
-    let ack = next_message(&mut socket).await;
-    assert_eq!(ack["type"], "connection_ack", "{ack:#}");
-    let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}});
-    socket
-        .send(Message::Text(subscribe.to_string().into()))
-        .await
-        .expect("send subscribe");
-    socket
-}
-
-/// The next protocol message (pings answered, anything else returned).
-async fn next_message(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .expect("a message before the patience runs out")
-            .expect("the socket is open")
-            .expect("a WebSocket message");
-        match message {
-            Message::Text(text) => {
-                let value: Value = serde_json::from_str(&text).expect("JSON");
-                if value["type"] == "ping" {
-                    let pong = json!({"type": "pong"}).to_string();
-                    socket.send(Message::Text(pong.into())).await.expect("pong");
-                    continue;
-                }
-                return value;
-            }
-            Message::Ping(payload) => {
-                socket.send(Message::Pong(payload)).await.expect("pong");
-            }
-            other => panic!("unexpected WebSocket message {other:?}"),
-        }
-    }
-}
-
-/// The payload of the next `next` message.
-async fn next_data(socket: &mut Socket) -> Value {
-    let message = next_message(socket).await;
-    assert_eq!(message["type"], "next", "{message:#}");
-    message["payload"].clone()
-}
 
 /// Subscribes to `orderUpdated` of a just submitted `order`, and checks the first answer.
 async fn follow_submitted(server: &TestServer, token: &str, order: &str) -> Socket {
