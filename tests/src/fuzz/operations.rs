@@ -141,6 +141,9 @@ impl Case {
     }
 }
 
+/// The most an alias flood writes, in bytes: about twice the default body limit.
+const FLOOD_BYTES: usize = 2 << 20;
+
 /// Writes the cases of a run.
 pub struct Generator<'a> {
     pub schema: &'a SchemaModel,
@@ -555,6 +558,11 @@ impl<'a> Writer<'a> {
             format!(" {}", self.selection_set(&inner, 3, 1..=3))
         };
         let count = self.rng().gen_range(20..=300);
+        // A flood multiplies fields, not bytes: a field with a huge argument is copied only as
+        // often as fits in about twice the body limit (240 copies of a 1.1 MB string were 263 MB
+        // of one test's memory).
+        let one = field.name.len() + arguments.len() + selection.len() + 12;
+        let count = count.min(FLOOD_BYTES / one).max(2);
         let copies: Vec<String> = (0..count)
             .map(|i| format!("flood{i}: {}{arguments}{selection}", field.name))
             .collect();
