@@ -38,6 +38,7 @@ use dinghuo_projections::sql::{self, Arg};
 use dinghuo_projections::{catch_up, prepare, Projection};
 use dinghuo_tests::at_rest::{sqlite_files, sqlite_path};
 use dinghuo_tests::inspect::all_events;
+use dinghuo_tests::logs::capture;
 use dinghuo_tests::read_model::{dump, replayable_projections, settle_feed};
 use dinghuo_tests::{on_both_backends, TestDb, World};
 use serde_json::{json, Value};
@@ -236,47 +237,6 @@ fn later(now: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Log capture: what the reactor and dispatcher write to the log, to prove what it does not hold.
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
-    }
-}
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("not poisoned").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// Captures every log line written on this thread (the test's own task) until the guard drops.
-fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    (captured, guard)
-}
-
-// ---------------------------------------------------------------------------------------------
 // A fake SMS gateway.
 
 #[derive(Debug, Clone, Copy)]
@@ -462,7 +422,7 @@ async fn store_secret(db: &Database, message_id: &str, secret: &str) {
 on_both_backends! {
     async fn a_secret_sealed_under_another_key_fails_for_good_at_once_and_the_log_says_why(test) {
         let (_world, _partner, contact) = world_with_tenant_contact(&test).await;
-        let (logs, guard) = capture_logs();
+        let (logs, guard) = capture();
         // A node whose outbox key is not the one the reactor sealed with.
         let (dispatcher, recorder) = recording_dispatcher(&test.db, OutboxKey::generate());
         let t0 = Utc::now();
@@ -632,7 +592,7 @@ on_both_backends! {
         let partner = tenant_mode_partner(&commands, &world.admin_ctx()).await;
         let contact =
             World::add_unbound_contact(&commands, &world.admin_ctx(), partner, TENANT_PHONE).await;
-        let (logs, guard) = capture_logs();
+        let (logs, guard) = capture();
         run_reactor(&test.db).await;
 
         let to_contact = messages_to(&test.db, contact).await;
