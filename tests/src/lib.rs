@@ -8,7 +8,11 @@
 //! - [`history`]: a seeded-random history of valid and invalid commands over two tenants;
 //! - [`logs`]: what the code under test logs, captured;
 //! - [`read_model`]: full dumps of a projection's tables, and waiting for the feed to settle;
-//! - [`proxy`]: a TCP proxy to a database that cuts or refuses connections on demand (fault tests);
+//! - [`proxy`]: a TCP proxy to Postgres that cuts or refuses connections on demand, or cuts them
+//!   right after `COMMIT` (fault tests);
+//! - [`faults`]: fault tests under load: 16 clients with same-key retries, and the checks after a
+//!   fault (nothing lost or duplicated, no `INTERNAL`, recovery within 5 s, read models equal a
+//!   rebuild);
 //! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it;
 //! - [`ws`]: a GraphQL client over the server's WebSocket (subscriptions);
 //! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side;
@@ -16,6 +20,7 @@
 
 pub mod at_rest;
 pub mod cpu;
+pub mod faults;
 pub mod fuzz;
 pub mod history;
 pub mod inspect;

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dinghuo_commands::Database;
-use dinghuo_projections::{models, read_feed, Checkpoint, Projection, TableNames};
+use dinghuo_projections::{
+    models, read_feed, rebuild, Checkpoint, Projection, RunnerSettings, TableNames,
+};
 use tokio::time::Instant;
 
 /// Every projection that can be replayed from zero (reactors are never replayed).
@@ -155,6 +157,26 @@ async fn dump_table(db: &Database, table: &str) -> TableDump {
         columns,
         rows,
     }
+}
+
+/// Rebuilds `projection` from zero; answers how the rebuilt tables differ from `expected` (what
+/// incremental processing built), or `None` when they hold the same rows.
+pub async fn rebuild_differs(
+    db: &Database,
+    projection: &dyn Projection,
+    expected: &Dump,
+) -> Option<String> {
+    rebuild(db, &[projection], RunnerSettings::default(), |_| {})
+        .await
+        .unwrap_or_else(|error| panic!("rebuild {}: {error}", projection.name()));
+    let rebuilt = dump(db, projection).await;
+    expected.difference(&rebuilt).map(|difference| {
+        format!(
+            "{}: the rebuilt read model (right) differs from what incremental processing built \
+             (left):\n{difference}",
+            projection.name()
+        )
+    })
 }
 
 /// Tables left behind by rebuilds (`rm_…__next`); a finished rebuild leaves none.

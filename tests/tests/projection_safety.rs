@@ -29,13 +29,13 @@ use dinghuo_commands::{
 use dinghuo_projections::runner::stored_checkpoint;
 use dinghuo_projections::sql::Tx;
 use dinghuo_projections::{
-    catch_up, head_of_stream, prepare, read_feed, rebuild, status, wait_for, wait_for_progress,
+    catch_up, head_of_stream, prepare, read_feed, status, wait_for, wait_for_progress,
     wait_for_write, Checkpoint, Dialect, FeedEvent, Progress, Projection, ProjectionError, Runner,
     RunnerError, RunnerSettings, State, TableNames, WaitError, Wakeup,
 };
 use dinghuo_tests::history::History;
 use dinghuo_tests::read_model::{
-    dump, leftover_rebuild_tables, replayable_projections, settle_feed, Dump,
+    dump, leftover_rebuild_tables, rebuild_differs, replayable_projections, settle_feed, Dump,
 };
 use dinghuo_tests::{on_both_backends, Backend, TestDb, World};
 use tokio::sync::{watch, Notify};
@@ -276,16 +276,8 @@ fn assert_same(left: &Dump, right: &Dump, what: &str) {
 
 /// Rebuilds `projection` from zero and asserts that the rebuilt tables hold exactly `expected`.
 async fn assert_rebuild_gives(db: &Database, projection: &dyn Projection, expected: &Dump) {
-    rebuild(db, &[projection], RunnerSettings::default(), |_| {})
-        .await
-        .expect("rebuild");
-    let rebuilt = dump(db, projection).await;
-    if let Some(difference) = expected.difference(&rebuilt) {
-        panic!(
-            "{}: the rebuilt read model (right) differs from what incremental processing built \
-             (left):\n{difference}",
-            projection.name()
-        );
+    if let Some(difference) = rebuild_differs(db, projection, expected).await {
+        panic!("{difference}");
     }
 }
 
