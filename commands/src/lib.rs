@@ -11,6 +11,7 @@
 //! - [`service`]: the entry points (`Commands`), input parsing, idempotency;
 //! - [`retry`]: re-running a command that lost the race for its stream;
 //! - [`throttle`]: counting failed identity verifications;
+//! - [`transient`]: a database that could not be reached, told from a statement that failed;
 //! - [`error`]: `CommandError` and its stable codes.
 
 pub mod announce;
@@ -24,6 +25,7 @@ pub mod retry;
 pub mod service;
 pub mod store;
 pub mod throttle;
+pub mod transient;
 pub mod written;
 
 pub use announce::COMMIT_CHANNEL;

@@ -15,6 +15,7 @@ use dinghuo_domain::tenant::Tenant;
 use dinghuo_domain::{ContactId, DomainError, Lookup, PartnerId, ProductId, TenantId};
 
 use crate::db::Database;
+use crate::error::CommandError;
 use crate::store::EventLoader;
 
 pub struct EventStoreLookup {
@@ -42,7 +43,14 @@ where
     match store.load(&id).await {
         Ok(loaded) => Ok(loaded.aggregate),
         Err(AggregateError::UserError(error)) => Err(error),
-        Err(other) => Err(DomainError::Lookup(format!("{} {id}: {other}", A::TYPE))),
+        Err(other) => {
+            let detail = format!("{} {id}: {other}", A::TYPE);
+            // The store could not be reached: worth a retry, unlike an unreadable event.
+            Err(match CommandError::from(other) {
+                CommandError::Unavailable(_) => DomainError::Unavailable(detail),
+                _ => DomainError::Lookup(detail),
+            })
+        }
     }
 }
 

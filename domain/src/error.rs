@@ -1,5 +1,6 @@
-//! The one error type of the domain: a refusal (a rule said no) per variant, plus the single
-//! failure variant for a lookup that could not be answered. Each variant maps to a stable code.
+//! The one error type of the domain: a refusal (a rule said no) per variant, plus two failure
+//! variants for a lookup that could not be answered (the store unreachable, or anything else).
+//! Each variant maps to a stable code.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,10 @@ pub enum ErrorCode {
     /// The request body is larger than the server takes (`--max-body-bytes`): it was not read
     /// to the end nor run; send less (fewer operations in a batch, smaller variables).
     PayloadTooLarge,
+    /// The database is down or unreachable, or the connection was lost in the middle of the
+    /// request: it may or may not have taken effect. Retry after the suggested delay; a command
+    /// retried with the same idempotency key takes effect at most once.
+    Unavailable,
     Internal,
 }
 
@@ -66,6 +71,7 @@ impl ErrorCode {
             Self::WrongSide => "WRONG_SIDE",
             Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }
     }
@@ -154,7 +160,11 @@ pub enum DomainError {
     WrongSide(&'static str),
     #[error("the caller may not do this")]
     Forbidden,
-    /// Not a refusal: the lookup service failed (e.g. the database is down).
+    /// Not a refusal: the lookup could not reach the store (the database is down, the
+    /// connection was lost). Worth trying again.
+    #[error("lookup unavailable: {0}")]
+    Unavailable(String),
+    /// Not a refusal: the lookup failed otherwise (a stored event cannot be read).
     #[error("lookup failed: {0}")]
     Lookup(String),
 }
@@ -180,6 +190,7 @@ impl DomainError {
             Self::DuplicateSku { .. } => ErrorCode::DuplicateSku,
             Self::WrongSide(_) => ErrorCode::WrongSide,
             Self::Forbidden => ErrorCode::Forbidden,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Lookup(_) => ErrorCode::Internal,
         }
     }

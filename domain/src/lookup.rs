@@ -17,7 +17,7 @@ use crate::tenant::Tenant;
 
 /// Each method returns the aggregate's current state; an aggregate with no events comes back as
 /// its `Default` (not registered, not recorded, not listed). Only an infrastructure failure is an
-/// error (`DomainError::Lookup`).
+/// error (`DomainError::Unavailable` when the store cannot be reached, else `DomainError::Lookup`).
 #[async_trait]
 pub trait Lookup: Send + Sync {
     async fn tenant(&self, id: TenantId) -> Result<Tenant, DomainError>;

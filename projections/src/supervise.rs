@@ -25,42 +25,7 @@ pub trait Transient: Display {
     fn is_transient(&self) -> bool;
 }
 
-/// A database error that a later attempt may not meet: the connection or the server, not the
-/// statement. Postgres SQLSTATE class 08 (connection exception), 57P01-57P03 (admin or crash
-/// shutdown, cannot connect now), 53300 (too many connections), 40001/40P01 (serialization
-/// failure, deadlock); SQLite busy or locked.
-pub fn is_transient(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(database) => {
-            if database
-                .try_downcast_ref::<sqlx::sqlite::SqliteError>()
-                .is_some()
-            {
-                // The primary result code is the low byte of the extended one.
-                let code = database
-                    .code()
-                    .and_then(|code| code.parse::<i32>().ok())
-                    .unwrap_or(0);
-                return matches!(code & 0xff, 5 | 6);
-            }
-            database.code().is_some_and(|code| {
-                code.starts_with("08")
-                    || matches!(
-                        code.as_ref(),
-                        "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
-                    )
-            })
-        }
-        // PoolClosed: the process is shutting down. The rest are about the statement or the
-        // data, and would fail again.
-        _ => false,
-    }
-}
+pub use dinghuo_commands::transient::is_transient;
 
 impl Transient for sqlx::Error {
     fn is_transient(&self) -> bool {
@@ -227,12 +192,6 @@ mod tests {
 
     #[test]
     fn database_errors_are_told_apart() {
-        assert!(is_transient(&sqlx::Error::PoolTimedOut));
-        assert!(is_transient(&sqlx::Error::Io(std::io::Error::from(
-            std::io::ErrorKind::ConnectionReset
-        ))));
-        assert!(!is_transient(&sqlx::Error::PoolClosed));
-        assert!(!is_transient(&sqlx::Error::RowNotFound));
         let poison = RunnerError::Projection(ProjectionError::Unappliable {
             event_type: "OrderSubmitted".into(),
             position: 7,

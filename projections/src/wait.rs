@@ -137,8 +137,22 @@ pub enum WaitError {
         projection: String,
         waited: Duration,
     },
+    /// No process runs the projection (on Postgres, nobody holds its lock): waiting would
+    /// only run out the bound.
+    #[error("no process runs projection {projection}")]
+    NotRunning { projection: String },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+impl WaitError {
+    /// The projection that had not reached the write, if the wait ended for that reason.
+    pub fn projection(&self) -> Option<&str> {
+        match self {
+            Self::TimedOut { projection, .. } | Self::NotRunning { projection } => Some(projection),
+            Self::Database(_) => None,
+        }
+    }
 }
 
 /// The feed checkpoint of the last event of one aggregate's stream, if it has any: what a
@@ -288,6 +302,9 @@ async fn wait(
     for name in names {
         // A local runner reports every batch it commits, those before this wait included.
         let mut ask_database = !local;
+        // Without a local runner, whether any process runs the projection is asked once, the
+        // first time it is found behind.
+        let mut ask_lock = !local;
         loop {
             if progress.is_some_and(|progress| progress.has_reached(name, target)) {
                 break;
@@ -298,6 +315,11 @@ async fn wait(
                     .is_some_and(|checkpoint| checkpoint >= target);
                 if reached {
                     break;
+                }
+                if std::mem::take(&mut ask_lock) && !is_run_anywhere(db, name).await? {
+                    return Err(WaitError::NotRunning {
+                        projection: (*name).to_owned(),
+                    });
                 }
             }
             let waited = started.elapsed();
@@ -325,6 +347,16 @@ async fn wait(
         }
     }
     Ok(())
+}
+
+/// Whether some process runs projection `name`. On Postgres the runner holds the projection's
+/// lock; SQLite has no lock to ask (another process on the machine may run it), so it counts
+/// as run.
+async fn is_run_anywhere(db: &Database, name: &str) -> Result<bool, sqlx::Error> {
+    match db {
+        Database::Postgres(pool) => crate::lock::is_held(pool, name).await,
+        Database::Sqlite(_) => Ok(true),
+    }
 }
 
 #[cfg(test)]

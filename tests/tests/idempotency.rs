@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use dinghuo_commands::{
-    Commands, ConfirmOrderInput, OrderLineInput, PartnerRefInput, RequestContext, SubmitOrderInput,
+    CancelOrderInput, Commands, ConfirmOrderInput, OrderLineInput, PartnerRefInput,
+    ReceiveOrderInput, RejectOrderInput, RequestContext, ShipOrderInput, SubmitOrderInput,
 };
 use dinghuo_domain::{ErrorCode, OrderId, ProductId};
 use dinghuo_tests::inspect::{all_events, numbered, stream_events};
@@ -387,5 +388,185 @@ on_both_backends! {
         let refusal = &all_logs[replay_logs.len()..];
         assert!(refusal.contains("command refused"), "{refusal}");
         assert!(refusal.contains("code=VALIDATION"), "{refusal}");
+    }
+}
+
+/// The order a fresh submission by the world's contact creates.
+async fn submitted(commands: &Commands, world: &World) -> OrderId {
+    commands
+        .submit_order(&world.contact_ctx(), order_of(world.products[0], 1))
+        .await
+        .expect("submit")
+}
+
+fn confirm(order: OrderId) -> ConfirmOrderInput {
+    ConfirmOrderInput {
+        order_id: order.to_string(),
+    }
+}
+
+// Every order mutation takes an idempotency key (issue 16): a retry of a state change whose
+// answer was lost (or that met `UNAVAILABLE` around its commit) answers done, not
+// `INVALID_STATE`, and appends nothing.
+on_both_backends! {
+    async fn a_keyed_state_change_retried_answers_done_and_appends_once(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let order = submitted(&commands, &world).await;
+        let admin = world.admin_ctx().with_idempotency_key("confirm-1");
+
+        commands.confirm_order(&admin, confirm(order)).await.expect("confirm");
+        let before_retry = test.event_count().await;
+        // A new request (a new request id), the same key.
+        commands
+            .confirm_order(&world.admin_ctx().with_idempotency_key("confirm-1"), confirm(order))
+            .await
+            .expect("the retry answers done");
+
+        assert_eq!(test.event_count().await, before_retry, "the retry appended nothing");
+        // Without the key the same change is what it always was: already done.
+        assert_refused(
+            &test,
+            ErrorCode::InvalidState,
+            commands.confirm_order(&world.admin_ctx(), confirm(order)),
+        )
+        .await;
+        // A retry still answers done after the order moved on.
+        commands
+            .ship_order(
+                &world.admin_ctx(),
+                ShipOrderInput {
+                    order_id: order.to_string(),
+                    ..ShipOrderInput::default()
+                },
+            )
+            .await
+            .expect("ship");
+        commands
+            .confirm_order(&admin, confirm(order))
+            .await
+            .expect("a late retry answers done");
+        assert_eq!(
+            test.stream("Order", &order.to_string()).await,
+            numbered(&["OrderSubmitted", "OrderConfirmed", "OrderShipped"])
+        );
+    }
+
+    async fn every_order_change_honours_its_key(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let admin = |key: &str| world.admin_ctx().with_idempotency_key(key);
+        let contact = |key: &str| world.contact_ctx().with_idempotency_key(key);
+
+        let shipped = submitted(&commands, &world).await;
+        let ship = ShipOrderInput {
+            order_id: shipped.to_string(),
+            carrier: Some("顺丰速运".into()),
+            tracking: Some("SF1".into()),
+        };
+        commands.confirm_order(&admin("c"), confirm(shipped)).await.expect("confirm");
+        for _ in 0..2 {
+            commands.ship_order(&admin("s"), ship.clone()).await.expect("ship, twice");
+        }
+        let receive = ReceiveOrderInput {
+            order_id: shipped.to_string(),
+        };
+        for _ in 0..2 {
+            commands.receive_order(&contact("r"), receive.clone()).await.expect("receive, twice");
+        }
+        assert_eq!(
+            test.stream("Order", &shipped.to_string()).await,
+            numbered(&["OrderSubmitted", "OrderConfirmed", "OrderShipped", "OrderReceived"])
+        );
+
+        let rejected = submitted(&commands, &world).await;
+        let reject = RejectOrderInput {
+            order_id: rejected.to_string(),
+            reason: "out of stock".into(),
+        };
+        for _ in 0..2 {
+            commands.reject_order(&admin("j"), reject.clone()).await.expect("reject, twice");
+        }
+        let cancelled = submitted(&commands, &world).await;
+        let cancel = CancelOrderInput {
+            order_id: cancelled.to_string(),
+            reason: "ordered by mistake".into(),
+        };
+        for _ in 0..2 {
+            commands.cancel_order(&contact("x"), cancel.clone()).await.expect("cancel, twice");
+        }
+        assert_eq!(
+            test.stream("Order", &rejected.to_string()).await,
+            numbered(&["OrderSubmitted", "OrderRejected"])
+        );
+        assert_eq!(
+            test.stream("Order", &cancelled.to_string()).await,
+            numbered(&["OrderSubmitted", "OrderCancelled"])
+        );
+    }
+
+    async fn a_key_reused_for_another_order_change_is_refused(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let order = submitted(&commands, &world).await;
+        let admin = world.admin_ctx().with_idempotency_key("k-1");
+        commands.confirm_order(&admin, confirm(order)).await.expect("confirm");
+
+        // Shipping is allowed now, but not under the key that confirmed.
+        assert_invalid(
+            &test,
+            "idempotencyKey",
+            commands.ship_order(
+                &admin,
+                ShipOrderInput {
+                    order_id: order.to_string(),
+                    ..ShipOrderInput::default()
+                },
+            ),
+        )
+        .await;
+        // A rejection retried with another reason is another request.
+        let other = submitted(&commands, &world).await;
+        let reject = |reason: &str| RejectOrderInput {
+            order_id: other.to_string(),
+            reason: reason.into(),
+        };
+        let keyed = world.admin_ctx().with_idempotency_key("k-2");
+        commands.reject_order(&keyed, reject("out of stock")).await.expect("reject");
+        assert_invalid(&test, "idempotencyKey", commands.reject_order(&keyed, reject("too late")))
+            .await;
+        assert_eq!(
+            test.stream("Order", &order.to_string()).await,
+            numbered(&["OrderSubmitted", "OrderConfirmed"])
+        );
+    }
+
+    async fn two_keyed_changes_racing_both_answer_done_and_one_is_stored(test) {
+        let commands = Arc::new(test.commands());
+        let world = World::build(&commands, 1).await;
+        for round in 0..6 {
+            let order = submitted(&commands, &world).await;
+            let ctx = world.admin_ctx().with_idempotency_key(format!("race-confirm-{round}"));
+            let start = Arc::new(Barrier::new(2));
+            let tasks: Vec<_> = (0..2)
+                .map(|_| {
+                    let (commands, ctx, start) = (commands.clone(), ctx.clone(), start.clone());
+                    tokio::spawn(async move {
+                        start.wait().await;
+                        commands.confirm_order(&ctx, confirm(order)).await
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await
+                    .expect("the task did not panic")
+                    .expect("both racing confirmations answer done");
+            }
+            assert_eq!(
+                test.stream("Order", &order.to_string()).await,
+                numbered(&["OrderSubmitted", "OrderConfirmed"]),
+                "round {round}"
+            );
+        }
     }
 }

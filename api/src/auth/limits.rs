@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use dinghuo_commands::Database;
-use dinghuo_domain::{ErrorCode, Phone, TenantId};
+use dinghuo_domain::{Phone, TenantId};
 use dinghuo_projections::sql::{self, Arg};
 use uuid::Uuid;
 
@@ -138,10 +138,9 @@ pub async fn reserve(
     if let Some(free_at) = free_at {
         reservation.release(db).await?;
         let retry_after_secs = u64::try_from((free_at - now_ms).max(0) / 1000 + 1).unwrap_or(1);
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            format!("too many attempts; try again in {retry_after_secs} s"),
-        ));
+        return Err(ApiError::rate_limited(Duration::from_secs(
+            retry_after_secs,
+        )));
     }
     Ok(reservation)
 }

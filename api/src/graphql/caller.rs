@@ -84,7 +84,7 @@ impl Caller {
             .standings
             .admitting(lookup, contact, tenant, self.binding_epoch)
             .await
-            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)?
         {
             Some(standing) => Ok(Some(standing)),
             None => Err(ApiError::new(
@@ -111,6 +111,14 @@ impl Caller {
     /// the events it appends name this request.
     pub fn command_context(&self) -> Result<RequestContext, ApiError> {
         Ok(self.context_for(self.actor()?))
+    }
+
+    /// [`Self::command_context`] carrying the client's idempotency key, which makes a retried
+    /// command take effect at most once.
+    pub fn keyed_command_context(&self, key: Option<String>) -> Result<RequestContext, ApiError> {
+        let mut ctx = self.command_context()?;
+        ctx.idempotency_key = key;
+        Ok(ctx)
     }
 
     /// The command layer's context of `actor` acting in this request (a contact that is binding

@@ -1,24 +1,48 @@
 //! Errors as clients see them: a message, `extensions.code` from DESIGN §2, `extensions.field`
-//! for `VALIDATION`, and (added by the server to every error) `extensions.requestId`. An
-//! unexpected failure is `INTERNAL` with no details: those go to the log, under the request id.
+//! for `VALIDATION`, `extensions.retryable` (whether the same request may succeed later) with
+//! `extensions.retryAfterMs` (how long to wait first) when it is, and (added by the server to
+//! every error) `extensions.requestId`. An unexpected failure is `INTERNAL` with no details:
+//! those go to the log, under the request id. A database that cannot be reached is never
+//! `INTERNAL` but `UNAVAILABLE`: the request may or may not have taken effect, and a retry
+//! (with the same idempotency key, for a command) is the answer.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::ErrorExtensions;
+use dinghuo_commands::transient::{is_unavailable, is_unavailable_cause};
 use dinghuo_commands::CommandError;
-use dinghuo_domain::ErrorCode;
+use dinghuo_domain::{DomainError, ErrorCode};
+
+/// How long a client waits before retrying after `UNAVAILABLE`: about the first pauses of the
+/// server's own reconnection backoff, so that a brief cut is over when the retry comes.
+pub const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// How long a client waits before retrying after `CONFLICT` (the command layer has already
+/// retried on fresh state several times: the record is being changed very often).
+pub const CONFLICT_RETRY_AFTER: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    /// Set when the same request may succeed later: after how long to try again.
+    pub retry_after: Option<Duration>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let retry_after = match code {
+            ErrorCode::Unavailable => Some(UNAVAILABLE_RETRY_AFTER),
+            ErrorCode::Conflict => Some(CONFLICT_RETRY_AFTER),
+            _ => None,
+        };
         Self {
             code,
             message: message.into(),
             field: None,
+            retry_after,
         }
     }
 
@@ -39,10 +63,31 @@ impl ApiError {
 
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         Self {
-            code: ErrorCode::Validation,
-            message: message.into(),
             field: Some(field.to_owned()),
+            ..Self::new(ErrorCode::Validation, message)
         }
+    }
+
+    /// `RATE_LIMITED`, retryable once the window has moved on.
+    pub fn rate_limited(retry_after: Duration) -> Self {
+        let secs = retry_after.as_secs().max(1);
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                ErrorCode::RateLimited,
+                format!("too many attempts; try again in {secs} s"),
+            )
+        }
+    }
+
+    /// The database could not be reached, or the connection was lost. `detail` is logged,
+    /// never answered.
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::warn!(%detail, "database unavailable");
+        Self::new(
+            ErrorCode::Unavailable,
+            "the database is unavailable; the request may or may not have taken effect: retry",
+        )
     }
 
     /// A failure the client can do nothing about. `detail` is logged, never answered.
@@ -50,24 +95,59 @@ impl ApiError {
         tracing::error!(%detail, "internal error");
         Self::new(ErrorCode::Internal, "internal error")
     }
+
+    /// A failure of unknown kind: `UNAVAILABLE` when a database error that says the database
+    /// could not be reached is behind it, else `INTERNAL`.
+    pub fn failure(error: &(dyn std::error::Error + 'static)) -> Self {
+        if is_unavailable_cause(error) {
+            Self::unavailable(error)
+        } else {
+            Self::internal(error)
+        }
+    }
 }
 
 impl From<CommandError> for ApiError {
     fn from(error: CommandError) -> Self {
         match &error {
             CommandError::Internal(detail) => Self::internal(detail),
+            CommandError::Unavailable(detail) => Self::unavailable(detail),
+            CommandError::RateLimited { retry_after_secs } => {
+                Self::rate_limited(Duration::from_secs(*retry_after_secs))
+            }
             _ => Self {
-                code: error.code(),
-                message: error.to_string(),
                 field: error.field().map(str::to_owned),
+                ..Self::new(error.code(), error.to_string())
             },
         }
     }
 }
 
+/// A lookup's answer outside a command (e.g. the contact-standing check).
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        CommandError::from(error).into()
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        Self::internal(error)
+        if is_unavailable(&error) {
+            Self::unavailable(error)
+        } else {
+            Self::internal(error)
+        }
+    }
+}
+
+/// What a DataLoader shares among the fields that asked for one batch.
+impl From<Arc<sqlx::Error>> for ApiError {
+    fn from(error: Arc<sqlx::Error>) -> Self {
+        if is_unavailable(&error) {
+            Self::unavailable(error)
+        } else {
+            Self::internal(error)
+        }
     }
 }
 
@@ -77,11 +157,19 @@ impl From<ApiError> for async_graphql::Error {
             code,
             message,
             field,
+            retry_after,
         } = error;
         async_graphql::Error::new(message).extend_with(|_, extensions| {
             extensions.set("code", code.as_str());
             if let Some(field) = &field {
                 extensions.set("field", field.as_str());
+            }
+            extensions.set("retryable", retry_after.is_some());
+            if let Some(delay) = retry_after {
+                extensions.set(
+                    "retryAfterMs",
+                    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                );
             }
         })
     }

@@ -20,7 +20,8 @@
 //! - [`complexity`]: what each list field and each root field counts towards the complexity
 //!   limit;
 //! - [`roots`]: the three roots as served, each root field with the base cost of its kind;
-//! - [`response_size`]: the response size cap, on HTTP bodies and WebSocket messages.
+//! - [`response_size`]: the response size cap, on HTTP bodies and WebSocket messages;
+//! - [`warnings`]: `extensions.warnings`, e.g. a read model behind a mutation's write.
 
 pub mod caller;
 pub mod coalesce;
@@ -38,6 +39,7 @@ pub mod standing;
 pub mod state;
 pub mod subscriptions;
 pub mod types;
+pub mod warnings;
 
 use async_graphql::{OutputType, Schema};
 
@@ -79,6 +81,7 @@ impl Default for Limits {
 pub fn build(state: ApiState, limits: Limits) -> DinghuoSchema {
     let mut builder = roots::schema_builder()
         .extension(standing::ContactStanding)
+        .extension(warnings::CollectWarnings)
         .extension(metrics::CommandMetrics::new(
             &mutations::MutationRoot::type_name(),
         ))

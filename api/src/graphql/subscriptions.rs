@@ -176,7 +176,7 @@ async fn settle(
 ) -> Result<bool, ApiError> {
     match wait_for_progress(db, &["orders"], target, timeout, progress).await {
         Ok(()) => Ok(true),
-        Err(WaitError::TimedOut { .. }) => Ok(false),
+        Err(WaitError::TimedOut { .. } | WaitError::NotRunning { .. }) => Ok(false),
         Err(WaitError::Database(error)) => Err(error.into()),
     }
 }
@@ -324,7 +324,7 @@ impl EventFollower {
                 Ok(page) => page,
                 Err(error) => {
                     self.done = true;
-                    return Some(Err(ApiError::internal(error).into()));
+                    return Some(Err(ApiError::failure(&error).into()));
                 }
             };
             let Some(last) = page.last() else {

@@ -203,6 +203,10 @@ impl Commands {
             Err(CommandError::Internal(detail)) => {
                 tracing::error!(aggregate = A::TYPE, %id, request_id = %ctx.request_id, %detail, "command failed")
             }
+            // The command may or may not have been appended; the client retries.
+            Err(CommandError::Unavailable(detail)) => {
+                tracing::warn!(aggregate = A::TYPE, %id, request_id = %ctx.request_id, %detail, "command met an unavailable database")
+            }
             // Logged by the caller (`run`, or one that knows better).
             Err(_) => {}
         }
@@ -212,7 +216,7 @@ impl Commands {
 
 /// Logs a refused command (a failure was logged where it happened, with its detail).
 fn log_refusal(aggregate: &str, id: &str, error: &CommandError) {
-    if !matches!(error, CommandError::Internal(_)) {
+    if !error.is_failure() {
         tracing::info!(aggregate, %id, code = %error.code(), "command refused");
     }
 }

@@ -1,6 +1,6 @@
 //! Entry points of the sales order.
 
-use cqrs_es::Aggregate;
+use cqrs_es::{Aggregate, DomainEvent};
 use dinghuo_domain::order::{
     Order, OrderActor, OrderCommand, OrderEvent, OrderLine, RequestedLine,
 };
@@ -64,6 +64,56 @@ pub struct CancelOrderInput {
 /// Idempotency keys are opaque to us but bounded, like every input.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
 
+/// The caller's idempotency key, if it sent one, checked against its bounds.
+fn idempotency_key(ctx: &RequestContext) -> Result<Option<&str>, CommandError> {
+    match ctx.idempotency_key.as_deref() {
+        Some(key) if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN => {
+            Err(ValidationError::new("idempotencyKey", "must be 1 to 200 bytes").into())
+        }
+        key => Ok(key),
+    }
+}
+
+fn key_used_for_another_request() -> CommandError {
+    ValidationError::new(
+        "idempotencyKey",
+        "this key was already used for a different request",
+    )
+    .into()
+}
+
+/// The event a state change of an order appends when it succeeds: what a keyed retry of the
+/// same change finds in the stream.
+fn event_of(command: &OrderCommand) -> Option<OrderEvent> {
+    match command {
+        OrderCommand::SubmitOrder { .. } => None,
+        OrderCommand::ConfirmOrder { .. } => Some(OrderEvent::OrderConfirmed),
+        OrderCommand::RejectOrder { reason, .. } => Some(OrderEvent::OrderRejected {
+            reason: reason.clone(),
+        }),
+        OrderCommand::ShipOrder {
+            carrier, tracking, ..
+        } => Some(OrderEvent::OrderShipped {
+            carrier: carrier.clone(),
+            tracking: tracking.clone(),
+        }),
+        OrderCommand::ReceiveOrder { .. } => Some(OrderEvent::OrderReceived),
+        OrderCommand::CancelOrder { reason, .. } => Some(OrderEvent::OrderCancelled {
+            reason: reason.clone(),
+        }),
+    }
+}
+
+/// What an order's stream says about a keyed state change.
+enum KeyUse {
+    /// No event of this caller carries the key: the change is new.
+    Unused,
+    /// The caller's change under this key is already in the stream: a retry, answered as done.
+    Replayed,
+    /// The caller used the key for something else.
+    Other,
+}
+
 fn order_actor(ctx: &RequestContext) -> Result<OrderActor, CommandError> {
     let id = ContactId::from_uuid(ctx.actor.id);
     match ctx.actor.role {
@@ -118,14 +168,7 @@ impl Commands {
         }
         let lines = parse_lines(&input.lines)?;
         let note = Note::parse(input.note.as_deref().unwrap_or(""))?;
-        let key = ctx.idempotency_key.as_deref();
-        if let Some(key) = key {
-            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN {
-                return Err(
-                    ValidationError::new("idempotencyKey", "must be 1 to 200 bytes").into(),
-                );
-            }
-        }
+        let key = idempotency_key(ctx)?;
         let order_id = match key {
             Some(key) => OrderId::for_idempotency_key(tenant, contact_id, key),
             None => OrderId::from_uuid(Uuid::now_v7()),
@@ -134,8 +177,7 @@ impl Commands {
         let partner_id = self
             .lookup
             .contact(contact_id)
-            .await
-            .map_err(|e| CommandError::Internal(e.to_string()))?
+            .await?
             .their_side_partner()
             .ok_or_else(CommandError::forbidden)?;
         let command = OrderCommand::SubmitOrder {
@@ -171,11 +213,7 @@ impl Commands {
                             tracing::info!(%order_id, "idempotent replay of submitOrder");
                             Ok(order_id)
                         } else {
-                            Err(ValidationError::new(
-                                "idempotencyKey",
-                                "this key was already used for a different order",
-                            )
-                            .into())
+                            Err(key_used_for_another_request())
                         }
                     }
                     _ => Err(CommandError::Internal(format!(
@@ -272,6 +310,10 @@ impl Commands {
         self.order_command(ctx, tenant, id, command).await
     }
 
+    /// Runs a state change of an existing order. With an idempotency key, a retry of a change
+    /// that is already in the stream (its answer was lost, or the connection dropped around
+    /// its commit) answers done and appends nothing; the key used for another change by the
+    /// same caller is refused.
     async fn order_command(
         &self,
         ctx: &RequestContext,
@@ -279,8 +321,66 @@ impl Commands {
         id: OrderId,
         command: OrderCommand,
     ) -> Result<(), CommandError> {
-        let scoped = Scoped::new(tenant, command);
-        self.run(&self.orders, ctx, tenant, id.to_string(), scoped)
-            .await
+        let (Some(key), Some(expected)) = (idempotency_key(ctx)?, event_of(&command)) else {
+            let scoped = Scoped::new(tenant, command);
+            return self
+                .run(&self.orders, ctx, tenant, id.to_string(), scoped)
+                .await;
+        };
+        let stream = id.to_string();
+        // `Ok(true)`: appended now; `Ok(false)`: the change was already there.
+        let result = match self.key_use(ctx, &stream, key, &expected).await? {
+            KeyUse::Replayed => Ok(false),
+            KeyUse::Other => Err(key_used_for_another_request()),
+            KeyUse::Unused => {
+                let scoped = Scoped::new(tenant, command);
+                match self
+                    .execute(&self.orders, ctx, tenant, &stream, scoped)
+                    .await
+                {
+                    Ok(()) => Ok(true),
+                    // A retry racing its original: the original may have won meanwhile.
+                    Err(CommandError::Refused(refusal)) => {
+                        match self.key_use(ctx, &stream, key, &expected).await? {
+                            KeyUse::Replayed => Ok(false),
+                            KeyUse::Other => Err(key_used_for_another_request()),
+                            KeyUse::Unused => Err(CommandError::Refused(refusal)),
+                        }
+                    }
+                    Err(other) => Err(other),
+                }
+            }
+        };
+        match &result {
+            Err(error) => super::log_refusal(Order::TYPE, &stream, error),
+            Ok(false) => {
+                let event = expected.event_type();
+                tracing::info!(order_id = %stream, %event, "idempotent replay of an order change");
+            }
+            Ok(true) => {}
+        }
+        result.map(|_| ())
+    }
+
+    /// Whether the caller's key is already on an event of the order's stream, and for the
+    /// same change.
+    async fn key_use(
+        &self,
+        ctx: &RequestContext,
+        stream: &str,
+        key: &str,
+        expected: &OrderEvent,
+    ) -> Result<KeyUse, CommandError> {
+        let events = self.orders.loader().events(stream).await?;
+        let actor = ctx.actor.id.to_string();
+        let keyed = events.iter().find(|envelope| {
+            envelope.metadata.get("idempotency_key").map(String::as_str) == Some(key)
+                && envelope.metadata.get("actor_id") == Some(&actor)
+        });
+        Ok(match keyed {
+            None => KeyUse::Unused,
+            Some(envelope) if envelope.payload == *expected => KeyUse::Replayed,
+            Some(_) => KeyUse::Other,
+        })
     }
 }

@@ -152,9 +152,7 @@ fn as_contact(caller: &Caller, tenant: TenantId, contact: ContactId) -> RequestC
 /// the binding ends the epoch, one before it makes the binding happen in a later epoch than
 /// the token names (the contact then signs in again).
 async fn binding_epoch(state: &ApiState, contact: ContactId) -> ApiResult<u64> {
-    let contact = Lookup::contact(state.commands.lookup(), contact)
-        .await
-        .map_err(ApiError::internal)?;
+    let contact = Lookup::contact(state.commands.lookup(), contact).await?;
     Ok(contact.binding_epoch())
 }
 
@@ -211,24 +209,17 @@ async fn signed_in(
 /// contact's committed events (`PHONE_MISMATCH`, nothing bound), then waits until the `contacts`
 /// read model shows it.
 async fn bind(
-    caller: &Caller,
-    state: &ApiState,
+    ctx: &Context<'_>,
     tenant: TenantId,
     contact: ContactId,
     command: BindCommand,
 ) -> ApiResult<()> {
+    let (caller, state) = caller::of(ctx);
     state
         .commands
         .bind_contact(&as_contact(caller, tenant, contact), command)
         .await?;
-    rw::wait(
-        state,
-        caller,
-        "Contact",
-        &contact.to_string(),
-        &["contacts"],
-    )
-    .await;
+    rw::wait(ctx, "Contact", &contact.to_string(), &["contacts"]).await;
     Ok(())
 }
 
@@ -325,7 +316,7 @@ impl AuthMutations {
             wechat_open_id: input.wechat_open_id,
         };
         let epoch = binding_epoch(state, contact).await?;
-        bind(caller, state, tenant, contact, command).await?;
+        bind(ctx, tenant, contact, command).await?;
         let (token, token_expires_at) = token_for(state, tenant, contact, epoch)?;
         tracing::info!(contact_id = %contact, "contact bound and signed in");
         Ok(BindContactPayload {
@@ -368,7 +359,7 @@ impl AuthMutations {
         let epoch = binding_epoch(state, contact).await?;
         // A password of a contact no longer linked, or of a number since changed, opens nothing:
         // the same answer as a wrong password.
-        if let Err(error) = bind(caller, state, tenant, contact, command).await {
+        if let Err(error) = bind(ctx, tenant, contact, command).await {
             return Err(match error.code {
                 ErrorCode::PhoneMismatch | ErrorCode::NotAPartner | ErrorCode::NotFound => {
                     wrong_password()

@@ -8,10 +8,9 @@ use dinghuo_commands::{
     RestrictContactPermissionsInput as RestrictCommand,
 };
 
-use crate::graphql::caller::{self, Caller};
+use crate::graphql::caller;
 use crate::graphql::error::ApiResult;
 use crate::graphql::rw;
-use crate::graphql::state::ApiState;
 use crate::graphql::types::contact::{self, Side};
 use crate::graphql::types::tenant::{App, Permission};
 use crate::graphql::types::{Contact, Scope};
@@ -61,12 +60,9 @@ pub struct ContactPayload {
 }
 
 /// The payload of `contact_id` once the contacts read model shows the change.
-async fn payload(
-    caller: &Caller,
-    state: &ApiState,
-    contact_id: String,
-) -> ApiResult<ContactPayload> {
-    rw::wait(state, caller, "Contact", &contact_id, &["contacts"]).await;
+async fn payload(ctx: &Context<'_>, contact_id: String) -> ApiResult<ContactPayload> {
+    let (caller, state) = caller::of(ctx);
+    rw::wait(ctx, "Contact", &contact_id, &["contacts"]).await;
     let scope = Scope::of(&caller.actor()?)?;
     let contact = contact::find(state.db(), &scope, &contact_id).await?;
     Ok(ContactPayload {
@@ -93,7 +89,7 @@ impl ContactMutations {
             .commands
             .record_contact(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, id.to_string()).await
+        payload(ctx, id.to_string()).await
     }
 
     /// Adding a their-side contact queues the invitation SMS of the partner's mode.
@@ -113,7 +109,7 @@ impl ContactMutations {
             .commands
             .add_partner_contact(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, contact_id).await
+        payload(ctx, contact_id).await
     }
 
     async fn remove_partner_contact(
@@ -131,7 +127,7 @@ impl ContactMutations {
             .commands
             .remove_partner_contact(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, contact_id).await
+        payload(ctx, contact_id).await
     }
 
     async fn restrict_contact_permissions(
@@ -154,6 +150,6 @@ impl ContactMutations {
             .commands
             .restrict_contact_permissions(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, contact_id).await
+        payload(ctx, contact_id).await
     }
 }

@@ -7,10 +7,9 @@ use dinghuo_commands::{
     ShipOrderInput as ShipCommand, SubmitOrderInput as SubmitCommand,
 };
 
-use crate::graphql::caller::{self, Caller};
+use crate::graphql::caller;
 use crate::graphql::error::ApiResult;
 use crate::graphql::rw;
-use crate::graphql::state::ApiState;
 use crate::graphql::types::{order, Order, Scope};
 
 #[derive(Default)]
@@ -33,12 +32,18 @@ pub struct SubmitOrderInput {
 #[derive(Debug, InputObject)]
 pub struct OrderIdInput {
     pub order_id: ID,
+    /// Makes a retry of this change (after a lost answer, `UNAVAILABLE` or a dropped
+    /// connection) answer done instead of failing as already done; unique per change.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, InputObject)]
 pub struct ReasonedOrderInput {
     pub order_id: ID,
     pub reason: String,
+    /// Makes a retry of this change (after a lost answer, `UNAVAILABLE` or a dropped
+    /// connection) answer done instead of failing as already done; unique per change.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, InputObject)]
@@ -46,6 +51,9 @@ pub struct ShipOrderInput {
     pub order_id: ID,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
+    /// Makes a retry of this change (after a lost answer, `UNAVAILABLE` or a dropped
+    /// connection) answer done instead of failing as already done; unique per change.
+    pub idempotency_key: Option<String>,
 }
 
 /// What an order mutation changed.
@@ -63,13 +71,9 @@ pub struct OrderPayload {
 /// (`created`), answered once as the receipt of what it ordered. Its other order mutations,
 /// and a keyed resubmission that created nothing, answer the id alone (`order` is `null`), so
 /// that nothing tells it how an order went on.
-async fn payload(
-    caller: &Caller,
-    state: &ApiState,
-    order_id: String,
-    created: bool,
-) -> ApiResult<OrderPayload> {
-    rw::wait(state, caller, "Order", &order_id, &["orders"]).await;
+async fn payload(ctx: &Context<'_>, order_id: String, created: bool) -> ApiResult<OrderPayload> {
+    let (caller, state) = caller::of(ctx);
+    rw::wait(ctx, "Order", &order_id, &["orders"]).await;
     let scope = match caller.order_scope(state).await? {
         Some(scope) => scope,
         None if created => Scope::of(&caller.actor()?)?,
@@ -98,8 +102,7 @@ impl OrderMutations {
         input: SubmitOrderInput,
     ) -> ApiResult<OrderPayload> {
         let (caller, state) = caller::of(ctx);
-        let mut request = caller.command_context()?;
-        request.idempotency_key = input.idempotency_key;
+        let request = caller.keyed_command_context(input.idempotency_key)?;
         let command = SubmitCommand {
             lines: input
                 .lines
@@ -122,7 +125,7 @@ impl OrderMutations {
             .written
             .head("Order", &order_id)
             .is_some_and(|head| !before.contains(&head));
-        payload(caller, state, order_id, created).await
+        payload(ctx, order_id, created).await
     }
 
     async fn confirm_order(
@@ -132,16 +135,17 @@ impl OrderMutations {
     ) -> ApiResult<OrderPayload> {
         let (caller, state) = caller::of(ctx);
         let order_id = input.order_id.0;
+        let request = caller.keyed_command_context(input.idempotency_key)?;
         state
             .commands
             .confirm_order(
-                &caller.command_context()?,
+                &request,
                 ConfirmCommand {
                     order_id: order_id.clone(),
                 },
             )
             .await?;
-        payload(caller, state, order_id, false).await
+        payload(ctx, order_id, false).await
     }
 
     async fn reject_order(
@@ -151,17 +155,18 @@ impl OrderMutations {
     ) -> ApiResult<OrderPayload> {
         let (caller, state) = caller::of(ctx);
         let order_id = input.order_id.0;
+        let request = caller.keyed_command_context(input.idempotency_key)?;
         state
             .commands
             .reject_order(
-                &caller.command_context()?,
+                &request,
                 RejectCommand {
                     order_id: order_id.clone(),
                     reason: input.reason,
                 },
             )
             .await?;
-        payload(caller, state, order_id, false).await
+        payload(ctx, order_id, false).await
     }
 
     async fn ship_order(
@@ -171,10 +176,11 @@ impl OrderMutations {
     ) -> ApiResult<OrderPayload> {
         let (caller, state) = caller::of(ctx);
         let order_id = input.order_id.0;
+        let request = caller.keyed_command_context(input.idempotency_key)?;
         state
             .commands
             .ship_order(
-                &caller.command_context()?,
+                &request,
                 ShipCommand {
                     order_id: order_id.clone(),
                     carrier: input.carrier,
@@ -182,7 +188,7 @@ impl OrderMutations {
                 },
             )
             .await?;
-        payload(caller, state, order_id, false).await
+        payload(ctx, order_id, false).await
     }
 
     async fn receive_order(
@@ -192,16 +198,17 @@ impl OrderMutations {
     ) -> ApiResult<OrderPayload> {
         let (caller, state) = caller::of(ctx);
         let order_id = input.order_id.0;
+        let request = caller.keyed_command_context(input.idempotency_key)?;
         state
             .commands
             .receive_order(
-                &caller.command_context()?,
+                &request,
                 ReceiveCommand {
                     order_id: order_id.clone(),
                 },
             )
             .await?;
-        payload(caller, state, order_id, false).await
+        payload(ctx, order_id, false).await
     }
 
     async fn cancel_order(
@@ -211,16 +218,17 @@ impl OrderMutations {
     ) -> ApiResult<OrderPayload> {
         let (caller, state) = caller::of(ctx);
         let order_id = input.order_id.0;
+        let request = caller.keyed_command_context(input.idempotency_key)?;
         state
             .commands
             .cancel_order(
-                &caller.command_context()?,
+                &request,
                 CancelCommand {
                     order_id: order_id.clone(),
                     reason: input.reason,
                 },
             )
             .await?;
-        payload(caller, state, order_id, false).await
+        payload(ctx, order_id, false).await
     }
 }

@@ -7,10 +7,9 @@ use dinghuo_commands::{
     PartnerRefInput as PartnerRefCommand, RecordCustomerInput as RecordCustomerCommand,
 };
 
-use crate::graphql::caller::{self, Caller};
+use crate::graphql::caller;
 use crate::graphql::error::ApiResult;
 use crate::graphql::rw;
-use crate::graphql::state::ApiState;
 use crate::graphql::types::partner::{self, PartnerMode};
 use crate::graphql::types::tenant::App;
 use crate::graphql::types::{Partner, Scope};
@@ -55,12 +54,9 @@ pub struct PartnerPayload {
 }
 
 /// The payload of `partner_id` once the partners read model shows the change.
-async fn payload(
-    caller: &Caller,
-    state: &ApiState,
-    partner_id: String,
-) -> ApiResult<PartnerPayload> {
-    rw::wait(state, caller, "Partner", &partner_id, &["partners"]).await;
+async fn payload(ctx: &Context<'_>, partner_id: String) -> ApiResult<PartnerPayload> {
+    let (caller, state) = caller::of(ctx);
+    rw::wait(ctx, "Partner", &partner_id, &["partners"]).await;
     let scope = Scope::of(&caller.actor()?)?;
     let partner = partner::find(state.db(), &scope, &partner_id).await?;
     Ok(PartnerPayload {
@@ -87,7 +83,7 @@ impl PartnerMutations {
             .commands
             .record_customer(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, id.to_string()).await
+        payload(ctx, id.to_string()).await
     }
 
     /// Makes a recorded customer a partner enterprise (needs interconnect).
@@ -106,7 +102,7 @@ impl PartnerMutations {
             .commands
             .add_partner(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, partner_id).await
+        payload(ctx, partner_id).await
     }
 
     /// Assigns an app enabled on the tenant to a partner.
@@ -125,7 +121,7 @@ impl PartnerMutations {
             .commands
             .assign_app(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, partner_id).await
+        payload(ctx, partner_id).await
     }
 
     async fn unassign_app(
@@ -143,7 +139,7 @@ impl PartnerMutations {
             .commands
             .unassign_app(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, partner_id).await
+        payload(ctx, partner_id).await
     }
 
     /// A suspended partner cannot order until reinstated.
@@ -161,7 +157,7 @@ impl PartnerMutations {
             .commands
             .suspend_partner(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, partner_id).await
+        payload(ctx, partner_id).await
     }
 
     async fn reinstate_partner(
@@ -178,6 +174,6 @@ impl PartnerMutations {
             .commands
             .reinstate_partner(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, partner_id).await
+        payload(ctx, partner_id).await
     }
 }

@@ -6,10 +6,9 @@ use dinghuo_commands::{
     MoneyInput as MoneyCommand, RepriceProductInput as RepriceCommand,
 };
 
-use crate::graphql::caller::{self, Caller};
+use crate::graphql::caller;
 use crate::graphql::error::ApiResult;
 use crate::graphql::rw;
-use crate::graphql::state::ApiState;
 use crate::graphql::types::{product, Product, Scope};
 
 #[derive(Default)]
@@ -61,12 +60,9 @@ pub struct ProductPayload {
 }
 
 /// The payload of `product_id` once the products read model shows the change.
-async fn payload(
-    caller: &Caller,
-    state: &ApiState,
-    product_id: String,
-) -> ApiResult<ProductPayload> {
-    rw::wait(state, caller, "Product", &product_id, &["products"]).await;
+async fn payload(ctx: &Context<'_>, product_id: String) -> ApiResult<ProductPayload> {
+    let (caller, state) = caller::of(ctx);
+    rw::wait(ctx, "Product", &product_id, &["products"]).await;
     let actor = caller.actor()?;
     let scope = Scope::of(&actor)?;
     let product = product::find(state.db(), &scope, actor.role, &product_id).await?;
@@ -95,7 +91,7 @@ impl ProductMutations {
             .commands
             .list_product(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, id.to_string()).await
+        payload(ctx, id.to_string()).await
     }
 
     /// Changes the catalog price; submitted orders keep theirs.
@@ -114,7 +110,7 @@ impl ProductMutations {
             .commands
             .reprice_product(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, product_id).await
+        payload(ctx, product_id).await
     }
 
     /// Takes a product out of the catalog: it can no longer be ordered.
@@ -132,6 +128,6 @@ impl ProductMutations {
             .commands
             .delist_product(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, product_id).await
+        payload(ctx, product_id).await
     }
 }

@@ -12,10 +12,9 @@ use dinghuo_commands::{
 };
 use dinghuo_domain::TenantId;
 
-use crate::graphql::caller::{self, Caller};
+use crate::graphql::caller;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::rw;
-use crate::graphql::state::ApiState;
 use crate::graphql::types::tenant::{self, App, Permission};
 use crate::graphql::types::Tenant;
 
@@ -85,9 +84,10 @@ pub struct TenantPayload {
 
 /// The payload of `tenant` once the tenants read model shows the change. The command has
 /// already checked that the caller may act on this tenant, so reading it back reveals nothing.
-async fn payload(caller: &Caller, state: &ApiState, tenant: TenantId) -> ApiResult<TenantPayload> {
+async fn payload(ctx: &Context<'_>, tenant: TenantId) -> ApiResult<TenantPayload> {
+    let (_, state) = caller::of(ctx);
     let id = tenant.to_string();
-    rw::wait(state, caller, "Tenant", &id, &["tenants"]).await;
+    rw::wait(ctx, "Tenant", &id, &["tenants"]).await;
     let tenant = tenant::find(state.db(), &id).await?;
     Ok(TenantPayload {
         tenant_id: ID(id),
@@ -120,7 +120,7 @@ impl TenantMutations {
                 RegisterTenantCommand { name: input.name },
             )
             .await?;
-        payload(caller, state, tenant).await
+        payload(ctx, tenant).await
     }
 
     /// The operator sells a tenant a licence for an app.
@@ -140,7 +140,7 @@ impl TenantMutations {
                 },
             )
             .await?;
-        payload(caller, state, acted_on(caller, Some(&input.tenant_id))?).await
+        payload(ctx, acted_on(caller, Some(&input.tenant_id))?).await
     }
 
     /// Basic interconnect: the tenant becomes an upstream and may have partners.
@@ -159,7 +159,7 @@ impl TenantMutations {
                 },
             )
             .await?;
-        payload(caller, state, acted_on(caller, input.tenant_id.as_ref())?).await
+        payload(ctx, acted_on(caller, input.tenant_id.as_ref())?).await
     }
 
     /// Switches a purchased app on (needs interconnect).
@@ -176,7 +176,7 @@ impl TenantMutations {
             .commands
             .enable_app(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, caller.tenant()?).await
+        payload(ctx, caller.tenant()?).await
     }
 
     async fn disable_app(
@@ -192,7 +192,7 @@ impl TenantMutations {
             .commands
             .disable_app(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, caller.tenant()?).await
+        payload(ctx, caller.tenant()?).await
     }
 
     async fn bind_wechat_account(
@@ -209,7 +209,7 @@ impl TenantMutations {
             .commands
             .bind_wechat_account(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, caller.tenant()?).await
+        payload(ctx, caller.tenant()?).await
     }
 
     /// Publishes the custom menu of a bound official account; a button may open only an
@@ -236,7 +236,7 @@ impl TenantMutations {
             .commands
             .publish_wechat_menu(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, caller.tenant()?).await
+        payload(ctx, caller.tenant()?).await
     }
 
     async fn set_function_permissions(
@@ -257,6 +257,6 @@ impl TenantMutations {
             .commands
             .set_function_permissions(&caller.command_context()?, command)
             .await?;
-        payload(caller, state, caller.tenant()?).await
+        payload(ctx, caller.tenant()?).await
     }
 }

@@ -87,7 +87,7 @@ impl From<FeedEvent> for AuditEvent {
 
 impl From<EventReadError> for ApiError {
     fn from(error: EventReadError) -> Self {
-        Self::internal(error)
+        Self::failure(&error)
     }
 }
 
@@ -210,7 +210,7 @@ async fn stream_of(
 
 /// Folds the first `upto` events of aggregate `id` with the domain's own `apply`, and
 /// serialises the result.
-async fn replay<A: Aggregate>(
+async fn replay<A: Aggregate<Error = dinghuo_domain::DomainError>>(
     store: &AggregateStore<A>,
     id: &str,
     upto: i64,
@@ -219,7 +219,7 @@ async fn replay<A: Aggregate>(
         .loader()
         .events(id)
         .await
-        .map_err(|error| ApiError::internal(format!("loading {}: {error}", A::TYPE)))?;
+        .map_err(dinghuo_commands::CommandError::from)?;
     let mut aggregate = A::default();
     let mut version = 0_i64;
     for envelope in events {

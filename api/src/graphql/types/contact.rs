@@ -204,7 +204,7 @@ impl PartnerLink {
         loader
             .load_one(self.partner_id.to_string())
             .await
-            .map_err(ApiError::internal)
+            .map_err(ApiError::from)
     }
 }
 
@@ -225,7 +225,7 @@ impl Contact {
                 viewer: scope.linked,
             })
             .await
-            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)?
             .unwrap_or_default())
     }
 }

@@ -152,7 +152,7 @@ impl Order {
         Ok(loader
             .load_one(self.id.to_string())
             .await
-            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)?
             .unwrap_or_default())
     }
 
@@ -162,7 +162,7 @@ impl Order {
         loader
             .load_one(self.partner_id.to_string())
             .await
-            .map_err(ApiError::internal)
+            .map_err(ApiError::from)
     }
 
     /// The contact who ordered (one query for a whole page of orders).
@@ -171,7 +171,7 @@ impl Order {
         loader
             .load_one(self.contact_id.to_string())
             .await
-            .map_err(ApiError::internal)
+            .map_err(ApiError::from)
     }
 }
 
