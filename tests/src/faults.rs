@@ -167,7 +167,7 @@ impl Rig {
                 broken.push(difference);
             }
         }
-        broken.extend(counts.broken_promises(&ledger));
+        broken.extend(counts.broken_promises());
         assert!(
             broken.is_empty(),
             "{fault}: {} promise(s) broken:\n- {}",

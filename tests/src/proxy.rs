@@ -70,7 +70,9 @@ impl Proxy {
                         .map(|until| until.is_some_and(|until| Instant::now() < until))
                         .unwrap_or(false);
                     if refused {
-                        // Dropped: the client sees its connection closed at once.
+                        // Reset at once, as a host whose database is down refuses a connection
+                        // (a plain close would look like a server that broke the protocol).
+                        let _ = client.set_zero_linger();
                         drop(client);
                         continue;
                     }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -39,6 +39,10 @@ pub struct Ledger {
     pub acknowledged: Vec<(String, String)>,
     /// Acknowledgements whose order was read back (not `null`).
     pub read_back: usize,
+    /// Acknowledgements whose order was `null` with no warning saying why.
+    pub silent_nulls: usize,
+    /// Every warning of an acknowledgement, by code and projection (`READ_MODEL_BEHIND orders`).
+    pub warnings: BTreeMap<String, usize>,
     /// Requests sent again with the same key.
     pub retries: usize,
     /// Orders acknowledged only after at least one retry.
@@ -88,12 +92,17 @@ impl Client {
                 Ok(answer) => {
                     if let Some(order_id) = answer["data"]["submitOrder"]["orderId"].as_str() {
                         let read_back = !answer["data"]["submitOrder"]["order"].is_null();
+                        let warnings = warnings_of(&answer);
                         self.record(|ledger| {
                             ledger
                                 .acknowledged
                                 .push((key.to_owned(), order_id.to_owned()));
                             ledger.read_back += usize::from(read_back);
+                            ledger.silent_nulls += usize::from(!read_back && warnings.is_empty());
                             ledger.retried_orders += usize::from(attempts > 1);
+                            for warning in warnings {
+                                *ledger.warnings.entry(warning).or_default() += 1;
+                            }
                         });
                         return Outcome::Acknowledged {
                             order_id: order_id.to_owned(),
@@ -133,6 +142,25 @@ impl Client {
         let mut ledger = self.ledger.lock().expect("the ledger's lock");
         change(&mut ledger);
     }
+}
+
+/// An answer's `extensions.warnings`, each as its code and projection.
+fn warnings_of(answer: &Value) -> Vec<String> {
+    answer["extensions"]["warnings"]
+        .as_array()
+        .map(|warnings| {
+            warnings
+                .iter()
+                .map(|warning| {
+                    let code = warning["code"].as_str().unwrap_or("no code");
+                    match warning["projection"].as_str() {
+                        Some(projection) => format!("{code} {projection}"),
+                        None => code.to_owned(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Clients submitting orders until told to stop.

@@ -42,14 +42,9 @@ impl OrderLog {
     }
 }
 
-/// What a fault test reports.
-pub struct Counts {
-    acknowledged: usize,
-    read_back: usize,
-    retried_orders: usize,
-    retries: usize,
-    given_up: usize,
-    errors: BTreeMap<String, usize>,
+/// What a fault test reports: the clients' ledger, and what the log and the server made of it.
+pub struct Counts<'a> {
+    ledger: &'a Ledger,
     /// Acknowledged orders with no `OrderSubmitted` under the acknowledged id and key.
     lost: Vec<String>,
     /// Keys or orders with more than one `OrderSubmitted`.
@@ -59,8 +54,8 @@ pub struct Counts {
     commit_cuts: usize,
 }
 
-impl Counts {
-    pub fn of(ledger: &Ledger, log: &OrderLog, recovery: Recovery, commit_cuts: usize) -> Self {
+impl<'a> Counts<'a> {
+    pub fn of(ledger: &'a Ledger, log: &OrderLog, recovery: Recovery, commit_cuts: usize) -> Self {
         let lost = ledger
             .acknowledged
             .iter()
@@ -86,12 +81,7 @@ impl Counts {
             )
             .collect();
         Self {
-            acknowledged: ledger.acknowledged.len(),
-            read_back: ledger.read_back,
-            retried_orders: ledger.retried_orders,
-            retries: ledger.retries,
-            given_up: ledger.given_up.len(),
-            errors: ledger.errors.clone(),
+            ledger,
             lost,
             duplicated,
             recovery,
@@ -99,9 +89,10 @@ impl Counts {
         }
     }
 
-    pub fn broken_promises(&self, ledger: &Ledger) -> Vec<String> {
+    pub fn broken_promises(&self) -> Vec<String> {
+        let ledger = self.ledger;
         let mut broken = Vec::new();
-        if self.acknowledged == 0 {
+        if ledger.acknowledged.is_empty() {
             broken.push("no order was acknowledged: there was no load".to_owned());
         }
         if !self.lost.is_empty() {
@@ -118,21 +109,29 @@ impl Counts {
                 first(&self.duplicated)
             ));
         }
-        let unexpected: BTreeMap<_, _> = self
+        let unexpected: BTreeMap<_, _> = ledger
             .errors
             .iter()
             .filter(|(code, _)| !EXPECTED_CODES.contains(&code.as_str()))
             .collect();
         if !unexpected.is_empty() {
             broken.push(format!(
-                "clients saw codes they cannot act on by retrying (expected only {EXPECTED_CODES:?}): {unexpected:?}"
+                "clients saw codes they cannot act on by retrying (expected only \
+                 {EXPECTED_CODES:?}): {unexpected:?}"
             ));
         }
         if !ledger.given_up.is_empty() {
             broken.push(format!(
-                "{} orders given up (refused with a code not retried, or not acknowledged in time): {:?}",
+                "{} orders given up (refused with a code not retried, or not acknowledged in \
+                 time): {:?}",
                 ledger.given_up.len(),
                 first(&ledger.given_up)
+            ));
+        }
+        if ledger.silent_nulls > 0 {
+            broken.push(format!(
+                "{} acknowledgements answered `order: null` without a warning saying why",
+                ledger.silent_nulls
             ));
         }
         for (sign, took) in [
@@ -168,20 +167,22 @@ fn shown(took: Option<Duration>) -> String {
     )
 }
 
-impl fmt::Display for Counts {
+impl fmt::Display for Counts<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ledger = self.ledger;
         write!(
             f,
-            "{} acknowledged ({} read back), {} retried ({} retries), {} given up, \
-             errors by code {:?}, {} lost, {} duplicated, {} connections cut after COMMIT; \
-             after the database was back: \
-             every projection caught up in {}, an order read back in {}",
-            self.acknowledged,
-            self.read_back,
-            self.retried_orders,
-            self.retries,
-            self.given_up,
-            self.errors,
+            "{} acknowledged ({} read back, warnings {:?}), {} retried ({} retries), \
+             {} given up, errors by code {:?}, {} lost, {} duplicated, \
+             {} connections cut after COMMIT; after the database was back: every projection \
+             caught up in {}, an order read back in {}",
+            ledger.acknowledged.len(),
+            ledger.read_back,
+            ledger.warnings,
+            ledger.retried_orders,
+            ledger.retries,
+            ledger.given_up.len(),
+            ledger.errors,
             self.lost.len(),
             self.duplicated.len(),
             self.commit_cuts,
