@@ -11,11 +11,10 @@ pub mod clients;
 mod counts;
 mod recovery;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dinghuo_commands::{Actor, Database, DatabaseSettings, Role};
+use dinghuo_commands::{Actor, Role};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -35,9 +34,6 @@ pub const CLIENTS: usize = 16;
 /// How long, once the load has stopped, the projections may take to apply what it wrote.
 const SETTLES_WITHIN: Duration = Duration::from_secs(30);
 
-/// The Postgres the test databases live on; the proxy forwards to it.
-const POSTGRES: &str = "127.0.0.1:5432";
-
 /// A server over a throwaway Postgres database, reached through a proxy, with a contact per
 /// client and one more for the recovery probe.
 pub struct Rig {
@@ -56,20 +52,7 @@ impl Rig {
         let test = TestDb::new(Backend::Postgres).await?;
         let commands = test.commands();
         let world = World::build(&commands, 1).await;
-        let target: SocketAddr = POSTGRES.parse().expect("an address");
-        assert!(
-            test.url.contains(POSTGRES),
-            "the proxy forwards to {POSTGRES}; the test database is at {}",
-            test.url
-        );
-        let proxy = Proxy::start(target).await;
-        let proxied = Database::connect(&DatabaseSettings {
-            url: Some(proxy.url_through(&test.url, target)),
-            max_connections: 16,
-            ..DatabaseSettings::default()
-        })
-        .await
-        .expect("connect through the proxy");
+        let (proxy, proxied) = Proxy::in_front_of(&test.url, 16).await;
         let server = Arc::new(TestServer::start(&proxied, &[]).await);
         let admin = world.admin_ctx();
         let mut tokens = Vec::with_capacity(CLIENTS + 1);

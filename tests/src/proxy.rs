@@ -15,11 +15,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dinghuo_commands::{Database, DatabaseSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+
+/// The Postgres every test database lives on (see [`crate::TestDb`]).
+const TEST_POSTGRES: &str = "127.0.0.1:5432";
 
 pub struct Proxy {
     pub address: SocketAddr,
@@ -87,6 +91,25 @@ impl Proxy {
             commit_cuts,
             accepting,
         }
+    }
+
+    /// A proxy in front of the test Postgres, and a pool of `max_connections` over the database
+    /// of `url` (a [`crate::TestDb`]'s) through it.
+    pub async fn in_front_of(url: &str, max_connections: u32) -> (Self, Database) {
+        let target: SocketAddr = TEST_POSTGRES.parse().expect("an address");
+        assert!(
+            url.contains(TEST_POSTGRES),
+            "the proxy forwards to {TEST_POSTGRES}; the test database is at {url}"
+        );
+        let proxy = Self::start(target).await;
+        let proxied = Database::connect(&DatabaseSettings {
+            url: Some(proxy.url_through(url, target)),
+            max_connections,
+            ..DatabaseSettings::default()
+        })
+        .await
+        .expect("connect through the proxy");
+        (proxy, proxied)
     }
 
     /// `url` (a Postgres URL naming `target`'s host and port) through this proxy.

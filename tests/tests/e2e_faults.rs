@@ -8,7 +8,11 @@
 
 use std::time::Duration;
 
+use dinghuo_commands::Database;
 use dinghuo_tests::faults::Rig;
+use dinghuo_tests::proxy::Proxy;
+use dinghuo_tests::{Backend, TestDb};
+use sqlx::{Executor, PgPool};
 use tokio::time::{sleep, sleep_until, Instant};
 
 /// Load before the fault, and after the database is back.
@@ -75,4 +79,49 @@ async fn refusing_connections_for_3_s_under_load_loses_and_duplicates_nothing() 
     let ledger = load.stop().await;
     rig.check("connections refused for 3 s", ledger, recovery)
         .await;
+}
+
+/// The proxy's cut after `COMMIT` comes after the commit took effect: the client sees its
+/// connection fail, and the row is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_proxy_cuts_a_connection_after_its_commit_took_effect() {
+    let Some(test) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let (proxy, proxied) = Proxy::in_front_of(&test.url, 1).await;
+    let Database::Postgres(through_proxy) = proxied else {
+        panic!("a Postgres pool");
+    };
+    through_proxy
+        .execute("CREATE TABLE committed (n integer)")
+        .await
+        .expect("create a table");
+
+    proxy.cut_after_commits(1);
+    let mut tx = through_proxy.begin().await.expect("begin");
+    tx.execute("INSERT INTO committed VALUES (1)")
+        .await
+        .expect("insert");
+    let committed = tx.commit().await;
+
+    assert!(
+        committed.is_err(),
+        "the client never hears that its COMMIT succeeded"
+    );
+    assert_eq!(proxy.commit_cuts_made(), 1);
+    assert_eq!(rows(&through_proxy).await, 1, "yet the row is committed");
+    // Disarmed once spent: the next commit goes through.
+    let mut tx = through_proxy.begin().await.expect("begin");
+    tx.execute("INSERT INTO committed VALUES (2)")
+        .await
+        .expect("insert");
+    tx.commit().await.expect("a commit after the armed one");
+    assert_eq!(rows(&through_proxy).await, 2);
+}
+
+async fn rows(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM committed")
+        .fetch_one(pool)
+        .await
+        .expect("count the rows")
 }

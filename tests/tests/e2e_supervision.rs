@@ -4,10 +4,8 @@
 //! again, the projections run again without restarting the process: a submitted order is seen
 //! by its own mutation (read-your-writes), and `/readyz` is ready, within a few seconds.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use dinghuo_commands::{Database, DatabaseSettings};
 use dinghuo_tests::proxy::Proxy;
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::{Backend, TestDb, World};
@@ -71,20 +69,7 @@ async fn projections_run_again_after_connections_are_cut_and_refused() {
         return;
     };
     let world = World::build(&test.commands(), 1).await;
-    let target: SocketAddr = "127.0.0.1:5432".parse().expect("an address");
-    assert!(
-        test.url.contains("127.0.0.1:5432"),
-        "the proxy forwards to 127.0.0.1:5432; the test database is at {}",
-        test.url
-    );
-    let proxy = Proxy::start(target).await;
-    let proxied = Database::connect(&DatabaseSettings {
-        url: Some(proxy.url_through(&test.url, target)),
-        max_connections: 16,
-        ..DatabaseSettings::default()
-    })
-    .await
-    .expect("connect through the proxy");
+    let (proxy, proxied) = Proxy::in_front_of(&test.url, 16).await;
     let server = TestServer::start(&proxied, &[]).await;
     let token = server.token(&world.contact_actor());
     until_an_order_is_read_back(&server, &token, &world).await;

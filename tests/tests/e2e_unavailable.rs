@@ -4,7 +4,6 @@
 //! once. And a mutation whose read model is not kept by any process says so in
 //! `extensions.warnings` instead of answering a silent `null` after the whole wait.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use dinghuo_commands::{
@@ -93,20 +92,7 @@ async fn a_database_out_of_reach_is_unavailable_and_a_keyed_retry_orders_once() 
     };
     let commands = test.commands();
     let world = World::build(&commands, 1).await;
-    let target: SocketAddr = "127.0.0.1:5432".parse().expect("an address");
-    assert!(
-        test.url.contains("127.0.0.1:5432"),
-        "the proxy forwards to 127.0.0.1:5432; the test database is at {}",
-        test.url
-    );
-    let proxy = Proxy::start(target).await;
-    let proxied = Database::connect(&DatabaseSettings {
-        url: Some(proxy.url_through(&test.url, target)),
-        max_connections: 8,
-        ..DatabaseSettings::default()
-    })
-    .await
-    .expect("connect through the proxy");
+    let (proxy, proxied) = Proxy::in_front_of(&test.url, 8).await;
     let server = TestServer::start(&proxied, &[]).await;
     let contact = server
         .contact_token(&commands, &world.contact_actor())
