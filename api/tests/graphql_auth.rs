@@ -620,6 +620,11 @@ on_both_backends! {
         // The sixth is refused before the code is looked at, even the right one.
         let limited = api.anonymous(addr(20), BIND, bind_input(&world, PHONE, CODE)).await;
         assert_eq!(code_of(&limited).as_deref(), Some("RATE_LIMITED"), "{limited}");
+        // With the advice to wait until the oldest failure leaves the 15-minute window.
+        let extensions = &limited["errors"][0]["extensions"];
+        assert_eq!(extensions["retryable"], true, "{limited}");
+        let wait_ms = extensions["retryAfterMs"].as_u64().unwrap_or_default();
+        assert!((1_000..=901_000).contains(&wait_ms), "{limited}");
         assert_eq!(bindings(&contact_events(&db, contact).await), 0);
         let limited = api.anonymous(addr(21), REQUEST_CODE, request_input(&world, PHONE)).await;
         assert_eq!(code_of(&limited).as_deref(), Some("RATE_LIMITED"), "{limited}");

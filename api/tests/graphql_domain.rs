@@ -88,9 +88,17 @@ impl Api {
         let head = settle_feed(db).await;
         let projections = models::all();
         let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
-        wait_for(db, &names, head, Duration::from_secs(20))
-            .await
-            .expect("the projections catch up");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            match wait_for(db, &names, head, Duration::from_secs(1)).await {
+                Ok(()) => return,
+                // The runners may not have taken their locks yet.
+                Err(error) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(%error, "projections not caught up yet");
+                }
+                Err(error) => panic!("the projections did not catch up: {error}"),
+            }
+        }
     }
 
     /// The response as JSON: `{"data": …, "errors": […]}`.

@@ -278,6 +278,11 @@ pub async fn wait_for_stream_head(
     }
 }
 
+/// How long a projection may be run by no process before a wait for it gives up: enough for a
+/// runner that is starting (or restarting after a lost connection) to take its lock, far less
+/// than a read-your-writes bound.
+const NOT_RUNNING_GRACE: Duration = Duration::from_millis(250);
+
 /// How long a reader relies on a local runner's reports before asking the database.
 const LOCAL_RECHECK: Duration = Duration::from_millis(100);
 
@@ -302,9 +307,10 @@ async fn wait(
     for name in names {
         // A local runner reports every batch it commits, those before this wait included.
         let mut ask_database = !local;
-        // Without a local runner, whether any process runs the projection is asked once, the
-        // first time it is found behind.
+        // Without a local runner, whether any process runs the projection is asked when it is
+        // found behind, until some process is seen running it.
         let mut ask_lock = !local;
+        let mut unrun_since: Option<Instant> = None;
         loop {
             if progress.is_some_and(|progress| progress.has_reached(name, target)) {
                 break;
@@ -316,10 +322,16 @@ async fn wait(
                 if reached {
                     break;
                 }
-                if std::mem::take(&mut ask_lock) && !is_run_anywhere(db, name).await? {
-                    return Err(WaitError::NotRunning {
-                        projection: (*name).to_owned(),
-                    });
+                if ask_lock {
+                    if is_run_anywhere(db, name).await? {
+                        ask_lock = false;
+                    } else if unrun_since.get_or_insert_with(Instant::now).elapsed()
+                        >= NOT_RUNNING_GRACE
+                    {
+                        return Err(WaitError::NotRunning {
+                            projection: (*name).to_owned(),
+                        });
+                    }
                 }
             }
             let waited = started.elapsed();

@@ -168,6 +168,7 @@ impl TestServer {
             response["errors"][0]["extensions"]["requestId"].is_string(),
             "every error names its request: {response:#}"
         );
+        assert_retry_advice(&response["errors"][0]);
         code
     }
 
@@ -198,4 +199,21 @@ impl Drop for TestServer {
         self.begin_shutdown();
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
+}
+
+/// An error's retry advice, where it gives one, fits its code: `retryable` is true exactly for
+/// the codes worth retrying as they are, and then says how long to wait first.
+pub fn assert_retry_advice(error: &Value) {
+    let extensions = &error["extensions"];
+    let Some(retryable) = extensions.get("retryable") else {
+        return;
+    };
+    let code = extensions["code"].as_str().unwrap_or_default();
+    let worth_retrying = matches!(code, "UNAVAILABLE" | "CONFLICT" | "RATE_LIMITED");
+    assert_eq!(retryable, &Value::Bool(worth_retrying), "{error:#}");
+    assert_eq!(
+        extensions["retryAfterMs"].as_u64().is_some_and(|ms| ms > 0),
+        worth_retrying,
+        "{error:#}"
+    );
 }

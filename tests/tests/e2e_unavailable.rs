@@ -145,13 +145,24 @@ async fn tables_without_a_runner(db: &Database) {
     }
 }
 
-/// Submits one order and answers the response and how long it took.
-async fn timed_submit(server: &TestServer, token: &str, world: &World) -> (Value, Duration) {
+/// On an API-only node (`--no-processors`, read-your-writes bound `bound_ms`) over read models
+/// that no process keeps, submits one order; answers the response and how long it took.
+async fn submit_on_an_api_only_node(test: &TestDb, bound_ms: &str) -> (Value, Duration) {
+    let commands = test.commands();
+    let world = World::build(&commands, 1).await;
+    tables_without_a_runner(&test.db).await;
+    let flags = ["--no-processors", "--read-your-writes-timeout", bound_ms];
+    let server = TestServer::start(&test.db, &flags).await;
+    let token = server
+        .contact_token(&commands, &world.contact_actor())
+        .await;
     let began = Instant::now();
     let answer = server
-        .graphql(Some(token), SUBMIT, keyed_order(world, "behind-1"))
+        .graphql(Some(&token), SUBMIT, keyed_order(&world, "behind-1"))
         .await;
-    (answer, began.elapsed())
+    let took = began.elapsed();
+    server.stop().await;
+    (answer, took)
 }
 
 fn assert_read_model_behind(answer: &Value) {
@@ -176,27 +187,14 @@ async fn an_api_only_node_without_any_projection_runner_answers_at_once_with_a_w
     let Some(test) = TestDb::new(Backend::Postgres).await else {
         return;
     };
-    let commands = test.commands();
-    let world = World::build(&commands, 1).await;
-    tables_without_a_runner(&test.db).await;
     // A read-your-writes bound of two minutes: waiting it out would be unmistakable.
-    let server = TestServer::start(
-        &test.db,
-        &["--no-processors", "--read-your-writes-timeout", "120000"],
-    )
-    .await;
-    let token = server
-        .contact_token(&commands, &world.contact_actor())
-        .await;
-
-    let (answer, took) = timed_submit(&server, &token, &world).await;
+    let (answer, took) = submit_on_an_api_only_node(&test, "120000").await;
     assert_read_model_behind(&answer);
     assert!(
         took < Duration::from_secs(60),
         "no process holds the orders projection's lock, yet the wait took {took:?}"
     );
     eprintln!("answered without a runner anywhere in {took:?}");
-    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -204,20 +202,7 @@ async fn a_read_model_behind_after_the_bound_is_a_warning_not_a_silent_null() {
     let Some(test) = TestDb::new(Backend::Sqlite).await else {
         return;
     };
-    let commands = test.commands();
-    let world = World::build(&commands, 1).await;
-    tables_without_a_runner(&test.db).await;
     // SQLite has no lock to ask: the wait runs its (short) bound, then says so.
-    let server = TestServer::start(
-        &test.db,
-        &["--no-processors", "--read-your-writes-timeout", "200"],
-    )
-    .await;
-    let token = server
-        .contact_token(&commands, &world.contact_actor())
-        .await;
-
-    let (answer, _) = timed_submit(&server, &token, &world).await;
+    let (answer, _) = submit_on_an_api_only_node(&test, "200").await;
     assert_read_model_behind(&answer);
-    server.stop().await;
 }

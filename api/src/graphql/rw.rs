@@ -1,7 +1,7 @@
 //! Read-your-writes: a mutation answers only once the read models it returns have passed its
 //! write, bounded by the configured timeout. When the bound is hit (a projection stopped, or
 //! runs far behind), when no process runs a projection at all (an API-only node on Postgres
-//! whose projection runners are gone: the wait gives up at once), or when the wait itself
+//! whose projection runners are gone: the wait gives up within 250 ms), or when the wait itself
 //! fails, the mutation still answers — its write is committed — with what the read model shows,
 //! plus a `READ_MODEL_BEHIND` warning in `extensions.warnings`, and the wait is logged.
 
