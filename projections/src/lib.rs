@@ -37,6 +37,6 @@ pub use status::{status, ProjectionStatus, State};
 pub use supervise::{supervise, Backoff, Transient};
 pub use wait::{
     head_of_stream, wait_for, wait_for_progress, wait_for_stream_head, wait_for_write, Progress,
-    WaitError,
+    Supervising, WaitError,
 };
 pub use wake::Wakeup;

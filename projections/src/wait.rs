@@ -21,6 +21,9 @@ pub struct Progress {
     sender: Arc<watch::Sender<Reached>>,
     /// Whether a runner of this process reports here: then the database is only a fallback.
     has_runner: Arc<AtomicBool>,
+    /// Whether this process supervises runners that report here, running or waiting out a
+    /// restart's backoff: then a projection nobody runs this moment will be run again soon.
+    supervised: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
@@ -89,6 +92,15 @@ impl Drop for Reporting {
     }
 }
 
+/// Held by whoever supervises this process's runners (see [`Progress::supervised_here`]).
+pub struct Supervising(Arc<AtomicBool>);
+
+impl Drop for Supervising {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
 impl Progress {
     pub fn new() -> Self {
         Self::default()
@@ -98,6 +110,14 @@ impl Progress {
     pub(crate) fn attach_runner(&self) -> Reporting {
         self.has_runner.store(true, Ordering::Relaxed);
         Reporting(Arc::clone(&self.has_runner))
+    }
+
+    /// Called by the supervisor of runners reporting here, for as long as it restarts them:
+    /// while the answer lives, a wait never concludes that nobody runs a projection (its
+    /// runner may be waiting out a backoff), and runs to its bound instead.
+    pub fn supervised_here(&self) -> Supervising {
+        self.supervised.store(true, Ordering::Relaxed);
+        Supervising(Arc::clone(&self.supervised))
     }
 
     /// Records that `projections` have committed everything up to `to`, the last page being
@@ -127,6 +147,10 @@ impl Progress {
 
     fn has_runner(&self) -> bool {
         self.has_runner.load(Ordering::Relaxed)
+    }
+
+    fn is_supervised_here(&self) -> bool {
+        self.supervised.load(Ordering::Relaxed)
     }
 }
 
@@ -307,9 +331,10 @@ async fn wait(
     for name in names {
         // A local runner reports every batch it commits, those before this wait included.
         let mut ask_database = !local;
-        // Without a local runner, whether any process runs the projection is asked when it is
-        // found behind, until some process is seen running it.
-        let mut ask_lock = !local;
+        // Without a local runner (nor one restarting under this process's supervision), whether
+        // any process runs the projection is asked when it is found behind, until some process
+        // is seen running it.
+        let mut ask_lock = !local && !progress.is_some_and(Progress::is_supervised_here);
         let mut unrun_since: Option<Instant> = None;
         loop {
             if progress.is_some_and(|progress| progress.has_reached(name, target)) {

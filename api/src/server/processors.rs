@@ -39,6 +39,9 @@ pub fn start(
     );
     let runner_stopped = stopped.clone();
     tasks.push(tokio::spawn(async move {
+        // While the runners are restarted after a lost connection, readers of this process
+        // wait for them rather than conclude that nobody runs the projections.
+        let _supervising = progress.supervised_here();
         let supervised = supervise(
             "projections",
             Backoff::default(),
