@@ -57,6 +57,53 @@ on_both_backends! {
         server.stop().await;
     }
 
+    async fn every_order_mutation_takes_an_idempotency_key_over_http(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 1).await;
+        let server = TestServer::start(&test.db, &[]).await;
+        let contact = server.token(&world.contact_actor());
+        let admin = server.token(&world.admin);
+        let mut input = submit_input(&world, 1);
+        input["input"]["idempotencyKey"] = json!("po-http-1");
+        let id = server.ok(Some(&contact), SUBMIT, input).await["submitOrder"]["orderId"]
+            .as_str()
+            .expect("an order id")
+            .to_owned();
+
+        // Each change sent twice with its key, as a client does after a lost answer: both
+        // answers say done, with the order as it stands.
+        let changes = [
+            (&admin, "confirmOrder", "mutation($id: ID!) { confirmOrder(input: {orderId: $id, idempotencyKey: \"c-1\"}) { order { status } } }", "CONFIRMED"),
+            (&admin, "shipOrder", "mutation($id: ID!) { shipOrder(input: {orderId: $id, carrier: \"顺丰速运\", idempotencyKey: \"s-1\"}) { order { status } } }", "SHIPPED"),
+            (&contact, "receiveOrder", "mutation($id: ID!) { receiveOrder(input: {orderId: $id, idempotencyKey: \"r-1\"}) { order { status } } }", "RECEIVED"),
+        ];
+        for (token, field, document, status) in changes {
+            for attempt in 0..2 {
+                let data = server.ok(Some(token), document, json!({"id": id})).await;
+                assert_eq!(data[field]["order"]["status"], status, "{field}, attempt {attempt}");
+            }
+        }
+        let other = server.ok(Some(&contact), SUBMIT, submit_input(&world, 1)).await["submitOrder"]
+            ["orderId"]
+            .as_str()
+            .expect("an order id")
+            .to_owned();
+        let reject = "mutation($id: ID!, $reason: String!) { rejectOrder(input: {orderId: $id, reason: $reason, idempotencyKey: \"j-1\"}) { order { status } } }";
+        for _ in 0..2 {
+            let data = server.ok(Some(&admin), reject, json!({"id": other, "reason": "缺货"})).await;
+            assert_eq!(data["rejectOrder"]["order"]["status"], "REJECTED");
+        }
+        // The same key with another reason is another request.
+        assert_eq!(
+            server.refused(Some(&admin), reject, json!({"id": other, "reason": "太晚"})).await,
+            "VALIDATION"
+        );
+        let events: Vec<String> =
+            test.stream("Order", &id).await.into_iter().map(|(event, _)| event).collect();
+        assert_eq!(events, ["OrderSubmitted", "OrderConfirmed", "OrderShipped", "OrderReceived"]);
+        server.stop().await;
+    }
+
     async fn the_api_refuses_with_the_codes_of_design(test) {
         let commands = test.commands();
         let world = World::build(&commands, 2).await;
