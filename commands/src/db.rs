@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 };
 
 use crate::private::{self, PrivateError};
+use crate::sqlite_busy;
 
 /// Connection settings, from flags or `DINGHUO_*` environment variables (see the api crate).
 #[derive(Debug, Clone)]
@@ -136,7 +137,7 @@ impl Database {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(synchronous)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(sqlite_busy::BUSY_TIMEOUT)
                 .foreign_keys(true)
                 // A row rewritten or deleted (a sent message's secret erased) leaves zeros in
                 // its page instead of its old bytes. FAST: only where that costs no extra I/O.
@@ -144,6 +145,8 @@ impl Database {
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
                 .test_before_acquire(false)
+                // Waiting for the write lock, try again every millisecond or two.
+                .after_connect(|connection, _| Box::pin(sqlite_busy::install(connection)))
                 .connect_with(options)
                 .await
                 .map_err(DatabaseError::Connect)?;

@@ -3,6 +3,7 @@
 //! Modules:
 //! - [`db`]: the database (Postgres or SQLite by URL), connection settings, migrations;
 //! - [`private`]: the data directory and database files, private to the service's user;
+//! - [`sqlite_busy`]: how a SQLite connection waits for the write lock;
 //! - [`store`]: one aggregate type's cqrs-es framework over postgres-es / sqlite-es;
 //! - [`lookup`]: the domain's `Lookup`, answered from committed events;
 //! - [`announce`]: telling other processes' projection runners that events were committed;
@@ -23,6 +24,7 @@ pub mod policy;
 pub mod private;
 pub mod retry;
 pub mod service;
+pub mod sqlite_busy;
 pub mod store;
 pub mod throttle;
 pub mod transient;

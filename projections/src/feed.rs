@@ -102,6 +102,17 @@ pub async fn read_feed(
     }
 }
 
+/// The position of the newest stored event (0 for an empty log): how far a reader that starts
+/// now has to go. Not commit-safe (an older transaction may still add events below it on
+/// Postgres); a reader that stops there stops at a checkpoint its successor continues from.
+pub async fn head_position(db: &Database) -> Result<i64, sqlx::Error> {
+    let sql = "SELECT COALESCE(MAX(position), 0) FROM events";
+    match db {
+        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+    }
+}
+
 /// [`read_feed`] inside a transaction: a page applied in the transaction that read it takes
 /// one pooled connection instead of two.
 pub(crate) async fn read_feed_in(

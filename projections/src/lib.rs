@@ -8,8 +8,9 @@
 //! - [`runner`]: following the feed in batches, read models and checkpoint in one transaction;
 //! - [`checkpoint`]: the rows of `projection_checkpoints`;
 //! - [`rebuild`]: building from zero into fresh tables and swapping them in;
+//! - [`leftovers`]: removing what a failed or interrupted rebuild left behind;
 //! - [`wait`]: read-your-writes (wait until projections passed a write);
-//! - [`lock`]: one process per projection (Postgres advisory lock);
+//! - [`lock`]: one process per projection (Postgres advisory lock), one rebuild at a time;
 //! - [`wake`]: waking runners on commits (in-process, and `LISTEN/NOTIFY` across processes);
 //! - [`status`]: checkpoint, lag and state of each projection;
 //! - [`supervise`]: restarting the server's processors after transient errors, with backoff;
@@ -17,6 +18,7 @@
 
 pub mod checkpoint;
 pub mod feed;
+pub mod leftovers;
 pub mod lock;
 pub mod models;
 pub mod outbox;

@@ -2,9 +2,20 @@
 //! on a connection of its own for as long as the runner lives. When that process dies its
 //! connection closes, the lock is released, and a standby takes over. SQLite is a single-machine
 //! backend: one process owns the file, and no lock is taken.
+//!
+//! A rebuild holds a lock of its own for as long as it runs ([`try_lock_rebuild`]), so that two
+//! rebuilds never fill the same `__next` tables and a starting runner knows whether the `__next`
+//! tables it finds are a rebuild's work in progress or an interrupted rebuild's leftovers. A
+//! rebuild runs in a CLI process beside `serve`, also on SQLite, so there the lock is an OS
+//! file lock beside the database file, released by the kernel when its process dies.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
 
 use dinghuo_commands::Database;
 use sqlx::{Connection, PgConnection};
+
+use crate::checkpoint::rebuild_key;
 
 /// Holds the lock until dropped (dropping closes the connection, which releases it).
 pub struct ProjectionLock {
@@ -75,5 +86,83 @@ pub async fn try_lock_all(
                 Ok(None)
             }
         }
+    }
+}
+
+/// Held while a rebuild runs; released when dropped (or when its process dies).
+pub struct RebuildLock {
+    _held: RebuildHeld,
+}
+
+enum RebuildHeld {
+    /// Postgres: the advisory locks of the projections' rebuild keys.
+    Advisory { _locks: ProjectionLock },
+    /// SQLite: an exclusive lock of the file beside the database (one rebuild at a time: the
+    /// database has one writer anyway).
+    File { _file: File },
+    /// An in-memory SQLite database lives in one process, which orders its own rebuilds.
+    InMemory,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildLockError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the rebuild lock file {path}: {source}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Tries once to take the rebuild lock of every projection in `names`. `Ok(None)`: a rebuild
+/// of one of them is running (on SQLite: any rebuild is running).
+pub async fn try_lock_rebuild(
+    db: &Database,
+    names: &[&str],
+) -> Result<Option<RebuildLock>, RebuildLockError> {
+    let held = match db {
+        Database::Postgres(_) => {
+            let keys: Vec<String> = names.iter().map(|name| rebuild_key(name)).collect();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            try_lock_all(db, &keys)
+                .await?
+                .map(|locks| RebuildHeld::Advisory { _locks: locks })
+        }
+        Database::Sqlite(pool) => match rebuild_lock_path(pool.connect_options().get_filename()) {
+            None => Some(RebuildHeld::InMemory),
+            Some(path) => try_lock_file(&path)?.map(|file| RebuildHeld::File { _file: file }),
+        },
+    };
+    Ok(held.map(|held| RebuildLock { _held: held }))
+}
+
+/// `<database file>-rebuild.lock`, beside SQLite's own `-wal` and `-shm`; `None` in memory.
+fn rebuild_lock_path(database: &Path) -> Option<PathBuf> {
+    let name = database.as_os_str();
+    // sqlx names an in-memory database `file:sqlx-in-memory-<n>`.
+    if name.is_empty() || name == ":memory:" || database.starts_with("file:") {
+        return None;
+    }
+    let mut path = name.to_owned();
+    path.push("-rebuild.lock");
+    Some(PathBuf::from(path))
+}
+
+fn try_lock_file(path: &Path) -> Result<Option<File>, RebuildLockError> {
+    let failed = |source| RebuildLockError::File {
+        path: path.to_owned(),
+        source,
+    };
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path).map_err(failed)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(error)) => Err(failed(error)),
     }
 }

@@ -10,19 +10,21 @@
 //! finishes it, and its next batch starts from the rebuilt checkpoint on the rebuilt tables.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt, TryStreamExt};
-use tokio::sync::mpsc;
+use futures::{FutureExt, StreamExt};
+use tokio::sync::{mpsc, Mutex, OwnedMutexGuard};
 use tokio::task::JoinHandle;
 
 use crate::checkpoint::{self, rebuild_key};
-use crate::feed::{read_feed, Checkpoint, FeedEvent};
+use crate::feed::{head_position, read_feed, Checkpoint, FeedEvent};
+use crate::leftovers;
+use crate::lock::try_lock_rebuild;
 use crate::projection::{Dialect, Projection, ProjectionError, RebuildFold, TableNames, Writes};
 use crate::runner::{guard_panics, new_generation, RunnerError, RunnerSettings};
 use crate::sql::{Arg, Tx};
@@ -38,7 +40,10 @@ pub struct RebuildProgress {
 /// Pages read ahead of the one being applied: reading the next page overlaps applying this one.
 const PAGES_AHEAD: usize = 1;
 
-/// Rebuilds `projections` together; answers the number of events replayed.
+/// Rebuilds `projections` together; answers the number of events replayed. Fails at once with
+/// [`RunnerError::RebuildRunning`] while another rebuild of one of them runs (on SQLite: while
+/// any rebuild runs). A rebuild that fails removes its `__next` tables and checkpoints when it
+/// still can; what a crash leaves is removed at the next start or rebuild (`leftovers`).
 pub async fn rebuild(
     db: &Database,
     projections: &[&dyn Projection],
@@ -48,19 +53,34 @@ pub async fn rebuild(
     if let Some(reactor) = projections.iter().find(|p| !p.replayable()) {
         return Err(RunnerError::NotReplayable(reactor.name().to_owned()));
     }
+    let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
+    let Some(lock) = try_lock_rebuild(db, &names).await? else {
+        return Err(RunnerError::RebuildRunning(names.join(", ")));
+    };
     let next = TableNames::next(&new_generation());
     create_next_tables(db, projections, &next).await?;
 
     let started = Instant::now();
-    let pages = read_ahead(db.clone(), settings.rebuild_batch_size);
-    let applied = replay(db, projections, &next, pages, &mut on_progress).await?;
-    let replayed = started.elapsed();
-
-    complete(db, projections, &next).await?;
-    let completed = started.elapsed();
+    let rebuilt = async {
+        let pages = read_ahead(db.clone(), settings.rebuild_batch_size);
+        let applied = replay(db, projections, &next, pages, &mut on_progress).await?;
+        let replayed = started.elapsed();
+        complete(db, projections, &next).await?;
+        Ok::<_, RunnerError>((applied, replayed, started.elapsed()))
+    }
+    .await;
+    let (applied, replayed, completed) = match rebuilt {
+        Ok(done) => done,
+        Err(error) => {
+            if let Err(cleanup) = leftovers::remove(db, projections, &lock).await {
+                tracing::warn!(%cleanup, "cannot remove the failed rebuild's tables yet");
+            }
+            return Err(error);
+        }
+    };
     swap(db, projections, &next).await?;
+    drop(lock);
     // Where a rebuild's time went, for operators sizing one and for the benchmark.
-    let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
     tracing::info!(
         projections = names.join(","),
         applied,
@@ -98,32 +118,53 @@ async fn create_next_tables(
     Ok(())
 }
 
-/// Reads the whole feed from the start in a task of its own, a few pages ahead of the reader.
-/// The channel closes after the page that reached the end of what is safe to read.
+/// Reads the feed from the start in a task of its own, a few pages ahead of the replay. It
+/// reads at least as far as the head of the log when it started, then chases what was written
+/// meanwhile for as long as that distance shrinks: a log written faster than the rebuild
+/// replays it would otherwise keep it from ever ending. The live runner applies the rest after
+/// the swap, from the rebuilt checkpoint. The channel closes after the last page.
 fn read_ahead(
     db: Database,
     page_size: u32,
 ) -> mpsc::Receiver<Result<Arc<[FeedEvent]>, RunnerError>> {
     let (sender, receiver) = mpsc::channel(PAGES_AHEAD);
     tokio::spawn(async move {
-        let mut after = Checkpoint::START;
-        loop {
-            let page = match read_feed(&db, after, page_size).await {
-                Ok(page) => page,
-                Err(error) => {
-                    // The rebuild stops with this error; nobody else is listening.
-                    let _ = sender.send(Err(error.into())).await;
-                    return;
-                }
-            };
-            let Some(last) = page.last() else { return };
-            after = last.checkpoint;
-            if sender.send(Ok(page.into())).await.is_err() {
-                return; // The rebuild stopped.
-            }
+        if let Err(error) = read_pages(&db, page_size, &sender).await {
+            // The rebuild stops with this error; nobody else is listening.
+            let _ = sender.send(Err(error)).await;
         }
     });
     receiver
+}
+
+async fn read_pages(
+    db: &Database,
+    page_size: u32,
+    sender: &mpsc::Sender<Result<Arc<[FeedEvent]>, RunnerError>>,
+) -> Result<(), RunnerError> {
+    let mut target = head_position(db).await?;
+    let mut behind_before = i64::MAX;
+    let mut after = Checkpoint::START;
+    loop {
+        let page = read_feed(db, after, page_size).await?;
+        let Some(last) = page.last() else {
+            return Ok(()); // Everything safe to read now is read.
+        };
+        after = last.checkpoint;
+        let reached = last.position();
+        if sender.send(Ok(page.into())).await.is_err() {
+            return Ok(()); // The rebuild stopped.
+        }
+        if reached >= target {
+            let head = head_position(db).await?;
+            let behind = head - reached;
+            if behind <= 0 || behind >= behind_before {
+                return Ok(());
+            }
+            behind_before = behind;
+            target = head;
+        }
+    }
 }
 
 /// Replays the pages into every projection, one page at a time: every projection applies page
@@ -140,16 +181,26 @@ async fn replay(
     on_progress: &mut impl FnMut(RebuildProgress),
 ) -> Result<u64, RunnerError> {
     let started = Instant::now();
+    let turns = WriteTurns::for_database(db);
     let mut workers: Vec<Worker<'_>> = projections
         .iter()
-        .map(|projection| Worker::start(db, next, *projection))
+        .map(|projection| Worker::start(db, next, *projection, turns.clone()))
         .collect();
     let mut read = 0u64;
     while let Some(page) = pages.recv().await {
-        let page = page?;
+        let page = match page {
+            Ok(page) => page,
+            Err(error) => return Err(abandon(workers, error).await),
+        };
         let Some(last) = page.last() else { continue };
         read += page.len() as u64;
-        futures::future::try_join_all(workers.iter_mut().map(|worker| worker.apply(&page))).await?;
+        // Every worker ends its statement even when another fails: a Postgres connection
+        // dropped in the middle of a query goes back to the pool out of step with its server.
+        let applied =
+            futures::future::join_all(workers.iter_mut().map(|worker| worker.apply(&page))).await;
+        if let Some(error) = applied.into_iter().find_map(Result::err) {
+            return Err(abandon(workers, error).await);
+        }
         let applied = workers
             .iter()
             .map(|worker| worker.target.done.load(Ordering::Relaxed))
@@ -161,8 +212,16 @@ async fn replay(
             events_per_second: applied as f64 / started.elapsed().as_secs_f64().max(1e-9),
         });
     }
-    futures::future::try_join_all(workers.into_iter().map(Worker::finish)).await?;
+    let finished = futures::future::join_all(workers.into_iter().map(Worker::finish)).await;
+    finished.into_iter().collect::<Result<Vec<()>, _>>()?;
     Ok(read)
+}
+
+/// Stops the workers after `error`, letting each writer end the transaction it is in, and
+/// answers `error`.
+async fn abandon(workers: Vec<Worker<'_>>, error: RunnerError) -> RunnerError {
+    futures::future::join_all(workers.into_iter().map(Worker::abandon)).await;
+    error
 }
 
 /// How a projection applies the pages of a rebuild.
@@ -195,6 +254,44 @@ struct Target {
     key: String,
     /// Events committed so far, for the progress report.
     done: Arc<AtomicU64>,
+    turns: WriteTurns,
+}
+
+/// The pause after each of a rebuild's write transactions on SQLite.
+const SQLITE_GAP: Duration = Duration::from_millis(4);
+
+/// SQLite has one writer: the rebuild's workers take turns at it in this process, first come
+/// first served, instead of each polling SQLite's lock from its busy handler, where one worker
+/// can wait past its timeout while the others keep taking the lock in turn (`database is
+/// locked`). Postgres writes the workers' tables at once.
+#[derive(Clone)]
+struct WriteTurns(Option<Arc<Mutex<()>>>);
+
+impl WriteTurns {
+    fn for_database(db: &Database) -> Self {
+        match db {
+            Database::Postgres(_) => Self(None),
+            Database::Sqlite(_) => Self(Some(Arc::default())),
+        }
+    }
+
+    /// After a transaction, while the turn is still held: SQLite's write lock stays free for a
+    /// moment, for the server's writers, which try again every 1 to 3 ms
+    /// (`dinghuo_commands::sqlite_busy`). Without it the next turn would take the lock again
+    /// within microseconds, and a waiter would seldom see it free.
+    async fn leave_a_gap(&self) {
+        if self.0.is_some() {
+            tokio::time::sleep(SQLITE_GAP).await;
+        }
+    }
+
+    /// Waits for this worker's turn, which lasts until the guard is dropped.
+    async fn take(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.0 {
+            Some(turns) => Some(turns.clone().lock_owned().await),
+            None => None,
+        }
+    }
 }
 
 /// A page's writes, handed from a fold to its writer.
@@ -206,12 +303,18 @@ struct PageWrites {
 }
 
 impl<'a> Worker<'a> {
-    fn start(db: &Database, next: &TableNames, projection: &'a dyn Projection) -> Self {
+    fn start(
+        db: &Database,
+        next: &TableNames,
+        projection: &'a dyn Projection,
+        turns: WriteTurns,
+    ) -> Self {
         let target = Target {
             db: db.clone(),
             next: next.clone(),
             key: rebuild_key(projection.name()),
             done: Arc::default(),
+            turns,
         };
         let applier = match projection.rebuild_fold() {
             None => Applier::Batch(projection),
@@ -238,6 +341,7 @@ impl<'a> Worker<'a> {
         let last = Some((last.checkpoint, last.recorded_at));
         match &mut self.applier {
             Applier::Batch(projection) => {
+                let _turn = self.target.turns.take().await;
                 let mut tx = lazy_tx(&self.target.db).await?;
                 guard_panics(projection.apply_batch(&mut tx, &self.target.next, events)).await?;
                 self.target.commit(tx, last, events.len() as u64).await
@@ -260,6 +364,17 @@ impl<'a> Worker<'a> {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// After a failure elsewhere: the writer ends its transaction and stops.
+    async fn abandon(self) {
+        if let Applier::Fold {
+            to_writer, writer, ..
+        } = self.applier
+        {
+            drop(to_writer);
+            let _ = writer.join().await;
         }
     }
 
@@ -319,9 +434,16 @@ async fn write_pages(
     mut pending: mpsc::Receiver<PageWrites>,
 ) -> Result<(), RunnerError> {
     while let Some(page) = pending.recv().await {
+        let _turn = target.turns.take().await;
+        let began = Instant::now();
         let mut tx = lazy_tx(&target.db).await?;
         guard_panics(page.writes.write(&mut tx, &target.next)).await?;
         target.commit(tx, page.last, page.events).await?;
+        tracing::debug!(
+            checkpoint = target.key,
+            seconds = began.elapsed().as_secs_f64(),
+            "rebuild write transaction"
+        );
     }
     Ok(())
 }
@@ -340,6 +462,7 @@ impl Target {
         }
         tx.commit().await?;
         self.done.fetch_add(events, Ordering::Relaxed);
+        self.turns.leave_a_gap().await;
         Ok(())
     }
 }
@@ -399,13 +522,29 @@ async fn complete(
         Database::Sqlite(_) => 1,
     };
     // Boxed: the compiler cannot otherwise prove the stream `Send` for the runner's task.
+    // After a failure no step starts, but those under way run to their end (see `replay`).
+    let failed = AtomicBool::new(false);
+    let failed = &failed;
     let steps: Vec<BoxFuture<'_, Result<(), RunnerError>>> = steps
-        .map(|step| complete_one(db, next, step).boxed())
+        .map(|step| {
+            async move {
+                if failed.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                let done = complete_one(db, next, step).await;
+                if done.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                done
+            }
+            .boxed()
+        })
         .collect();
-    futures::stream::iter(steps)
+    let done: Vec<Result<(), RunnerError>> = futures::stream::iter(steps)
         .buffer_unordered(parallelism)
-        .try_collect()
-        .await
+        .collect()
+        .await;
+    done.into_iter().collect()
 }
 
 async fn complete_one(

@@ -39,6 +39,10 @@ pub enum RunnerError {
     NotReplayable(String),
     #[error("the projection panicked: {0}")]
     Panicked(String),
+    #[error("a rebuild of {0} is already running")]
+    RebuildRunning(String),
+    #[error(transparent)]
+    RebuildLock(#[from] crate::lock::RebuildLockError),
 }
 
 impl From<RunnerError> for ProjectionError {
@@ -62,6 +66,13 @@ impl From<RunnerError> for ProjectionError {
                 position: 0,
                 reason: format!("{name} is not replayable"),
             },
+            error @ (RunnerError::RebuildRunning(_) | RunnerError::RebuildLock(_)) => {
+                Self::Unappliable {
+                    event_type: "-".into(),
+                    position: 0,
+                    reason: error.to_string(),
+                }
+            }
         }
     }
 }
@@ -341,9 +352,10 @@ where
     }
 }
 
-/// Creates the live tables and checkpoint of a projection seen for the first time; rebuilds a
-/// projection whose schema version changed. Answers the checkpoint to start from.
+/// Removes what an interrupted rebuild left behind; creates the live tables and checkpoint of
+/// a projection seen for the first time; rebuilds a projection whose schema version changed.
 pub async fn prepare(db: &Database, projection: &dyn Projection) -> Result<(), RunnerError> {
+    crate::leftovers::clean_up(db, projection).await?;
     let mut tx = Tx::begin(db).await?;
     let version = checkpoint::schema_version(&mut tx, projection.name()).await?;
     match version {

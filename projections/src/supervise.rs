@@ -39,6 +39,8 @@ impl Transient for RunnerError {
             Self::Database(error)
             | Self::Feed(FeedError::Database(error))
             | Self::Projection(ProjectionError::Database(error)) => is_transient(error),
+            // A runner whose schema changed waits for a running rebuild to end.
+            Self::RebuildRunning(_) => true,
             _ => false,
         }
     }

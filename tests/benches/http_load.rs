@@ -23,19 +23,17 @@
 //! p50 and p99 latency and the count of each error code; each round, the ratio of its two
 //! phases; the end, the ratio of the totals with the median and range of the rounds' ratios.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dinghuo_commands::{Actor, Commands, OrderLineInput, RequestContext, Role, SubmitOrderInput};
+use dinghuo_commands::{Actor, Commands, RequestContext, Role, SubmitOrderInput};
 use dinghuo_domain::ContactId;
 use dinghuo_projections::{models, wait_for};
 use dinghuo_tests::cpu::{CpuClock, CpuSpent};
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::server::TestServer;
+use dinghuo_tests::submit_load::{lines, over_http, Phase};
 use dinghuo_tests::{Backend, TestDb, World};
-use serde::Deserialize;
-use serde_json::{json, Value};
 
 const PRODUCTS: usize = 3;
 /// Requests before each measured HTTP phase: connections, prepared statements.
@@ -49,59 +47,6 @@ fn env_number(name: &str, default: u64) -> u64 {
                 .unwrap_or_else(|_| panic!("{name} must be a number, not {text:?}"))
         })
         .unwrap_or(default)
-}
-
-/// What one phase measured.
-#[derive(Default)]
-struct Phase {
-    latencies: Vec<Duration>,
-    errors: BTreeMap<String, u64>,
-    wall: Duration,
-}
-
-impl Phase {
-    fn merge(&mut self, other: Phase) {
-        self.latencies.extend(other.latencies);
-        self.wall += other.wall;
-        for (code, count) in other.errors {
-            *self.errors.entry(code).or_default() += count;
-        }
-    }
-
-    fn throughput(&self) -> f64 {
-        self.latencies.len() as f64 / self.wall.as_secs_f64()
-    }
-
-    fn percentile(&mut self, p: f64) -> Duration {
-        self.latencies.sort();
-        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies.get(index).copied().unwrap_or_default()
-    }
-
-    fn describe(&mut self, name: &str) -> String {
-        let (p50, p99) = (self.percentile(0.50), self.percentile(0.99));
-        format!(
-            "{name}: {} orders in {:.1} s = {:.0} orders/s; p50 {:.1} ms, p99 {:.1} ms; errors {:?}",
-            self.latencies.len(),
-            self.wall.as_secs_f64(),
-            self.throughput(),
-            p50.as_secs_f64() * 1e3,
-            p99.as_secs_f64() * 1e3,
-            self.errors
-        )
-    }
-}
-
-fn lines(world: &World) -> Vec<OrderLineInput> {
-    world
-        .products
-        .iter()
-        .zip(1..)
-        .map(|(product, quantity)| OrderLineInput {
-            product_id: product.to_string(),
-            quantity,
-        })
-        .collect()
 }
 
 async fn command_layer(
@@ -142,134 +87,6 @@ async fn command_layer(
     let mut total = Phase::default();
     for task in tasks {
         total.merge(task.await.expect("a task"));
-    }
-    total.wall = started.elapsed();
-    total
-}
-
-/// The parts of a `submitOrder` answer the clients check.
-#[derive(Deserialize)]
-struct Answer {
-    data: Option<AnswerData>,
-    #[serde(default)]
-    errors: Vec<AnswerError>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AnswerData {
-    submit_order: Option<Submitted>,
-}
-
-#[derive(Deserialize)]
-struct Submitted {
-    order: Option<SubmittedOrder>,
-}
-
-#[derive(Deserialize)]
-struct SubmittedOrder {
-    status: String,
-}
-
-#[derive(Deserialize)]
-struct AnswerError {
-    extensions: Option<ErrorExtensions>,
-}
-
-#[derive(Deserialize)]
-struct ErrorExtensions {
-    code: Option<String>,
-}
-
-impl Answer {
-    fn submitted(&self) -> bool {
-        let order = self
-            .data
-            .as_ref()
-            .and_then(|data| data.submit_order.as_ref());
-        order
-            .and_then(|submitted| submitted.order.as_ref())
-            .is_some_and(|order| order.status == "SUBMITTED")
-    }
-
-    fn error_code(self) -> String {
-        self.errors
-            .into_iter()
-            .next()
-            .and_then(|error| error.extensions)
-            .and_then(|extensions| extensions.code)
-            .unwrap_or_else(|| "NO_ORDER_IN_ANSWER".to_owned())
-    }
-}
-
-async fn over_http(
-    server: Arc<TestServer>,
-    world: Arc<World>,
-    contacts: &[ContactId],
-    duration: Duration,
-) -> Phase {
-    const SUBMIT: &str = "mutation($input: SubmitOrderInput!) {
-        submitOrder(input: $input) { orderId order { status total { amount } } }
-    }";
-    let input: Vec<Value> = lines(&world)
-        .into_iter()
-        .map(|line| json!({"productId": line.product_id, "quantity": line.quantity}))
-        .collect();
-    let started = Instant::now();
-    let mut clients = Vec::new();
-    for contact in contacts {
-        let token = server.token(&Actor::in_tenant(
-            contact.as_uuid(),
-            Role::Contact,
-            world.tenant,
-        ));
-        // The clients share the 2 cores with the server, so they do as little as they can:
-        // the request is serialised once, and only the fields checked are decoded.
-        let body = serde_json::to_vec(&json!({
-            "query": SUBMIT,
-            "variables": {"input": {"lines": input}},
-        }))
-        .expect("the request serialises");
-        let url = server.url("/graphql");
-        clients.push(async move {
-            let client = reqwest::Client::new();
-            let mut phase = Phase::default();
-            while started.elapsed() < duration {
-                let began = Instant::now();
-                let response = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await;
-                let answer = match response {
-                    Ok(response) => response.json::<Answer>().await,
-                    Err(error) => Err(error),
-                };
-                match answer {
-                    Ok(answer) if answer.submitted() => phase.latencies.push(began.elapsed()),
-                    Ok(answer) => *phase.errors.entry(answer.error_code()).or_default() += 1,
-                    Err(_) => *phase.errors.entry("TRANSPORT".into()).or_default() += 1,
-                }
-            }
-            phase
-        });
-    }
-    let load = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("the clients' runtime");
-        runtime.block_on(futures::future::join_all(clients))
-    });
-    let phases = tokio::task::spawn_blocking(move || load.join())
-        .await
-        .expect("the clients' thread is joined")
-        .expect("the clients' thread does not panic");
-    let mut total = Phase::default();
-    for phase in phases {
-        total.merge(phase);
     }
     total.wall = started.elapsed();
     total
@@ -329,14 +146,13 @@ impl Measured {
     /// Runs `phase`, counting the transactions committed and the CPU spent meanwhile.
     async fn measure(
         &mut self,
-        pool: &sqlx::PgPool,
         db: &dinghuo_commands::Database,
         phase: impl std::future::Future<Output = Phase>,
     ) -> Phase {
         let commits_before = committed_transactions(db).await;
-        let clock = CpuClock::start(pool).await;
+        let clock = CpuClock::start(db).await;
         let phase = phase.await;
-        self.cpu.add(clock.stop(pool).await);
+        self.cpu.add(clock.stop(db).await);
         self.commits += committed_transactions(db).await - commits_before;
         phase
     }
@@ -357,7 +173,6 @@ impl Measured {
 /// the orders before it (so that the phase sees only its own work) and after a warm-up.
 async fn fresh_server_phase(
     db: &dinghuo_commands::Database,
-    pool: &sqlx::PgPool,
     http: &mut Measured,
     world: &Arc<World>,
     contacts: &[ContactId],
@@ -373,7 +188,6 @@ async fn fresh_server_phase(
     let _ = over_http(server.clone(), world.clone(), contacts, WARM_UP).await;
     let phase = http
         .measure(
-            pool,
             db,
             over_http(server.clone(), world.clone(), contacts, duration),
         )
@@ -423,25 +237,19 @@ fn main() {
         let mut layer = Measured::default();
         let mut http = Measured::default();
         let mut ratios = Vec::with_capacity(rounds as usize);
-        let dinghuo_commands::Database::Postgres(pool) = &test.db else {
-            unreachable!("the benchmark asked for Postgres");
-        };
         for round in 1..=rounds {
             let http_first = round % 2 == 0;
             let mut early_http = None;
             if http_first {
                 early_http = Some(
-                    fresh_server_phase(&test.db, pool, &mut http, &world, &contacts, duration)
-                        .await,
+                    fresh_server_phase(&test.db, &mut http, &world, &contacts, duration).await,
                 );
             }
             let layer_load = command_layer(commands.clone(), world.clone(), &contacts, duration);
-            let mut layer_phase = layer.measure(pool, &test.db, layer_load).await;
+            let mut layer_phase = layer.measure(&test.db, layer_load).await;
             let mut http_phase = match early_http {
                 Some(phase) => phase,
-                None => {
-                    fresh_server_phase(&test.db, pool, &mut http, &world, &contacts, duration).await
-                }
+                None => fresh_server_phase(&test.db, &mut http, &world, &contacts, duration).await,
             };
             let ratio = http_phase.throughput() / layer_phase.throughput();
             ratios.push(ratio);

@@ -1,22 +1,22 @@
 //! Rebuild throughput beside the raw feed, and the rebuild's memory at two sizes (issue 3,
-//! item 7). Postgres only.
+//! item 7; SQLite: issue 16, item 4).
 //!
 //! Run with `cargo bench -p dinghuo-tests --bench rebuild`; `docs/performance.md` records the
 //! figures. `DINGHUO_BENCH_EVENTS` sets the large size (default 1,000,000), and
-//! `DINGHUO_BENCH_SMALL_EVENTS` the small one (default 100,000). Postgres is the local server of
-//! the test helpers (`DINGHUO_TEST_POSTGRES_URL`); when it is unreachable the benchmark says so
-//! and measures nothing.
+//! `DINGHUO_BENCH_SMALL_EVENTS` the small one (default 100,000). `DINGHUO_BENCH_BACKEND` is
+//! `postgres` (the default: the local server of the test helpers, `DINGHUO_TEST_POSTGRES_URL`;
+//! when it is unreachable the benchmark says so and measures nothing) or `sqlite` (a file in the
+//! temporary directory, with the product's settings: WAL, `synchronous = FULL`).
 //!
 //! For each size, this process (the parent):
 //! 1. creates a throwaway migrated database (`TestDb`);
-//! 2. bulk-loads that many events: real `dinghuo_domain` event values (tenants, products,
-//!    partners, contacts, and orders through their lifecycle, in the proportions described at
-//!    [`Generator`]), serialised as the command layer serialises them, with the metadata every
-//!    command writes (tenant, actor, correlation, causation and request ids), inserted with
-//!    multi-row `INSERT … SELECT FROM UNNEST(…)` statements of 2,000 rows, one transaction each,
-//!    so that transaction ids vary along the feed as they do in production;
-//! 3. runs `VACUUM ANALYZE events`, so that neither measurement pays for setting hint bits on
-//!    fresh rows and both read a table that is in the OS page cache;
+//! 2. bulk-loads that many events with `dinghuo_tests::generated_log`: real `dinghuo_domain` event
+//!    values (tenants, products, partners, contacts, and orders through their lifecycle),
+//!    serialised as the command layer serialises them, with the metadata every command writes,
+//!    2,000 rows per transaction;
+//! 3. Postgres: runs `VACUUM ANALYZE events`, so that neither measurement pays for setting hint
+//!    bits on fresh rows and both read a table that is in the OS page cache; SQLite: `ANALYZE`
+//!    and a `TRUNCATE` checkpoint of the WAL, so that both read the database file;
 //! 4. re-executes itself as a child (`--measure <url>`), which measures, in each of
 //!    `DINGHUO_BENCH_ROUNDS` rounds (default 3), one after the other:
 //!    (a) **raw streaming**: `read_feed` from the start in pages of the rebuild's batch size
@@ -30,40 +30,21 @@
 //!
 //! The parent prints a table of both sizes.
 
-use std::collections::VecDeque;
 use std::hint::black_box;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cqrs_es::DomainEvent;
 use dinghuo_commands::{Database, DatabaseSettings};
-use dinghuo_domain::contact::{Affiliation, ContactEvent};
-use dinghuo_domain::order::{OrderEvent, OrderLine};
-use dinghuo_domain::partner::PartnerEvent;
-use dinghuo_domain::product::ProductEvent;
-use dinghuo_domain::tenant::TenantEvent;
-use dinghuo_domain::{
-    Address, App, Carrier, Channel, ContactId, Currency, MenuAction, MenuButton, Money, Name, Note,
-    OpenId, OrderId, PartnerId, PartnerMode, Permission, Phone, ProductId, Quantity, Reason, Side,
-    Sku, TenantId, TrackingNumber, Unit, WechatAppId, EVENT_VERSION,
-};
 use dinghuo_projections::{models, read_feed, rebuild, Checkpoint, Projection, RunnerSettings};
 use dinghuo_tests::cpu::{CpuClock, CpuSpent};
+use dinghuo_tests::generated_log::{self, DEFAULT_SEED};
 use dinghuo_tests::{Backend, TestDb};
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use serde_json::json;
-use sqlx::PgPool;
-use uuid::Uuid;
 
 const DEFAULT_EVENTS: u64 = 1_000_000;
 const DEFAULT_SMALL_EVENTS: u64 = 100_000;
 /// Rounds of one raw stream and one rebuild per size.
 const DEFAULT_ROUNDS: u64 = 3;
-/// Rows per `INSERT` statement (and so per transaction) of the loader.
-const LOAD_BATCH: usize = 2_000;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -109,43 +90,34 @@ async fn parent() {
         .collect();
     println!("rebuild benchmark: sizes {sizes:?}; replayable projections {projections:?}");
 
+    let backend = match std::env::var("DINGHUO_BENCH_BACKEND").as_deref() {
+        Ok("sqlite") => Backend::Sqlite,
+        Ok("postgres") | Err(_) => Backend::Postgres,
+        Ok(other) => panic!("DINGHUO_BENCH_BACKEND is postgres or sqlite, not {other:?}"),
+    };
+    println!("backend: {backend:?}");
+
     let mut runs = Vec::new();
     for size in sizes {
-        let Some(test) = TestDb::with_pool_size(Backend::Postgres, 10).await else {
+        let Some(test) = TestDb::with_pool_size(backend, 10).await else {
             println!("Postgres is unreachable: nothing measured");
             return;
         };
-        let Database::Postgres(pool) = &test.db else {
-            unreachable!("asked for Postgres");
-        };
         let started = Instant::now();
-        let loaded = load(pool, size).await;
+        let loaded = generated_log::load(&test.db, size, DEFAULT_SEED).await;
         let load_time = started.elapsed();
         let started = Instant::now();
-        sqlx::query("VACUUM ANALYZE events")
-            .execute(pool)
-            .await
-            .expect("vacuum the events table");
-        // Write the loaded pages out now, so that no checkpoint triggered by the load runs
-        // during one measurement and not the other.
-        sqlx::query("CHECKPOINT")
-            .execute(pool)
-            .await
-            .expect("checkpoint after loading");
-        let vacuum_time = started.elapsed();
-        let table_size: String =
-            sqlx::query_scalar("SELECT pg_size_pretty(pg_total_relation_size('events'))")
-                .fetch_one(pool)
-                .await
-                .expect("size of the events table");
+        generated_log::settle(&test.db).await;
+        let settle_time = started.elapsed();
         println!(
-            "loaded {} events ({} transactions) in {:.1} s ({:.0} events/s); vacuum {:.1} s; \
-             events table with indexes: {table_size}; mix: {}",
+            "loaded {} events ({} transactions) in {:.1} s ({:.0} events/s); settled in {:.1} s; \
+             events table with indexes: {}; mix: {}",
             loaded.events,
             loaded.transactions,
             load_time.as_secs_f64(),
             loaded.events as f64 / load_time.as_secs_f64(),
-            vacuum_time.as_secs_f64(),
+            settle_time.as_secs_f64(),
+            table_size(&test.db).await,
             loaded.mix()
         );
 
@@ -167,6 +139,26 @@ async fn parent() {
     println!("{}", table(&runs));
 }
 
+async fn table_size(db: &Database) -> String {
+    match db {
+        Database::Postgres(pool) => {
+            sqlx::query_scalar("SELECT pg_size_pretty(pg_total_relation_size('events'))")
+                .fetch_one(pool)
+                .await
+                .expect("size of the events table")
+        }
+        Database::Sqlite(pool) => {
+            let bytes: i64 = sqlx::query_scalar(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            )
+            .fetch_one(pool)
+            .await
+            .expect("size of the database file");
+            format!("{} MB (the whole file)", bytes / 1_000_000)
+        }
+    }
+}
+
 /// One measured phase of a child: one raw stream, or one rebuild.
 #[derive(Debug, Serialize, serde::Deserialize)]
 struct Phase {
@@ -175,7 +167,8 @@ struct Phase {
     seconds: f64,
     /// CPU time of the benchmark process (client side: sqlx, JSON decoding, the fold).
     client_cpu_seconds: f64,
-    /// CPU time of the Postgres backends serving this database.
+    /// CPU time of the Postgres backends serving this database (SQLite: 0, its work is the
+    /// client's).
     server_cpu_seconds: f64,
 }
 
@@ -304,10 +297,7 @@ async fn measure(url: &str) -> Report {
     let db = Database::connect(&settings)
         .await
         .expect("connect to the loaded database");
-    let Database::Postgres(pool) = &db else {
-        panic!("the rebuild benchmark runs on Postgres");
-    };
-    let events = everything_visible(pool).await;
+    let events = everything_visible(&db).await;
     let (hwm_start_kb, _) = memory_kb();
     let all = models::all();
     // `DINGHUO_BENCH_PROJECTIONS=orders,partners` rebuilds only those, to see where time goes.
@@ -327,18 +317,18 @@ async fn measure(url: &str) -> Report {
     let mut rebuilds = Vec::new();
     let mut hwm_after_stream_kb = 0;
     for round in 1..=rounds {
-        let stream = stream_once(&db, pool).await;
+        let stream = stream_once(&db).await;
         eprintln!("  round {round}: {}", stream.describe());
         if round == 1 {
             hwm_after_stream_kb = memory_kb().0;
         }
         streams.push(stream);
 
-        let before = CpuClock::start(pool).await;
+        let before = CpuClock::start(&db).await;
         let applied = rebuild(&db, &replayable, RunnerSettings::default(), |_| {})
             .await
             .expect("rebuild");
-        let rebuilt = Phase::measured("rebuild", applied, before.stop(pool).await);
+        let rebuilt = Phase::measured("rebuild", applied, before.stop(&db).await);
         eprintln!("  round {round}: {}", rebuilt.describe());
         rebuilds.push(rebuilt);
     }
@@ -355,8 +345,8 @@ async fn measure(url: &str) -> Report {
 }
 
 /// Reads the whole feed as a rebuild reads it, applying nothing.
-async fn stream_once(db: &Database, pool: &PgPool) -> Phase {
-    let before = CpuClock::start(pool).await;
+async fn stream_once(db: &Database) -> Phase {
+    let before = CpuClock::start(db).await;
     // Pages of the size a rebuild reads, so that the two read the feed the same way.
     let page_size = RunnerSettings::default().rebuild_batch_size;
     let mut after = Checkpoint::START;
@@ -370,7 +360,7 @@ async fn stream_once(db: &Database, pool: &PgPool) -> Phase {
         streamed += page.len() as u64;
         black_box(&page);
     }
-    Phase::measured("raw stream", streamed, before.stop(pool).await)
+    Phase::measured("raw stream", streamed, before.stop(db).await)
 }
 
 impl Phase {
@@ -387,8 +377,18 @@ impl Phase {
 
 /// Waits until the feed may deliver every stored event (no transaction older than one of them
 /// is still running anywhere in the cluster), so that neither measurement stops early. Answers
-/// the number of events.
-async fn everything_visible(pool: &PgPool) -> u64 {
+/// the number of events. SQLite's feed delivers what is committed.
+async fn everything_visible(db: &Database) -> u64 {
+    let pool = match db {
+        Database::Postgres(pool) => pool,
+        Database::Sqlite(pool) => {
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+                .fetch_one(pool)
+                .await
+                .expect("count the events");
+            return u64::try_from(total).expect("a count");
+        }
+    };
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let (total, withheld): (i64, i64) = sqlx::query_as(
@@ -408,573 +408,4 @@ async fn everything_visible(pool: &PgPool) -> u64 {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The bulk loader.
-
-/// One row of `events`, as postgres-es writes it.
-struct Row {
-    aggregate_type: &'static str,
-    aggregate_id: String,
-    sequence: i64,
-    event_type: String,
-    payload: String,
-    metadata: String,
-}
-
-#[derive(Debug, Default)]
-struct Loaded {
-    events: u64,
-    transactions: u64,
-    by_type: std::collections::BTreeMap<String, u64>,
-}
-
-impl Loaded {
-    fn mix(&self) -> String {
-        let mut by_type: Vec<_> = self.by_type.iter().collect();
-        by_type.sort_by(|a, b| b.1.cmp(a.1));
-        by_type
-            .iter()
-            .map(|(t, n)| format!("{t} {:.1} %", 100.0 * **n as f64 / self.events as f64))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-async fn load(pool: &PgPool, count: u64) -> Loaded {
-    let mut generator = Generator::new(count, 20_251_125);
-    let mut loaded = Loaded::default();
-    let mut batch = Vec::with_capacity(LOAD_BATCH);
-    while loaded.events + (batch.len() as u64) < count {
-        batch.push(generator.next_row());
-        if batch.len() == LOAD_BATCH {
-            insert(pool, &batch, &mut loaded).await;
-            batch.clear();
-        }
-    }
-    if !batch.is_empty() {
-        insert(pool, &batch, &mut loaded).await;
-    }
-    loaded
-}
-
-async fn insert(pool: &PgPool, rows: &[Row], loaded: &mut Loaded) {
-    let column = |f: &dyn Fn(&Row) -> String| rows.iter().map(f).collect::<Vec<String>>();
-    sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                             payload, metadata)
-         SELECT a, i, s, e, v, p::json, m::json
-           FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[],
-                       $7::text[]) AS t(a, i, s, e, v, p, m)",
-    )
-    .bind(column(&|r| r.aggregate_type.to_owned()))
-    .bind(column(&|r| r.aggregate_id.clone()))
-    .bind(rows.iter().map(|r| r.sequence).collect::<Vec<i64>>())
-    .bind(column(&|r| r.event_type.clone()))
-    .bind(vec![EVENT_VERSION.to_owned(); rows.len()])
-    .bind(column(&|r| r.payload.clone()))
-    .bind(column(&|r| r.metadata.clone()))
-    .execute(pool)
-    .await
-    .expect("insert a batch of events");
-    loaded.events += rows.len() as u64;
-    loaded.transactions += 1;
-    for row in rows {
-        *loaded.by_type.entry(row.event_type.clone()).or_default() += 1;
-    }
-}
-
-struct Product {
-    id: ProductId,
-    sku: Sku,
-    name: Name,
-    unit: Unit,
-    price: Money,
-    sequence: i64,
-    listed: bool,
-}
-
-struct Dealer {
-    id: PartnerId,
-    contacts: Vec<ContactId>,
-}
-
-struct Tenant {
-    id: TenantId,
-    admin: Uuid,
-    products: Vec<Product>,
-    dealers: Vec<Dealer>,
-}
-
-#[derive(Clone, Copy)]
-enum Stage {
-    Submitted,
-    Confirmed,
-    Shipped,
-}
-
-struct OpenOrder {
-    tenant: usize,
-    id: OrderId,
-    contact: ContactId,
-    sequence: i64,
-    stage: Stage,
-}
-
-/// Writes a realistic log, event by event, from a seed:
-/// - one tenant per 100,000 events (at least one), set up as the demo does: registered,
-///   interconnect on, ordering bought and enabled, a WeChat account bound and its menu
-///   published, default function permissions set (7 events);
-/// - per tenant 200 products listed, 100 dealers (customer recorded, partner added, ordering
-///   assigned) with two their-side contacts each (recorded, added as partner contact, bound);
-/// - then orders of 1 to 5 lines (quantities 1 to 50, a note on 30 %), each driven onwards
-///   (confirmed, shipped, received; 4 % rejected and 3 % cancelled), interleaved across tenants
-///   and orders, with now and then a reprice (0.5 % of steps) or a delist (0.05 %).
-///
-/// At 100,000 events that is about 1.5 % setup and 98 % orders and catalog changes, the same
-/// proportions at every size (tenants grow with the log).
-struct Generator {
-    rng: StdRng,
-    tenants: Vec<Tenant>,
-    /// Setup events not yet emitted, in order.
-    setup: VecDeque<Row>,
-    open: VecDeque<OpenOrder>,
-}
-
-impl Generator {
-    const PRODUCTS: usize = 200;
-    const DEALERS: usize = 100;
-    const CONTACTS_PER_DEALER: usize = 2;
-    /// Orders in progress at a time: follow-up events of one order are spread over the log, and
-    /// as many orders are open at the end of a long log as at the end of a short one, as on a
-    /// platform whose orders take days from submission to receipt however long its history.
-    const OPEN_ORDERS: usize = 2_000;
-
-    fn new(count: u64, seed: u64) -> Self {
-        let mut generator = Self {
-            rng: StdRng::seed_from_u64(seed),
-            tenants: Vec::new(),
-            setup: VecDeque::new(),
-            open: VecDeque::new(),
-        };
-        let tenants = (count / 100_000).max(1);
-        for number in 0..tenants {
-            generator.set_up_tenant(number);
-        }
-        generator
-    }
-
-    fn metadata(tenant: TenantId, actor: Uuid, role: &str) -> String {
-        let request = Uuid::now_v7().to_string();
-        json!({
-            "tenant_id": tenant.to_string(),
-            "actor_id": actor.to_string(),
-            "actor_role": role,
-            "correlation_id": request,
-            "causation_id": request,
-            "request_id": request,
-        })
-        .to_string()
-    }
-
-    fn row<E: DomainEvent + Serialize>(
-        aggregate_type: &'static str,
-        aggregate_id: String,
-        sequence: i64,
-        event: &E,
-        metadata: String,
-    ) -> Row {
-        Row {
-            aggregate_type,
-            aggregate_id,
-            sequence,
-            event_type: event.event_type(),
-            payload: serde_json::to_string(event).expect("an event serialises"),
-            metadata,
-        }
-    }
-
-    fn set_up_tenant(&mut self, number: u64) {
-        let id = TenantId::from_uuid(Uuid::now_v7());
-        let operator = Uuid::now_v7();
-        let admin = Uuid::now_v7();
-        let text = |s: &str| Name::parse(s).expect("a valid name");
-        let app_id =
-            WechatAppId::parse(&format!("wx{:016x}", 0xbe00 + number)).expect("a valid app id");
-        let tenant_events = [
-            (
-                TenantEvent::TenantRegistered {
-                    name: text(&format!("味道食品 {number}")),
-                },
-                operator,
-                "operator",
-            ),
-            (TenantEvent::InterconnectEnabled, operator, "operator"),
-            (
-                TenantEvent::AppPurchased { app: App::Ordering },
-                operator,
-                "operator",
-            ),
-            (
-                TenantEvent::AppEnabled { app: App::Ordering },
-                admin,
-                "admin",
-            ),
-            (
-                TenantEvent::WechatAccountBound {
-                    app_id: app_id.clone(),
-                    name: text("味道食品服务号"),
-                },
-                admin,
-                "admin",
-            ),
-            (
-                TenantEvent::WechatMenuPublished {
-                    app_id,
-                    buttons: vec![
-                        MenuButton {
-                            name: text("在线订货"),
-                            action: MenuAction::OpenApp { app: App::Ordering },
-                        },
-                        MenuButton::open_url(
-                            text("新品推荐"),
-                            "https://shop.example.com/new",
-                            "url",
-                        )
-                        .expect("a valid button"),
-                    ],
-                },
-                admin,
-                "admin",
-            ),
-            (
-                TenantEvent::FunctionPermissionsSet {
-                    app: App::Ordering,
-                    permissions: Permission::ALL.iter().copied().collect(),
-                },
-                admin,
-                "admin",
-            ),
-        ];
-        for (sequence, (event, actor, role)) in tenant_events.iter().enumerate() {
-            let row = Self::row(
-                "Tenant",
-                id.to_string(),
-                sequence as i64 + 1,
-                event,
-                Self::metadata(id, *actor, role),
-            );
-            self.setup.push_back(row);
-        }
-
-        let mut products = Vec::with_capacity(Self::PRODUCTS);
-        for i in 0..Self::PRODUCTS {
-            let sku = Sku::parse(&format!("WD-{i:05}")).expect("a valid sku");
-            let product = Product {
-                id: ProductId::for_sku(id, &sku),
-                sku,
-                name: text(&format!("产品 {i}")),
-                unit: Unit::parse(if i % 3 == 0 { "箱" } else { "袋" }).expect("a valid unit"),
-                price: Money::price(self.rng.gen_range(500..50_000), Currency::CNY, "price")
-                    .expect("a valid price"),
-                sequence: 1,
-                listed: true,
-            };
-            let event = ProductEvent::ProductListed {
-                tenant_id: id,
-                sku: product.sku.clone(),
-                name: product.name.clone(),
-                unit: product.unit.clone(),
-                price: product.price,
-            };
-            let row = Self::row(
-                "Product",
-                product.id.to_string(),
-                1,
-                &event,
-                Self::metadata(id, admin, "admin"),
-            );
-            self.setup.push_back(row);
-            products.push(product);
-        }
-
-        let mut dealers = Vec::with_capacity(Self::DEALERS);
-        for d in 0..Self::DEALERS {
-            let partner = PartnerId::from_uuid(Uuid::now_v7());
-            let partner_events = [
-                PartnerEvent::CustomerRecorded {
-                    tenant_id: id,
-                    name: text(&format!("经销商 {d}")),
-                    phone: Some(phone(number, d, 0)),
-                    address: Some(Address::parse(&format!("{d} 号 长江路")).expect("address")),
-                },
-                PartnerEvent::PartnerAdded {
-                    mode: if d % 5 == 0 {
-                        PartnerMode::Tenant
-                    } else {
-                        PartnerMode::Tenantless
-                    },
-                },
-                PartnerEvent::AppAssigned { app: App::Ordering },
-            ];
-            for (sequence, event) in partner_events.iter().enumerate() {
-                let row = Self::row(
-                    "Partner",
-                    partner.to_string(),
-                    sequence as i64 + 1,
-                    event,
-                    Self::metadata(id, admin, "admin"),
-                );
-                self.setup.push_back(row);
-            }
-            let mut contacts = Vec::new();
-            for c in 0..Self::CONTACTS_PER_DEALER {
-                let contact = ContactId::from_uuid(Uuid::now_v7());
-                let contact_events = [
-                    (
-                        ContactEvent::ContactRecorded {
-                            tenant_id: id,
-                            name: text(&format!("联系人 {d}-{c}")),
-                            phone: Some(phone(number, d, c + 1)),
-                            affiliation: Affiliation::Customer {
-                                customer_id: partner,
-                            },
-                        },
-                        admin,
-                        "admin",
-                    ),
-                    (
-                        ContactEvent::PartnerContactAdded {
-                            partner_id: partner,
-                            side: Side::Theirs,
-                            mode: PartnerMode::Tenantless,
-                        },
-                        admin,
-                        "admin",
-                    ),
-                    (
-                        ContactEvent::ContactBound {
-                            channel: Channel::MiniProgram,
-                            wechat_open_id: Some(
-                                OpenId::parse(&format!("open-{}", contact.as_uuid().simple()))
-                                    .expect("an open id"),
-                            ),
-                        },
-                        contact.as_uuid(),
-                        "contact",
-                    ),
-                ];
-                for (sequence, (event, actor, role)) in contact_events.iter().enumerate() {
-                    let row = Self::row(
-                        "Contact",
-                        contact.to_string(),
-                        sequence as i64 + 1,
-                        event,
-                        Self::metadata(id, *actor, role),
-                    );
-                    self.setup.push_back(row);
-                }
-                contacts.push(contact);
-            }
-            dealers.push(Dealer {
-                id: partner,
-                contacts,
-            });
-        }
-        self.tenants.push(Tenant {
-            id,
-            admin,
-            products,
-            dealers,
-        });
-    }
-
-    fn next_row(&mut self) -> Row {
-        if let Some(row) = self.setup.pop_front() {
-            return row;
-        }
-        let roll: f64 = self.rng.gen();
-        if roll < 0.005 {
-            return self.reprice();
-        }
-        if roll < 0.0055 {
-            return self.delist();
-        }
-        // A new order whenever one has finished. (Submitting at random beside advancing, as
-        // before, let the open orders grow with the log: about 42,000 at a million events.)
-        if self.open.len() < Self::OPEN_ORDERS {
-            self.submit()
-        } else {
-            self.advance()
-        }
-    }
-
-    fn reprice(&mut self) -> Row {
-        let tenant = self.rng.gen_range(0..self.tenants.len());
-        let t = &mut self.tenants[tenant];
-        let product = &mut t.products[self.rng.gen_range(0..Self::PRODUCTS)];
-        product.sequence += 1;
-        product.price = Money::price(self.rng.gen_range(500..50_000), Currency::CNY, "price")
-            .expect("a valid price");
-        let event = ProductEvent::ProductRepriced {
-            price: product.price,
-        };
-        Self::row(
-            "Product",
-            product.id.to_string(),
-            product.sequence,
-            &event,
-            Self::metadata(t.id, t.admin, "admin"),
-        )
-    }
-
-    fn delist(&mut self) -> Row {
-        let tenant = self.rng.gen_range(0..self.tenants.len());
-        let t = &mut self.tenants[tenant];
-        let listed: Vec<usize> = (0..Self::PRODUCTS)
-            .filter(|&i| t.products[i].listed)
-            .collect();
-        let Some(&index) = listed.choose(&mut self.rng) else {
-            return self.reprice();
-        };
-        let product = &mut t.products[index];
-        product.sequence += 1;
-        product.listed = false;
-        Self::row(
-            "Product",
-            product.id.to_string(),
-            product.sequence,
-            &ProductEvent::ProductDelisted,
-            Self::metadata(t.id, t.admin, "admin"),
-        )
-    }
-
-    fn submit(&mut self) -> Row {
-        let tenant = self.rng.gen_range(0..self.tenants.len());
-        let t = &self.tenants[tenant];
-        let dealer = &t.dealers[self.rng.gen_range(0..Self::DEALERS)];
-        let contact = dealer.contacts[self.rng.gen_range(0..Self::CONTACTS_PER_DEALER)];
-        let listed: Vec<&Product> = t.products.iter().filter(|p| p.listed).collect();
-        let count = self.rng.gen_range(1..=5).min(listed.len());
-        let mut lines = Vec::with_capacity(count);
-        let mut total = Money::zero(Currency::CNY);
-        for product in listed.choose_multiple(&mut self.rng, count) {
-            let quantity =
-                Quantity::parse(self.rng.gen_range(1..=50), "quantity").expect("a valid quantity");
-            let line_total = product.price.times(quantity.get()).expect("a line total");
-            total = total.checked_add(line_total).expect("an order total");
-            lines.push(OrderLine {
-                product_id: product.id,
-                sku: product.sku.clone(),
-                name: product.name.clone(),
-                unit: product.unit.clone(),
-                quantity,
-                unit_price: product.price,
-                line_total,
-            });
-        }
-        let note = if self.rng.gen_bool(0.3) {
-            "请尽快发货，谢谢"
-        } else {
-            ""
-        };
-        let id = OrderId::from_uuid(Uuid::now_v7());
-        let event = OrderEvent::OrderSubmitted {
-            tenant_id: t.id,
-            partner_id: dealer.id,
-            contact_id: contact,
-            lines,
-            total,
-            note: Note::parse(note).expect("a valid note"),
-        };
-        let row = Self::row(
-            "Order",
-            id.to_string(),
-            1,
-            &event,
-            Self::metadata(t.id, contact.as_uuid(), "contact"),
-        );
-        self.open.push_back(OpenOrder {
-            tenant,
-            id,
-            contact,
-            sequence: 1,
-            stage: Stage::Submitted,
-        });
-        row
-    }
-
-    fn advance(&mut self) -> Row {
-        let Some(mut order) = self.open.pop_front() else {
-            return self.submit();
-        };
-        let t = &self.tenants[order.tenant];
-        let roll: f64 = self.rng.gen();
-        let reason = |text: &str| Reason::parse(text).expect("a valid reason");
-        let (event, actor, role, next) = match order.stage {
-            Stage::Submitted if roll < 0.04 => (
-                OrderEvent::OrderRejected {
-                    reason: reason("库存不足"),
-                },
-                t.admin,
-                "admin",
-                None,
-            ),
-            Stage::Submitted if roll < 0.07 => (
-                OrderEvent::OrderCancelled {
-                    reason: reason("不需要了"),
-                },
-                order.contact.as_uuid(),
-                "contact",
-                None,
-            ),
-            Stage::Submitted => (
-                OrderEvent::OrderConfirmed,
-                t.admin,
-                "admin",
-                Some(Stage::Confirmed),
-            ),
-            Stage::Confirmed => (
-                OrderEvent::OrderShipped {
-                    carrier: Some(Carrier::parse("顺丰速运").expect("a carrier")),
-                    tracking: Some(
-                        TrackingNumber::parse(&format!(
-                            "SF{:012}",
-                            self.rng.gen_range(0..1_000_000_000_000u64)
-                        ))
-                        .expect("a tracking number"),
-                    ),
-                },
-                t.admin,
-                "admin",
-                Some(Stage::Shipped),
-            ),
-            Stage::Shipped => (
-                OrderEvent::OrderReceived,
-                order.contact.as_uuid(),
-                "contact",
-                None,
-            ),
-        };
-        order.sequence += 1;
-        let row = Self::row(
-            "Order",
-            order.id.to_string(),
-            order.sequence,
-            &event,
-            Self::metadata(t.id, actor, role),
-        );
-        if let Some(stage) = next {
-            order.stage = stage;
-            self.open.push_back(order);
-        }
-        row
-    }
-}
-
-/// A distinct valid mobile number per tenant, dealer and person.
-fn phone(tenant: u64, dealer: usize, person: usize) -> Phone {
-    let number = 13_000_000_000u64 + tenant * 1_000_000 + dealer as u64 * 10 + person as u64;
-    Phone::parse(&number.to_string()).expect("a valid phone")
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use sqlx::PgPool;
+use dinghuo_commands::Database;
 
 /// Linux reports process CPU times in ticks of 1/100 s (`USER_HZ`).
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -27,8 +27,12 @@ fn cpu_ticks(pid: &str) -> u64 {
     field(11) + field(12)
 }
 
-/// CPU ticks of each backend connected to `pool`'s database, by pid.
-async fn backends(pool: &PgPool) -> HashMap<i32, u64> {
+/// CPU ticks of each Postgres backend connected to `db`, by pid. SQLite runs in this process:
+/// its time is the client's.
+async fn backends(db: &Database) -> HashMap<i32, u64> {
+    let Database::Postgres(pool) = db else {
+        return HashMap::new();
+    };
     let pids: Vec<i32> =
         sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
             .fetch_all(pool)
@@ -57,18 +61,18 @@ pub struct CpuClock {
 }
 
 impl CpuClock {
-    pub async fn start(pool: &PgPool) -> Self {
+    pub async fn start(db: &Database) -> Self {
         Self {
-            server_ticks: backends(pool).await,
+            server_ticks: backends(db).await,
             client_ticks: cpu_ticks("self"),
             at: Instant::now(),
         }
     }
 
-    pub async fn stop(self, pool: &PgPool) -> CpuSpent {
+    pub async fn stop(self, db: &Database) -> CpuSpent {
         let wall_seconds = self.at.elapsed().as_secs_f64();
         let client_ticks = cpu_ticks("self").saturating_sub(self.client_ticks);
-        let server_ticks: u64 = backends(pool)
+        let server_ticks: u64 = backends(db)
             .await
             .into_iter()
             .map(|(pid, ticks)| {

@@ -14,14 +14,19 @@
 //!   fault (nothing lost or duplicated, no `INTERNAL`, recovery within 5 s, read models equal a
 //!   rebuild);
 //! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it;
+//! - [`submit_load`]: 16 clients sending `submitOrder` over HTTP, with latencies and error codes
+//!   (load benchmarks);
 //! - [`ws`]: a GraphQL client over the server's WebSocket (subscriptions);
 //! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side;
+//! - [`generated_log`]: a realistic event log of any size, bulk-loaded (rebuild benchmark and
+//!   rebuild-under-load tests);
 //! - [`fuzz`]: a GraphQL fuzzer generated from the schema, with its oracle.
 
 pub mod at_rest;
 pub mod cpu;
 pub mod faults;
 pub mod fuzz;
+pub mod generated_log;
 pub mod history;
 pub mod inspect;
 pub mod logs;
@@ -29,6 +34,7 @@ pub mod proxy;
 pub mod read_model;
 pub mod refusal;
 pub mod server;
+pub mod submit_load;
 mod test_db;
 mod world;
 pub mod ws;
