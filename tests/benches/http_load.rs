@@ -33,21 +33,11 @@ use dinghuo_tests::cpu::{CpuClock, CpuSpent};
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::submit_load::{lines, over_http, Phase};
-use dinghuo_tests::{Backend, TestDb, World};
+use dinghuo_tests::{bench_env, Backend, TestDb, World};
 
 const PRODUCTS: usize = 3;
 /// Requests before each measured HTTP phase: connections, prepared statements.
 const WARM_UP: Duration = Duration::from_secs(2);
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .map(|text| {
-            text.parse()
-                .unwrap_or_else(|_| panic!("{name} must be a number, not {text:?}"))
-        })
-        .unwrap_or(default)
-}
 
 async fn command_layer(
     commands: Arc<Commands>,
@@ -208,9 +198,9 @@ fn median(sorted: &[f64]) -> f64 {
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
-        let clients = env_number("DINGHUO_BENCH_CLIENTS", 16) as usize;
-        let duration = Duration::from_secs(env_number("DINGHUO_BENCH_SECONDS", 8));
-        let rounds = env_number("DINGHUO_BENCH_ROUNDS", 4);
+        let clients = bench_env::count("DINGHUO_BENCH_CLIENTS", 16) as usize;
+        let duration = Duration::from_secs(bench_env::count("DINGHUO_BENCH_SECONDS", 8));
+        let rounds = bench_env::count("DINGHUO_BENCH_ROUNDS", 4);
         let Some(test) = TestDb::with_pool_size(Backend::Postgres, 32).await else {
             println!("Postgres is unreachable: nothing measured");
             return;

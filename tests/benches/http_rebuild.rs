@@ -31,17 +31,7 @@ use dinghuo_tests::generated_log::{self, DEFAULT_SEED};
 use dinghuo_tests::read_model::{replayable_projections, settle_feed};
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::submit_load::{over_http, Phase};
-use dinghuo_tests::{Backend, TestDb, World};
-
-fn env_number(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(text) => text
-            .replace(['_', ','], "")
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, not {text:?}")),
-        Err(_) => default,
-    }
-}
+use dinghuo_tests::{bench_env, Backend, TestDb, World};
 
 /// Every replayable projection rebuilt together, as `rebuild --all` does; answers the events
 /// replayed and the seconds it took.
@@ -85,10 +75,10 @@ async fn parent() {
         Ok("postgres") => Backend::Postgres,
         Ok(other) => panic!("DINGHUO_BENCH_BACKEND is sqlite or postgres, not {other:?}"),
     };
-    let events = env_number("DINGHUO_BENCH_EVENTS", 1_000_000);
-    let clients = env_number("DINGHUO_BENCH_CLIENTS", 16) as usize;
-    let duration = Duration::from_secs(env_number("DINGHUO_BENCH_SECONDS", 20));
-    let rounds = env_number("DINGHUO_BENCH_ROUNDS", 2);
+    let events = bench_env::count("DINGHUO_BENCH_EVENTS", 1_000_000);
+    let clients = bench_env::count("DINGHUO_BENCH_CLIENTS", 16) as usize;
+    let duration = Duration::from_secs(bench_env::count("DINGHUO_BENCH_SECONDS", 20));
+    let rounds = bench_env::count("DINGHUO_BENCH_ROUNDS", 2);
     let Some(test) = TestDb::with_pool_size(backend, 16).await else {
         println!("Postgres is unreachable: nothing measured");
         return;

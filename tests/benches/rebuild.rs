@@ -38,7 +38,7 @@ use dinghuo_commands::{Database, DatabaseSettings};
 use dinghuo_projections::{models, read_feed, rebuild, Checkpoint, Projection, RunnerSettings};
 use dinghuo_tests::cpu::{CpuClock, CpuSpent};
 use dinghuo_tests::generated_log::{self, DEFAULT_SEED};
-use dinghuo_tests::{Backend, TestDb};
+use dinghuo_tests::{bench_env, Backend, TestDb};
 use serde::Serialize;
 
 const DEFAULT_EVENTS: u64 = 1_000_000;
@@ -68,19 +68,9 @@ fn main() {
     runtime.block_on(parent());
 }
 
-fn env_count(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(text) => text
-            .replace(['_', ','], "")
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a count of events, not {text:?}")),
-        Err(_) => default,
-    }
-}
-
 async fn parent() {
-    let large = env_count("DINGHUO_BENCH_EVENTS", DEFAULT_EVENTS);
-    let small = env_count("DINGHUO_BENCH_SMALL_EVENTS", DEFAULT_SMALL_EVENTS).min(large);
+    let large = bench_env::count("DINGHUO_BENCH_EVENTS", DEFAULT_EVENTS);
+    let small = bench_env::count("DINGHUO_BENCH_SMALL_EVENTS", DEFAULT_SMALL_EVENTS).min(large);
     let mut sizes = vec![small, large];
     sizes.dedup();
     let projections: Vec<&str> = models::all()
@@ -311,7 +301,7 @@ async fn measure(url: &str) -> Report {
         })
         .map(|p| p.as_ref())
         .collect();
-    let rounds = env_count("DINGHUO_BENCH_ROUNDS", DEFAULT_ROUNDS).max(1);
+    let rounds = bench_env::count("DINGHUO_BENCH_ROUNDS", DEFAULT_ROUNDS).max(1);
 
     let mut streams = Vec::new();
     let mut rebuilds = Vec::new();

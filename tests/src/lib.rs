@@ -17,12 +17,14 @@
 //! - [`submit_load`]: 16 clients sending `submitOrder` over HTTP, with latencies and error codes
 //!   (load benchmarks);
 //! - [`ws`]: a GraphQL client over the server's WebSocket (subscriptions);
+//! - [`bench_env`]: the benchmarks' settings from the environment;
 //! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side;
 //! - [`generated_log`]: a realistic event log of any size, bulk-loaded (rebuild benchmark and
 //!   rebuild-under-load tests);
 //! - [`fuzz`]: a GraphQL fuzzer generated from the schema, with its oracle.
 
 pub mod at_rest;
+pub mod bench_env;
 pub mod cpu;
 pub mod faults;
 pub mod fuzz;
