@@ -65,7 +65,7 @@ pub enum Command {
     Migrate,
     /// Load a realistic sample tenant through the command layer and show the product
     /// document's refusals happening.
-    Demo(crate::demo::DemoArgs),
+    Demo(dinghuo_demo::DemoArgs),
     /// Serve the GraphQL API, and run the projections and the SMS dispatcher in-process.
     Serve(crate::server::ServeArgs),
     /// Inspect and maintain the read-model projections.
@@ -110,7 +110,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Demo(args) => {
             let commands = Commands::new(db.clone());
-            crate::demo::run(&commands, args)
+            dinghuo_demo::run(&commands, args)
                 .await
                 .map_err(|e| e as Box<dyn std::error::Error>)?;
         }

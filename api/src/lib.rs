@@ -1,4 +1,4 @@
-//! Dinghuo's edge: the `dinghuo` command line today, the GraphQL server next. The binary
+//! Dinghuo's edge: the `dinghuo` command line and the GraphQL server. The binary
 //! (`src/main.rs`) only parses flags, sets up tracing and calls [`cli::run`]; everything else
 //! lives here so that the server and the tests in `tests/` can use it.
 //!
@@ -9,8 +9,10 @@
 //! - [`audit`]: reading the event log for auditors (filtered, paged) and the NDJSON export;
 //! - [`token_cmd`]: `dinghuo token`, minting tokens for every role but `contact`;
 //! - [`audit_cmd`]: `dinghuo audit export`;
-//! - [`demo`]: `dinghuo demo`, a realistic sample tenant loaded through the command layer;
-//! - [`projections_cmd`]: `dinghuo projections status|rebuild|catch-up`.
+//! - [`projections_cmd`]: `dinghuo projections status|rebuild|catch-up`;
+//! - [`graphql`] and [`server`]: the GraphQL API and `dinghuo serve`.
+//!
+//! `dinghuo demo` is the `dinghuo-demo` crate: it needs only the command layer.
 //!
 //! The process's allocator is mimalloc (`allocator.rs`), for the server and for every test and
 //! benchmark that links this crate.
@@ -20,7 +22,6 @@ pub mod audit;
 pub mod audit_cmd;
 pub mod auth;
 pub mod cli;
-pub mod demo;
 pub mod graphql;
 pub mod projections_cmd;
 pub mod rebuild_progress;

@@ -6,13 +6,13 @@
 use std::time::Duration;
 
 use dinghuo_commands::{Actor, Role};
+use dinghuo_demo::{self as demo, DemoArgs};
 use dinghuo_domain::{ContactId, Lookup, TenantId};
 use dinghuo_projections::sql::{fetch_all, Arg};
 use uuid::Uuid;
 
 use super::{Error, ServeArgs};
 use crate::auth::Tokens;
-use crate::demo::{self, DemoArgs};
 use crate::graphql::ApiState;
 
 /// How long the printed tokens stay valid.
