@@ -128,3 +128,11 @@ pub async fn advance_all(
     args.extend(key_args(keys));
     tx.defer("projection_checkpoints", &sql, &args).await
 }
+
+/// The checkpoint stored for `key`, outside any transaction.
+pub async fn stored_checkpoint(
+    db: &Database,
+    key: &str,
+) -> Result<Option<Checkpoint>, sqlx::Error> {
+    Ok(stored_all(db, &[key]).await?.remove(key))
+}

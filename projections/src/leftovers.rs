@@ -7,9 +7,9 @@
 use dinghuo_commands::Database;
 
 use crate::checkpoint::{self, rebuild_key};
+use crate::error::RunnerError;
 use crate::lock::{try_lock_rebuild, RebuildLock};
 use crate::projection::{Projection, TableNames};
-use crate::runner::RunnerError;
 use crate::sql::Tx;
 
 /// Removes the leftovers of an earlier rebuild of `projection`, unless a rebuild of it is

@@ -6,6 +6,10 @@
 //! - [`outbox`]: the SMS outbox reactor (`notifications`), its dispatcher and SMS providers;
 //! - [`projection`]: the `Projection` trait and the naming of its tables;
 //! - [`runner`]: following the feed in batches, read models and checkpoint in one transaction;
+//! - [`prepare`]: a projection's tables made ready (created, rebuilt on a new schema, leftovers
+//!   removed) before its runner starts;
+//! - [`settings`]: how runners and rebuilds pace themselves;
+//! - [`error`]: why a runner or a rebuild stopped (`RunnerError`), panics included;
 //! - [`checkpoint`]: the rows of `projection_checkpoints`;
 //! - [`rebuild`]: building from zero into fresh tables and swapping them in;
 //! - [`leftovers`]: removing what a failed or interrupted rebuild left behind;
@@ -17,24 +21,30 @@
 //! - [`sql`]: the thin dialect layer (one transaction and argument type for both backends).
 
 pub mod checkpoint;
+pub mod error;
 pub mod feed;
 pub mod leftovers;
 pub mod lock;
 pub mod models;
 pub mod outbox;
+pub mod prepare;
 pub mod projection;
 pub mod rebuild;
 pub mod runner;
+pub mod settings;
 pub mod sql;
 pub mod status;
 pub mod supervise;
 pub mod wait;
 pub mod wake;
 
+pub use error::RunnerError;
 pub use feed::{read_feed, Checkpoint, FeedError, FeedEvent};
+pub use prepare::prepare;
 pub use projection::{Dialect, Projection, ProjectionError, TableNames};
 pub use rebuild::{rebuild, RebuildProgress};
-pub use runner::{catch_up, prepare, Runner, RunnerError, RunnerSettings};
+pub use runner::{catch_up, Runner};
+pub use settings::RunnerSettings;
 pub use status::{status, ProjectionStatus, State};
 pub use supervise::{supervise, Backoff, Transient};
 pub use wait::{

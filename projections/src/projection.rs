@@ -243,3 +243,8 @@ pub trait Writes: Send {
     async fn write(self: Box<Self>, tx: &mut Tx, names: &TableNames)
         -> Result<(), ProjectionError>;
 }
+
+/// A fresh generation token for index names.
+pub(crate) fn new_generation() -> String {
+    uuid::Uuid::now_v7().simple().to_string()[20..].to_owned()
+}

@@ -22,11 +22,14 @@ use tokio::sync::{mpsc, Mutex, OwnedMutexGuard};
 use tokio::task::JoinHandle;
 
 use crate::checkpoint::{self, rebuild_key};
+use crate::error::{guard_panics, RunnerError};
 use crate::feed::{head_position, read_feed, Checkpoint, FeedEvent};
 use crate::leftovers;
 use crate::lock::try_lock_rebuild;
-use crate::projection::{Dialect, Projection, ProjectionError, RebuildFold, TableNames, Writes};
-use crate::runner::{guard_panics, new_generation, RunnerError, RunnerSettings};
+use crate::projection::{
+    new_generation, Dialect, Projection, ProjectionError, RebuildFold, TableNames, Writes,
+};
+use crate::settings::RunnerSettings;
 use crate::sql::{Arg, Tx};
 
 /// Progress of a rebuild, reported after each batch.

@@ -9,125 +9,25 @@
 //! its own. A member that fails is recorded as failed and taken out, and the page is applied
 //! again without it: one broken projection never stops the others.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
-use futures::FutureExt;
 use tokio::sync::watch;
 
 use crate::checkpoint;
-use crate::feed::{read_feed, read_feed_in, Checkpoint, FeedError, FeedEvent};
+use crate::error::{guard_panics, RunnerError};
+use crate::feed::{read_feed, read_feed_in, Checkpoint, FeedEvent};
 use crate::lock;
-use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
+use crate::prepare::prepare;
+use crate::projection::{Projection, TableNames};
+use crate::settings::RunnerSettings;
 use crate::sql::{self, Arg, Tx};
 use crate::supervise::Transient;
 use crate::wait::Progress;
 use crate::wake::Wakeup;
 
-#[derive(Debug, thiserror::Error)]
-pub enum RunnerError {
-    #[error(transparent)]
-    Feed(#[from] FeedError),
-    #[error(transparent)]
-    Projection(#[from] ProjectionError),
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("{0} is a reactor: its effects happen once, so it is never rebuilt")]
-    NotReplayable(String),
-    #[error("the projection panicked: {0}")]
-    Panicked(String),
-    #[error("a rebuild of {0} is already running")]
-    RebuildRunning(String),
-    #[error(transparent)]
-    RebuildLock(#[from] crate::lock::RebuildLockError),
-}
-
-impl From<RunnerError> for ProjectionError {
-    fn from(error: RunnerError) -> Self {
-        match error {
-            RunnerError::Projection(inner) => inner,
-            RunnerError::Database(inner) => Self::Database(inner),
-            RunnerError::Feed(FeedError::Database(inner)) => Self::Database(inner),
-            RunnerError::Feed(FeedError::Malformed { position, reason }) => Self::Unappliable {
-                event_type: "?".into(),
-                position,
-                reason,
-            },
-            RunnerError::Panicked(message) => Self::Unappliable {
-                event_type: "?".into(),
-                position: 0,
-                reason: format!("panicked: {message}"),
-            },
-            RunnerError::NotReplayable(name) => Self::Unappliable {
-                event_type: "-".into(),
-                position: 0,
-                reason: format!("{name} is not replayable"),
-            },
-            error @ (RunnerError::RebuildRunning(_) | RunnerError::RebuildLock(_)) => {
-                Self::Unappliable {
-                    event_type: "-".into(),
-                    position: 0,
-                    reason: error.to_string(),
-                }
-            }
-        }
-    }
-}
-
-/// How a runner paces itself.
-#[derive(Debug, Clone, Copy)]
-pub struct RunnerSettings {
-    /// Events per transaction.
-    pub batch_size: u32,
-    /// Events per transaction of a rebuild: larger, since nobody reads the tables it fills and
-    /// a projection folds a batch in memory before writing it.
-    pub rebuild_batch_size: u32,
-    /// The longest a caught-up runner sleeps without a wake-up signal.
-    pub poll_interval: Duration,
-    /// How often a standby tries to take over the lock.
-    pub standby_interval: Duration,
-    /// How long a runner woken by a commit waits for more commits before reading the feed.
-    /// Every mutation's read-your-writes wait includes it; see [`RunnerSettings::for_database`].
-    pub gather: Duration,
-}
-
-impl Default for RunnerSettings {
-    fn default() -> Self {
-        Self {
-            batch_size: 500,
-            rebuild_batch_size: 5_000,
-            poll_interval: Duration::from_millis(500),
-            standby_interval: Duration::from_secs(1),
-            gather: Duration::from_millis(5),
-        }
-    }
-}
-
-impl RunnerSettings {
-    /// The defaults, with the `gather` that suits the backend (measured in
-    /// `docs/performance.md`). On Postgres 1 ms: under load the commits made while a page is
-    /// applied make the next page anyway, and a shorter wait answers mutations sooner. On SQLite
-    /// 5 ms: each page takes the database's only write lock, and more, smaller pages leave
-    /// the commands waiting for it.
-    pub fn for_database(db: &Database) -> Self {
-        let gather = match db {
-            Database::Postgres(_) => Duration::from_millis(1),
-            Database::Sqlite(_) => Duration::from_millis(5),
-        };
-        Self {
-            gather,
-            ..Self::default()
-        }
-    }
-}
-
-/// A fresh generation token for index names.
-pub(crate) fn new_generation() -> String {
-    uuid::Uuid::now_v7().simple().to_string()[20..].to_owned()
-}
+pub use crate::checkpoint::stored_checkpoint;
 
 /// Why a page was not applied. Nothing of it was kept, for any member.
 pub(crate) enum PageError {
@@ -330,72 +230,6 @@ async fn open_page(
     }
 }
 
-/// Runs `work`, turning a panic in it into [`RunnerError::Panicked`]. A panic in a projection
-/// must stop it like an error does, visibly: the transaction is dropped (rolled back) either
-/// way, and the caller records the failure.
-pub(crate) async fn guard_panics<T, E>(
-    work: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, RunnerError>
-where
-    RunnerError: From<E>,
-{
-    match AssertUnwindSafe(work).catch_unwind().await {
-        Ok(result) => result.map_err(RunnerError::from),
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".to_owned());
-            Err(RunnerError::Panicked(message))
-        }
-    }
-}
-
-/// Removes what an interrupted rebuild left behind; creates the live tables and checkpoint of
-/// a projection seen for the first time; rebuilds a projection whose schema version changed.
-pub async fn prepare(db: &Database, projection: &dyn Projection) -> Result<(), RunnerError> {
-    crate::leftovers::clean_up(db, projection).await?;
-    let mut tx = Tx::begin(db).await?;
-    let version = checkpoint::schema_version(&mut tx, projection.name()).await?;
-    match version {
-        Some(v) if v == projection.schema_version() => Ok(()),
-        Some(_) if !projection.replayable() => {
-            // A reactor's tables come from migrations; a new version just continues.
-            tx.execute(
-                "UPDATE projection_checkpoints SET schema_version = $2 WHERE name = $1",
-                &[
-                    projection.name().into(),
-                    i64::from(projection.schema_version()).into(),
-                ],
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        }
-        Some(_) => {
-            drop(tx);
-            tracing::info!(projection = projection.name(), "schema changed: rebuilding");
-            crate::rebuild::rebuild(db, &[projection], RunnerSettings::default(), |_| {}).await?;
-            Ok(())
-        }
-        None => {
-            let names = TableNames::live(&new_generation());
-            for table in projection.tables() {
-                tx.execute(&format!("DROP TABLE IF EXISTS {}", names.table(table)), &[])
-                    .await?;
-            }
-            let statements = projection.schema(Dialect::of(db), &names);
-            for statement in statements.iter().chain(&projection.indexes(&names)) {
-                tx.execute(statement, &[]).await?;
-            }
-            checkpoint::reset(&mut tx, projection.name(), projection.schema_version()).await?;
-            tx.commit().await?;
-            Ok(())
-        }
-    }
-}
-
 /// Applies batches until the feed has nothing more that is safe to read. Answers the number of
 /// events applied. Used by the CLI and tests; a running service uses [`Runner::run`].
 pub async fn catch_up(
@@ -567,12 +401,4 @@ impl Runner {
             }
         }
     }
-}
-
-/// The checkpoint stored for `key`, outside any transaction.
-pub async fn stored_checkpoint(
-    db: &Database,
-    key: &str,
-) -> Result<Option<Checkpoint>, sqlx::Error> {
-    Ok(checkpoint::stored_all(db, &[key]).await?.remove(key))
 }

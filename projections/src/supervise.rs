@@ -16,9 +16,9 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::error::RunnerError;
 use crate::feed::FeedError;
 use crate::projection::ProjectionError;
-use crate::runner::RunnerError;
 
 /// Whether an error is worth trying again after a pause.
 pub trait Transient: Display {

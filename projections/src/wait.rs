@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use dinghuo_commands::{Database, StreamHead};
 use tokio::sync::watch;
 
+use crate::checkpoint::stored_checkpoint;
 use crate::feed::{Checkpoint, FeedEvent};
-use crate::runner::stored_checkpoint;
 
 /// What the runners of this process have committed: each projection's checkpoint after its last
 /// committed batch, and where the events of recently processed streams stand in the feed. A

@@ -12,7 +12,8 @@
 //! - [`dispatcher`]: claims due messages, sends them, retries with exponential backoff, marks
 //!   them SENT or FAILED, and takes over messages of a dispatcher that died;
 //! - [`providers`]: the [`SmsProvider`] trait, [`LogProvider`] (default) and [`HttpProvider`];
-//! - [`settings`]: [`SmsSettings`], with the gateway token wrapped so it never prints.
+//! - [`settings`]: [`SmsSettings`], where and how messages are sent;
+//! - [`secret`]: [`SecretString`], the gateway token wrapped so it never prints.
 //!
 //! Tables (migration `0003_notifications.sql`): `notification_outbox`, `credentials`, the view
 //! `notification_messages` (the outbox without the secret, phone masked: what analysts and the
@@ -24,6 +25,7 @@ pub mod dispatcher;
 pub mod providers;
 pub mod reactor;
 pub mod seal;
+pub mod secret;
 pub mod settings;
 pub mod texts;
 
@@ -32,5 +34,6 @@ pub use dispatcher::{DispatchReport, Dispatcher};
 pub use providers::{Delivery, HttpProvider, LogProvider, OutgoingSms, SendError, SmsProvider};
 pub use reactor::NotificationsReactor;
 pub use seal::{KeyError, OpenError, OutboxKey, SealError, Stored, KEY_BYTES, SEALED_PREFIX};
-pub use settings::{ProviderKind, SecretString, SettingsError, SmsSettings};
+pub use secret::SecretString;
+pub use settings::{ProviderKind, SettingsError, SmsSettings};
 pub use texts::{MessageSettings, Template, PASSWORD_PLACEHOLDER};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::settings::SecretString;
+use super::secret::SecretString;
 use super::texts::PASSWORD_PLACEHOLDER;
 
 /// One message as the provider receives it. Its full text may hold the initial password, so its

@@ -1,46 +1,12 @@
 //! Configuration of SMS sending. The api crate fills it from flags and `DINGHUO_SMS_*`
 //! variables; the defaults send nothing anywhere (the log provider).
 
-use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::providers::{HttpProvider, LogProvider, SmsProvider};
-
-/// A secret (the gateway's token) that never prints: `Debug` shows `[redacted]`, and there is
-/// no `Display`. Read it with [`SecretString::expose_secret`] where it is used, and nowhere else.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
-
-impl SecretString {
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
-    }
-
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretString([redacted])")
-    }
-}
-
-impl From<String> for SecretString {
-    fn from(secret: String) -> Self {
-        Self(secret)
-    }
-}
-
-impl FromStr for SecretString {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self::new(s))
-    }
-}
+use super::secret::SecretString;
 
 /// Which provider sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
