@@ -15,7 +15,10 @@ use crate::sql::Tx;
 /// Removes the leftovers of an earlier rebuild of `projection`, unless a rebuild of it is
 /// running. Answers whether there were any.
 pub async fn clean_up(db: &Database, projection: &dyn Projection) -> Result<bool, RunnerError> {
-    if !has_leftovers(db, &[projection]).await? {
+    // A rebuild creates its checkpoint with its `__next` tables, in one transaction, and the
+    // swap removes both in one: no checkpoint, no leftovers.
+    let key = rebuild_key(projection.name());
+    if checkpoint::stored_checkpoint(db, &key).await?.is_none() {
         return Ok(false);
     }
     let Some(lock) = try_lock_rebuild(db, &[projection.name()]).await? else {
@@ -27,17 +30,6 @@ pub async fn clean_up(db: &Database, projection: &dyn Projection) -> Result<bool
         "removed the tables and checkpoint an interrupted rebuild left behind"
     );
     Ok(true)
-}
-
-/// Whether a rebuild checkpoint of any of `projections` is stored: a rebuild creates it with
-/// its `__next` tables, in one transaction, and the swap removes both in one.
-async fn has_leftovers(
-    db: &Database,
-    projections: &[&dyn Projection],
-) -> Result<bool, RunnerError> {
-    let keys: Vec<String> = projections.iter().map(|p| rebuild_key(p.name())).collect();
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    Ok(!checkpoint::stored_all(db, &keys).await?.is_empty())
 }
 
 /// Drops the `__next` tables and rebuild checkpoints of `projections`; the caller holds their

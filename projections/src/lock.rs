@@ -12,6 +12,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
+use dinghuo_commands::private::{private_file, PrivateError};
 use dinghuo_commands::Database;
 use sqlx::{Connection, PgConnection};
 
@@ -108,6 +109,8 @@ enum RebuildHeld {
 pub enum RebuildLockError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("the rebuild lock file: {0}")]
+    Private(#[from] PrivateError),
     #[error("the rebuild lock file {path}: {source}")]
     File {
         path: PathBuf,
@@ -155,11 +158,9 @@ fn try_lock_file(path: &Path) -> Result<Option<File>, RebuildLockError> {
         path: path.to_owned(),
         source,
     };
-    let mut options = OpenOptions::new();
-    options.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(path).map_err(failed)?;
+    // Created 0600 like the database beside it (or tightened, if an earlier run left it open).
+    private_file(path)?;
+    let file = OpenOptions::new().write(true).open(path).map_err(failed)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(TryLockError::WouldBlock) => Ok(None),

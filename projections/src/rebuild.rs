@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use dinghuo_commands::Database;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
-use tokio::sync::{mpsc, Mutex, OwnedMutexGuard};
+use tokio::sync::{mpsc, Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 
 use crate::checkpoint::{self, rebuild_key};
@@ -275,7 +275,7 @@ const SQLITE_GAP_EVERY: Duration = Duration::from_millis(50);
 struct WriteTurns(Option<Arc<SqliteTurns>>);
 
 struct SqliteTurns {
-    turn: Arc<Mutex<()>>,
+    turn: Mutex<()>,
     /// When the last gap ended; read and written only by the worker whose turn it is.
     last_gap: std::sync::Mutex<Instant>,
 }
@@ -285,7 +285,7 @@ impl WriteTurns {
         match db {
             Database::Postgres(_) => Self(None),
             Database::Sqlite(_) => Self(Some(Arc::new(SqliteTurns {
-                turn: Arc::default(),
+                turn: Mutex::new(()),
                 last_gap: std::sync::Mutex::new(Instant::now()),
             }))),
         }
@@ -311,9 +311,9 @@ impl WriteTurns {
     }
 
     /// Waits for this worker's turn, which lasts until the guard is dropped.
-    async fn take(&self) -> Option<OwnedMutexGuard<()>> {
+    async fn take(&self) -> Option<MutexGuard<'_, ()>> {
         match &self.0 {
-            Some(turns) => Some(turns.turn.clone().lock_owned().await),
+            Some(turns) => Some(turns.turn.lock().await),
             None => None,
         }
     }

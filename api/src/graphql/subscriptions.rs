@@ -203,12 +203,10 @@ async fn feed_head(db: &Database) -> Result<Checkpoint, ApiError> {
                 }
             }
         }
-        Database::Sqlite(pool) => {
-            let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
-                .fetch_one(pool)
-                .await?;
-            Ok(Checkpoint { tx_id: 0, position })
-        }
+        Database::Sqlite(_) => Ok(Checkpoint {
+            tx_id: 0,
+            position: dinghuo_projections::feed::head_position(db).await?,
+        }),
     }
 }
 
