@@ -5,14 +5,14 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use dinghuo_commands::Database;
 use dinghuo_domain::TenantId;
+use dinghuo_store::Database;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uuid::Uuid;
 
 use crate::audit::export::{write_ndjson, Progress};
 use crate::audit::output::Output;
-use crate::audit::EventFilter;
+use dinghuo_store::audit::EventFilter;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use dinghuo_commands::{Commands, Database, DatabaseSettings, SqliteDurability};
+use dinghuo_commands::Commands;
+use dinghuo_store::{Database, DatabaseSettings, SqliteDurability};
 
 #[derive(Debug, Parser)]
 #[command(

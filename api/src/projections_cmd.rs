@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dinghuo_commands::Database;
 use dinghuo_projections::{models, Projection, RunnerSettings, State};
+use dinghuo_store::Database;
 
 use crate::auth::load_outbox_key;
 use crate::rebuild_progress::Report;

@@ -6,11 +6,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
-use dinghuo_api::audit::events::read_page;
 use dinghuo_api::audit::export::write_ndjson;
-use dinghuo_api::audit::EventFilter;
-use dinghuo_commands::Database;
 use dinghuo_domain::TenantId;
+use dinghuo_store::audit::read_page;
+use dinghuo_store::audit::EventFilter;
+use dinghuo_store::Database;
 use dinghuo_tests::{on_both_backends, Backend, TestDb};
 use serde_json::Value;
 use uuid::Uuid;

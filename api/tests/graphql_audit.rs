@@ -13,11 +13,12 @@ use dinghuo_api::graphql::types::order::OrderReads;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{
-    Actor, Commands, ConfirmOrderInput, Database, MoneyInput, OrderLineInput, RecordCustomerInput,
+    Actor, Commands, ConfirmOrderInput, MoneyInput, OrderLineInput, RecordCustomerInput,
     RepriceProductInput, Role, SubmitOrderInput,
 };
 use dinghuo_domain::{OrderId, TenantId};
 use dinghuo_projections::{catch_up, models, prepare, Wakeup};
+use dinghuo_store::Database;
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::{on_both_backends, TestDb, World};
 use futures::stream::BoxStream;

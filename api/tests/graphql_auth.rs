@@ -25,15 +25,16 @@ use dinghuo_api::graphql::types::order::OrderReads;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{
-    Actor, AddPartnerContactInput, AddPartnerInput, Commands, Database, RecordContactInput,
+    Actor, AddPartnerContactInput, AddPartnerInput, Commands, RecordContactInput,
     RecordCustomerInput, Role, UpdateContactInput,
 };
 use dinghuo_domain::{ContactId, PartnerId, Phone, TenantId};
 use dinghuo_projections::outbox::{
     Delivery, Dispatcher, OutboxKey, OutgoingSms, SendError, SmsProvider, SmsSettings, Stored,
 };
-use dinghuo_projections::sql;
 use dinghuo_projections::{catch_up, models, prepare, Wakeup};
+use dinghuo_store::sql;
+use dinghuo_store::Database;
 use dinghuo_tests::inspect::all_events;
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::{on_both_backends, TestDb, World};

@@ -17,13 +17,14 @@ use dinghuo_api::graphql::types::Scope;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{
-    Actor, AddPartnerContactInput, AddPartnerInput, AppAssignmentInput, Commands, Database,
+    Actor, AddPartnerContactInput, AddPartnerInput, AppAssignmentInput, Commands,
     DelistProductInput, OrderLineInput, RecordContactInput, RecordCustomerInput, RequestContext,
     Role, SubmitOrderInput,
 };
 use dinghuo_domain::{ContactId, PartnerId, TenantId};
 use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_projections::{catch_up, models, prepare, wait_for, Runner, Wakeup};
+use dinghuo_store::Database;
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::{on_both_backends, Backend, TestDb, World};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 use cqrs_es::AggregateError;
 use dinghuo_domain::{DomainError, ErrorCode, ValidationError};
 
-use crate::transient::{is_unavailable, is_unavailable_cause};
+use dinghuo_store::transient::{is_unavailable, is_unavailable_cause};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {

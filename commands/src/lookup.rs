@@ -14,9 +14,9 @@ use dinghuo_domain::product::Product;
 use dinghuo_domain::tenant::Tenant;
 use dinghuo_domain::{ContactId, DomainError, Lookup, PartnerId, ProductId, TenantId};
 
-use crate::db::Database;
 use crate::error::CommandError;
 use crate::store::EventLoader;
+use dinghuo_store::Database;
 
 pub struct EventStoreLookup {
     tenants: EventLoader<Tenant>,

@@ -11,7 +11,7 @@ use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventEnvelope, EventStor
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
-use crate::db::Database;
+use dinghuo_store::Database;
 
 type PgStore<A> = PersistedEventStore<PostgresEventRepository, A>;
 type LiteStore<A> = PersistedEventStore<SqliteEventRepository, A>;

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::db::Database;
 use crate::error::CommandError;
+use dinghuo_store::Database;
 
 pub const MAX_FAILURES: i64 = 5;
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);

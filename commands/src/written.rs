@@ -3,13 +3,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// One event stream after a write: its aggregate, and the sequence number of its last event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamHead {
-    pub aggregate_type: String,
-    pub aggregate_id: String,
-    pub sequence: i64,
-}
+use dinghuo_store::StreamHead;
 
 /// The streams a request's commands wrote, each with the sequence its last command left it at.
 /// Shared by the clones of one [`RequestContext`](crate::RequestContext). Holds the latest

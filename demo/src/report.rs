@@ -4,9 +4,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use dinghuo_commands::{Commands, Database};
+use dinghuo_commands::Commands;
 use dinghuo_domain::order::OrderStatus;
 use dinghuo_domain::{App, Channel, Lookup, Money, PartnerMode, Permission, Side, TenantId};
+use dinghuo_store::Database;
 
 use super::catalog;
 use super::orders::{Outcome, PlacedOrder};

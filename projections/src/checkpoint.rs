@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 
-use crate::feed::Checkpoint;
-use crate::sql::{self, placeholders, Arg, Tx};
+use dinghuo_store::feed::Checkpoint;
+use dinghuo_store::sql::{self, placeholders, Arg, Tx};
 
 /// The checkpoint key of a rebuild in progress of projection `name`.
 pub fn rebuild_key(name: &str) -> String {

@@ -5,8 +5,8 @@ use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
 
-use crate::feed::FeedError;
 use crate::projection::ProjectionError;
+use dinghuo_store::feed::FeedError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {

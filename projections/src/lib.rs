@@ -1,7 +1,6 @@
 //! Dinghuo's read side: projections of the event log into typed read-model tables.
 //!
 //! Modules:
-//! - [`feed`]: the commit-safe global feed every projection follows;
 //! - [`models`]: the read models, one projection per file;
 //! - [`outbox`]: the SMS outbox reactor (`notifications`), its dispatcher and SMS providers;
 //! - [`projection`]: the `Projection` trait and the naming of its tables;
@@ -18,11 +17,9 @@
 //! - [`wake`]: waking runners on commits (in-process, and `LISTEN/NOTIFY` across processes);
 //! - [`status`]: checkpoint, lag and state of each projection;
 //! - [`supervise`]: restarting the server's processors after transient errors, with backoff;
-//! - [`sql`]: the thin dialect layer (one transaction and argument type for both backends).
 
 pub mod checkpoint;
 pub mod error;
-pub mod feed;
 pub mod leftovers;
 pub mod lock;
 pub mod models;
@@ -32,14 +29,12 @@ pub mod projection;
 pub mod rebuild;
 pub mod runner;
 pub mod settings;
-pub mod sql;
 pub mod status;
 pub mod supervise;
 pub mod wait;
 pub mod wake;
 
 pub use error::RunnerError;
-pub use feed::{read_feed, Checkpoint, FeedError, FeedEvent};
 pub use prepare::prepare;
 pub use projection::{Dialect, Projection, ProjectionError, TableNames};
 pub use rebuild::{rebuild, RebuildProgress};

@@ -12,8 +12,8 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
-use dinghuo_commands::private::{private_file, PrivateError};
-use dinghuo_commands::Database;
+use dinghuo_store::private::{private_file, PrivateError};
+use dinghuo_store::Database;
 use sqlx::{Connection, PgConnection};
 
 use crate::checkpoint::rebuild_key;

@@ -1,10 +1,10 @@
 //! What a projection is: a named, versioned fold of the feed into tables it owns.
 
 use async_trait::async_trait;
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 
-use crate::feed::FeedEvent;
-use crate::sql::Tx;
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::Tx;
 
 /// Which dialect to write SQL for: the thin layer where the two backends' SQL differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

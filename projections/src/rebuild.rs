@@ -15,7 +15,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, Mutex, MutexGuard};
@@ -23,14 +23,14 @@ use tokio::task::JoinHandle;
 
 use crate::checkpoint::{self, rebuild_key};
 use crate::error::{guard_panics, RunnerError};
-use crate::feed::{head_position, read_feed, Checkpoint, FeedEvent};
 use crate::leftovers;
 use crate::lock::try_lock_rebuild;
 use crate::projection::{
     new_generation, Dialect, Projection, ProjectionError, RebuildFold, TableNames, Writes,
 };
 use crate::settings::RunnerSettings;
-use crate::sql::{Arg, Tx};
+use dinghuo_store::feed::{head_position, read_feed, Checkpoint, FeedEvent};
+use dinghuo_store::sql::{Arg, Tx};
 
 /// Progress of a rebuild, reported after each batch.
 #[derive(Debug, Clone, Copy)]
@@ -293,7 +293,7 @@ impl WriteTurns {
 
     /// After a transaction, while the turn is still held: now and then SQLite's write lock
     /// stays free for a moment, for the server's writers, which try again every 1 to 3 ms
-    /// (`dinghuo_commands::sqlite_busy`). Without it the next turn would take the lock again
+    /// (`dinghuo_store::sqlite_busy`). Without it the next turn would take the lock again
     /// within microseconds, and a waiter would seldom see it free.
     async fn leave_a_gap(&self) {
         let Some(turns) = &self.0 else { return };

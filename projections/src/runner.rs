@@ -12,20 +12,20 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 use tokio::sync::watch;
 
 use crate::checkpoint;
 use crate::error::{guard_panics, RunnerError};
-use crate::feed::{read_feed, read_feed_in, Checkpoint, FeedEvent};
 use crate::lock;
 use crate::prepare::prepare;
 use crate::projection::{Projection, TableNames};
 use crate::settings::RunnerSettings;
-use crate::sql::{self, Arg, Tx};
 use crate::supervise::Transient;
 use crate::wait::Progress;
 use crate::wake::Wakeup;
+use dinghuo_store::feed::{read_feed, read_feed_in, Checkpoint, FeedEvent};
+use dinghuo_store::sql::{self, Arg, Tx};
 
 pub use crate::checkpoint::stored_checkpoint;
 

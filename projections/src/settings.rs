@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 
 /// How a runner paces itself.
 #[derive(Debug, Clone, Copy)]

@@ -2,11 +2,11 @@
 //! state. Read by `dinghuo projections status` and, later, by `/readyz` and `/metrics`.
 
 use chrono::{DateTime, Utc};
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 
-use crate::feed::Checkpoint;
 use crate::lock;
 use crate::projection::Projection;
+use dinghuo_store::feed::Checkpoint;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {

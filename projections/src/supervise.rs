@@ -17,15 +17,15 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::error::RunnerError;
-use crate::feed::FeedError;
 use crate::projection::ProjectionError;
+use dinghuo_store::feed::FeedError;
 
 /// Whether an error is worth trying again after a pause.
 pub trait Transient: Display {
     fn is_transient(&self) -> bool;
 }
 
-pub use dinghuo_commands::transient::is_transient;
+pub use dinghuo_store::transient::is_transient;
 
 impl Transient for sqlx::Error {
     fn is_transient(&self) -> bool {

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dinghuo_commands::{Database, StreamHead};
+use dinghuo_store::{Database, StreamHead};
 use tokio::sync::watch;
 
 use crate::checkpoint::stored_checkpoint;
-use crate::feed::{Checkpoint, FeedEvent};
+use dinghuo_store::feed::{Checkpoint, FeedEvent};
 
 /// What the runners of this process have committed: each projection's checkpoint after its last
 /// committed batch, and where the events of recently processed streams stand in the feed. A

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 use tokio::sync::watch;
 
 /// The Postgres channel on which the command layer announces commits (sent after commit).
-pub const CHANNEL: &str = dinghuo_commands::COMMIT_CHANNEL;
+pub const CHANNEL: &str = dinghuo_store::COMMIT_CHANNEL;
 
 /// A counter of commits seen; runners wait for it to change. Cheap to clone.
 #[derive(Clone)]

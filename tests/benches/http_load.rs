@@ -107,8 +107,8 @@ impl CpuTotal {
 
 /// Transactions committed in this database so far (`pg_stat_database`, updated with a small
 /// delay by the statistics system; read after a phase, it counts that phase's work).
-async fn committed_transactions(db: &dinghuo_commands::Database) -> i64 {
-    let dinghuo_commands::Database::Postgres(pool) = db else {
+async fn committed_transactions(db: &dinghuo_store::Database) -> i64 {
+    let dinghuo_store::Database::Postgres(pool) = db else {
         return 0;
     };
     // The statistics are per backend until flushed: ask for a fresh snapshot.
@@ -136,7 +136,7 @@ impl Measured {
     /// Runs `phase`, counting the transactions committed and the CPU spent meanwhile.
     async fn measure(
         &mut self,
-        db: &dinghuo_commands::Database,
+        db: &dinghuo_store::Database,
         phase: impl std::future::Future<Output = Phase>,
     ) -> Phase {
         let commits_before = committed_transactions(db).await;
@@ -162,7 +162,7 @@ impl Measured {
 /// One measured HTTP phase against a fresh server, once its projections have caught up with
 /// the orders before it (so that the phase sees only its own work) and after a warm-up.
 async fn fresh_server_phase(
-    db: &dinghuo_commands::Database,
+    db: &dinghuo_store::Database,
     http: &mut Measured,
     world: &Arc<World>,
     contacts: &[ContactId],

@@ -25,8 +25,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dinghuo_commands::{Database, DatabaseSettings};
 use dinghuo_projections::{models, rebuild, wait_for, Projection, RunnerSettings};
+use dinghuo_store::{Database, DatabaseSettings};
 use dinghuo_tests::generated_log::{self, DEFAULT_SEED};
 use dinghuo_tests::read_model::{replayable_projections, settle_feed};
 use dinghuo_tests::server::TestServer;

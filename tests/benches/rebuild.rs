@@ -34,8 +34,9 @@ use std::hint::black_box;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dinghuo_commands::{Database, DatabaseSettings};
-use dinghuo_projections::{models, read_feed, rebuild, Checkpoint, Projection, RunnerSettings};
+use dinghuo_projections::{models, rebuild, Projection, RunnerSettings};
+use dinghuo_store::{read_feed, Checkpoint};
+use dinghuo_store::{Database, DatabaseSettings};
 use dinghuo_tests::cpu::{CpuClock, CpuSpent};
 use dinghuo_tests::generated_log::{self, DEFAULT_SEED};
 use dinghuo_tests::{bench_env, Backend, TestDb};

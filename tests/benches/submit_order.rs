@@ -25,10 +25,9 @@ use std::time::{Duration, Instant};
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use dinghuo_commands::{
-    Actor, Commands, Database, OrderLineInput, RequestContext, Role, SubmitOrderInput,
-};
+use dinghuo_commands::{Actor, Commands, OrderLineInput, RequestContext, Role, SubmitOrderInput};
 use dinghuo_domain::{ContactId, OrderId, TenantId};
+use dinghuo_store::Database;
 use dinghuo_tests::{Backend, TestDb, World};
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 
 /// Linux reports process CPU times in ticks of 1/100 s (`USER_HZ`).
 const TICKS_PER_SECOND: f64 = 100.0;

@@ -10,7 +10,6 @@
 use std::collections::VecDeque;
 
 use cqrs_es::DomainEvent;
-use dinghuo_commands::Database;
 use dinghuo_domain::contact::{Affiliation, ContactEvent};
 use dinghuo_domain::order::{OrderEvent, OrderLine};
 use dinghuo_domain::partner::PartnerEvent;
@@ -21,6 +20,7 @@ use dinghuo_domain::{
     OpenId, OrderId, PartnerId, PartnerMode, Permission, Phone, ProductId, Quantity, Reason, Side,
     Sku, TenantId, TrackingNumber, Unit, WechatAppId, EVENT_VERSION,
 };
+use dinghuo_store::Database;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};

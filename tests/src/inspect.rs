@@ -4,7 +4,7 @@
 //! `payload` and `metadata` are `json` on Postgres and `text` on SQLite; both are read as text
 //! and parsed here, so one helper serves both backends.
 
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 use serde_json::Value;
 
 /// One row of the `events` table.

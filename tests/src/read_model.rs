@@ -6,10 +6,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dinghuo_commands::Database;
-use dinghuo_projections::{
-    models, read_feed, rebuild, Checkpoint, Projection, RunnerSettings, TableNames,
-};
+use dinghuo_projections::{models, rebuild, Projection, RunnerSettings, TableNames};
+use dinghuo_store::Database;
+use dinghuo_store::{read_feed, Checkpoint};
 use tokio::time::Instant;
 
 /// Every projection that can be replayed from zero (reactors are never replayed).

@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use dinghuo_commands::{Commands, Database, DatabaseSettings};
+use dinghuo_commands::Commands;
+use dinghuo_store::{Database, DatabaseSettings};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::Executor;
 use uuid::Uuid;

@@ -4,8 +4,8 @@
 //! and nulls.
 
 use chrono::{TimeZone, Utc};
-use dinghuo_commands::Database;
-use dinghuo_projections::sql::{Arg, Rows, Tx, COPY_FROM_ROWS};
+use dinghuo_store::sql::{Arg, Rows, Tx, COPY_FROM_ROWS};
+use dinghuo_store::Database;
 use dinghuo_tests::on_both_backends;
 
 const COLUMNS: &[&str] = &["id", "name", "amount", "flag", "at"];

@@ -2,7 +2,7 @@
 //! including more rows than SQLite takes parameters in one statement.
 
 use chrono::{TimeZone, Utc};
-use dinghuo_projections::sql::{Arg, Rows, Tx};
+use dinghuo_store::sql::{Arg, Rows, Tx};
 use dinghuo_tests::on_both_backends;
 
 const COLUMNS: &[&str] = &["id", "name", "amount", "flag", "at"];
@@ -23,7 +23,7 @@ fn rows(count: i64) -> Rows {
 
 on_both_backends! {
     async fn many_rows_are_written_read_and_updated_by_one_call_each(test) {
-        let time = if matches!(test.db, dinghuo_commands::Database::Postgres(_)) {
+        let time = if matches!(test.db, dinghuo_store::Database::Postgres(_)) {
             "timestamptz"
         } else {
             "text"

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 use dinghuo_tests::faults::Rig;
 use dinghuo_tests::proxy::Proxy;
 use dinghuo_tests::{Backend, TestDb};

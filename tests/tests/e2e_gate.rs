@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::{on_both_backends, World};
 use futures::{SinkExt, StreamExt};

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::{on_both_backends, World};
 use futures::{SinkExt, StreamExt};

@@ -8,10 +8,9 @@
 
 use std::time::Duration;
 
-use dinghuo_commands::{
-    Actor, ConfirmOrderInput, Database, OrderLineInput, Role, SubmitOrderInput,
-};
+use dinghuo_commands::{Actor, ConfirmOrderInput, OrderLineInput, Role, SubmitOrderInput};
 use dinghuo_projections::{catch_up, models, prepare};
+use dinghuo_store::Database;
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::ws::{next_message, subscribe};

@@ -6,12 +6,11 @@
 
 use std::time::Duration;
 
-use dinghuo_commands::{
-    Commands, ConfirmOrderInput, Database, DatabaseSettings, OrderLineInput, SubmitOrderInput,
-};
+use dinghuo_commands::{Commands, ConfirmOrderInput, OrderLineInput, SubmitOrderInput};
 use dinghuo_domain::ErrorCode;
 use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_projections::{models, prepare};
+use dinghuo_store::{Database, DatabaseSettings};
 use dinghuo_tests::proxy::Proxy;
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::{on_both_backends, Backend, TestDb, World};

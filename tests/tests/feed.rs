@@ -13,10 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dinghuo_commands::{
-    ConfirmOrderInput, Database, OrderLineInput, ShipOrderInput, SubmitOrderInput,
-};
-use dinghuo_projections::{read_feed, Checkpoint, FeedEvent};
+use dinghuo_commands::{ConfirmOrderInput, OrderLineInput, ShipOrderInput, SubmitOrderInput};
+use dinghuo_store::Database;
+use dinghuo_store::{read_feed, Checkpoint, FeedEvent};
 use dinghuo_tests::{on_both_backends, Backend, TestDb, World};
 use sqlx::postgres::PgPool;
 use sqlx::{Connection, PgConnection};

@@ -3,7 +3,7 @@
 //! outlive it, the pooled connection would carry it into the next command's transaction, and
 //! committed events could be lost in a crash.
 
-use dinghuo_projections::sql::{fetch_all, Tx};
+use dinghuo_store::sql::{fetch_all, Tx};
 use dinghuo_tests::{Backend, TestDb};
 
 async fn synchronous_commit_of(tx: &mut Tx) -> String {

@@ -25,17 +25,17 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use dinghuo_commands::{
-    AddPartnerContactInput, AddPartnerInput, BindWechatAccountInput, Commands, Database,
-    RecordContactInput, RecordCustomerInput, RemovePartnerContactInput, RequestContext,
-    UpdateContactInput,
+    AddPartnerContactInput, AddPartnerInput, BindWechatAccountInput, Commands, RecordContactInput,
+    RecordCustomerInput, RemovePartnerContactInput, RequestContext, UpdateContactInput,
 };
 use dinghuo_domain::{ContactId, PartnerId};
 use dinghuo_projections::outbox::{
     seal_cleartext_secrets, Delivery, Dispatcher, MessageSettings, NotificationsReactor, OutboxKey,
     OutgoingSms, ProviderKind, SecretString, SendError, SmsProvider, SmsSettings, Stored,
 };
-use dinghuo_projections::sql::{self, Arg};
 use dinghuo_projections::{catch_up, prepare, Projection};
+use dinghuo_store::sql::{self, Arg};
+use dinghuo_store::Database;
 use dinghuo_tests::at_rest::{sqlite_files, sqlite_path};
 use dinghuo_tests::inspect::all_events;
 use dinghuo_tests::logs::capture;

@@ -1,8 +1,9 @@
 //! The projection machinery on both backends: catch-up, rebuild-and-swap, failure.
 
-use dinghuo_commands::{Database, MoneyInput, RepriceProductInput};
+use dinghuo_commands::{MoneyInput, RepriceProductInput};
 use dinghuo_projections::models::ProductsProjection;
 use dinghuo_projections::{catch_up, prepare, rebuild, RunnerSettings};
+use dinghuo_store::Database;
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::{on_both_backends, World};
 
@@ -80,9 +81,9 @@ impl dinghuo_projections::Projection for PanickingProducts {
     }
     async fn apply(
         &self,
-        _tx: &mut dinghuo_projections::sql::Tx,
+        _tx: &mut dinghuo_store::sql::Tx,
         _names: &dinghuo_projections::TableNames,
-        event: &dinghuo_projections::FeedEvent,
+        event: &dinghuo_store::FeedEvent,
     ) -> Result<(), dinghuo_projections::ProjectionError> {
         panic!("cannot fold {}", event.event_type);
     }
@@ -108,7 +109,7 @@ on_both_backends! {
             "{:?}",
             status.state
         );
-        assert_eq!(status.checkpoint, dinghuo_projections::Checkpoint::START);
+        assert_eq!(status.checkpoint, dinghuo_store::Checkpoint::START);
     }
 
     async fn a_runner_whose_stop_sender_is_gone_stops_instead_of_spinning(test) {

@@ -22,17 +22,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dinghuo_commands::{
-    Commands, Database, DatabaseSettings, MoneyInput, RepriceProductInput, RequestContext,
-    StreamHead,
-};
+use dinghuo_commands::{Commands, MoneyInput, RepriceProductInput, RequestContext};
 use dinghuo_projections::runner::stored_checkpoint;
-use dinghuo_projections::sql::Tx;
 use dinghuo_projections::{
-    catch_up, head_of_stream, prepare, read_feed, status, wait_for, wait_for_progress,
-    wait_for_write, Checkpoint, Dialect, FeedEvent, Progress, Projection, ProjectionError, Runner,
-    RunnerError, RunnerSettings, State, TableNames, WaitError, Wakeup,
+    catch_up, head_of_stream, prepare, status, wait_for, wait_for_progress, wait_for_write,
+    Dialect, Progress, Projection, ProjectionError, Runner, RunnerError, RunnerSettings, State,
+    TableNames, WaitError, Wakeup,
 };
+use dinghuo_store::sql::Tx;
+use dinghuo_store::{read_feed, Checkpoint, FeedEvent};
+use dinghuo_store::{Database, DatabaseSettings, StreamHead};
 use dinghuo_tests::history::History;
 use dinghuo_tests::read_model::{
     dump, leftover_rebuild_tables, rebuild_differs, replayable_projections, settle_feed, Dump,

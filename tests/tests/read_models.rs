@@ -2,13 +2,14 @@
 //! commands, and every example query of `docs/read-models.md` runs as written.
 
 use dinghuo_commands::{
-    AddPartnerContactInput, CancelOrderInput, CommandError, Commands, ConfirmOrderInput, Database,
+    AddPartnerContactInput, CancelOrderInput, CommandError, Commands, ConfirmOrderInput,
     OrderLineInput, ReceiveOrderInput, RecordContactInput, RejectOrderInput,
     RestrictContactPermissionsInput, ShipOrderInput, SubmitOrderInput,
 };
 use dinghuo_domain::OrderId;
 use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_projections::{catch_up, models, prepare};
+use dinghuo_store::Database;
 use dinghuo_tests::{on_both_backends, World};
 
 const DOC: &str = include_str!("../../docs/read-models.md");

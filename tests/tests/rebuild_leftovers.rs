@@ -6,9 +6,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use dinghuo_commands::{Database, DatabaseSettings};
 use dinghuo_projections::lock::try_lock_rebuild;
 use dinghuo_projections::{models, prepare, rebuild, Projection, RunnerError, RunnerSettings};
+use dinghuo_store::{Database, DatabaseSettings};
 use dinghuo_tests::generated_log::{self, DEFAULT_SEED};
 use dinghuo_tests::on_both_backends;
 use dinghuo_tests::read_model::{leftover_rebuild_tables, replayable_projections, settle_feed};

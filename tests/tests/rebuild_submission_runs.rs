@@ -5,8 +5,10 @@
 //! built with batches of another size.
 
 use dinghuo_projections::models::{OnboardingProjection, PartnersProjection};
-use dinghuo_projections::{catch_up, prepare, read_feed, rebuild, Checkpoint, Projection};
-use dinghuo_projections::{FeedEvent, RunnerSettings};
+use dinghuo_projections::RunnerSettings;
+use dinghuo_projections::{catch_up, prepare, rebuild, Projection};
+use dinghuo_store::FeedEvent;
+use dinghuo_store::{read_feed, Checkpoint};
 use dinghuo_tests::history::History;
 use dinghuo_tests::on_both_backends;
 use dinghuo_tests::read_model::{dump, settle_feed};

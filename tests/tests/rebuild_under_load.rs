@@ -9,8 +9,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dinghuo_commands::{Actor, Database, DatabaseSettings, Role};
+use dinghuo_commands::{Actor, Role};
 use dinghuo_projections::{models, rebuild, wait_for, Projection, RunnerSettings};
+use dinghuo_store::{Database, DatabaseSettings};
 use dinghuo_tests::faults::clients::{Client, Ledger};
 use dinghuo_tests::faults::{Load, CLIENTS};
 use dinghuo_tests::generated_log::{self, DEFAULT_SEED};

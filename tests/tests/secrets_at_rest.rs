@@ -16,14 +16,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use dinghuo_api::auth::binding::{self, BindingCode, Recipient};
-use dinghuo_commands::{AddPartnerInput, Commands, Database, RecordCustomerInput, RequestContext};
+use dinghuo_commands::{AddPartnerInput, Commands, RecordCustomerInput, RequestContext};
 use dinghuo_domain::{ContactId, PartnerId, Phone};
 use dinghuo_projections::outbox::{
     Delivery, Dispatcher, OutboxKey, OutgoingSms, SendError, SmsProvider, SmsSettings,
     PASSWORD_PLACEHOLDER, SEALED_PREFIX,
 };
-use dinghuo_projections::sql;
 use dinghuo_projections::{catch_up, models, prepare};
+use dinghuo_store::sql;
+use dinghuo_store::Database;
 use dinghuo_tests::at_rest::{sqlite_files, sqlite_path, FileBytes};
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::{on_both_backends, TestDb, World};

@@ -4,9 +4,9 @@
 
 use std::io::Write;
 
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 
-use super::events::{EventFilter, EventReadError, EventSnapshot};
+use dinghuo_store::audit::{EventFilter, EventReadError, EventSnapshot};
 
 /// How far an export has come, reported after each page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,10 +16,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dinghuo_commands::Database;
 use dinghuo_domain::{Phone, TenantId};
 use dinghuo_projections::outbox::{OutboxKey, PASSWORD_PLACEHOLDER};
-use dinghuo_projections::sql::{self, Tx};
+use dinghuo_store::sql::{self, Tx};
+use dinghuo_store::Database;
 use rand::rngs::OsRng;
 use rand::Rng;
 use uuid::Uuid;

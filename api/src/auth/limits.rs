@@ -11,9 +11,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use dinghuo_commands::Database;
 use dinghuo_domain::{Phone, TenantId};
-use dinghuo_projections::sql::{self, Arg};
+use dinghuo_store::sql::{self, Arg};
+use dinghuo_store::Database;
 use uuid::Uuid;
 
 use crate::graphql::error::ApiError;

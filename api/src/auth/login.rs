@@ -10,10 +10,10 @@ use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
-use dinghuo_commands::Database;
 use dinghuo_domain::{Phone, TenantId};
 use dinghuo_projections::outbox::reactor::{generate_password, hash_password};
-use dinghuo_projections::sql;
+use dinghuo_store::sql;
+use dinghuo_store::Database;
 use uuid::Uuid;
 
 use crate::graphql::error::ApiError;

@@ -8,7 +8,7 @@
 //!
 //! Every node of a deployment must share both. A file is generated on first use (64 hex
 //! characters from the operating system's random source) readable by its owner only, in a data
-//! directory made private to its owner (`dinghuo_commands::private`). A file that anyone else may
+//! directory made private to its owner (`dinghuo_store::private`). A file that anyone else may
 //! read or write is refused, as ssh refuses a private key: whoever can read the JWT secret can
 //! mint an operator token, whoever can read the outbox key can open the pending passwords, and
 //! tightening the file now would not undo that.
@@ -21,8 +21,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dinghuo_commands::private::{self, PrivateError};
 use dinghuo_projections::outbox::{KeyError, OutboxKey};
+use dinghuo_store::private::{self, PrivateError};
 use rand::rngs::OsRng;
 use rand::RngCore;
 

@@ -27,10 +27,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use dinghuo_commands::{StreamHead, Written};
+use dinghuo_commands::Written;
 use dinghuo_domain::contact::Contact;
 use dinghuo_domain::tenant::Tenant;
 use dinghuo_domain::{App, ContactId, DomainError, Lookup, Permission, TenantId};
+use dinghuo_store::StreamHead;
 use lru::LruCache;
 use uuid::Uuid;
 

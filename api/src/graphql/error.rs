@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::ErrorExtensions;
-use dinghuo_commands::transient::{is_unavailable, is_unavailable_cause};
 use dinghuo_commands::CommandError;
 use dinghuo_domain::{DomainError, ErrorCode};
+use dinghuo_store::transient::{is_unavailable, is_unavailable_cause};
 
 /// How long a client waits before retrying after `UNAVAILABLE`: about the first pauses of the
 /// server's own reconnection backoff, so that a brief cut is over when the retry comes.

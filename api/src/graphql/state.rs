@@ -3,9 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dinghuo_commands::{Commands, Database};
+use dinghuo_commands::Commands;
 use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_projections::{Progress, Wakeup};
+use dinghuo_store::Database;
 
 use crate::auth::{Standings, Tokens};
 use crate::graphql::types::order::OrderReader;

@@ -12,11 +12,10 @@ use std::time::Duration;
 
 use async_graphql::{Context, Subscription, ID};
 use chrono::{DateTime, Utc};
-use dinghuo_commands::Database;
 use dinghuo_domain::ErrorCode;
-use dinghuo_projections::{
-    head_of_stream, read_feed, wait_for_progress, Checkpoint, FeedEvent, Progress, WaitError,
-};
+use dinghuo_projections::{head_of_stream, wait_for_progress, Progress, WaitError};
+use dinghuo_store::Database;
+use dinghuo_store::{read_feed, Checkpoint, FeedEvent};
 use futures::stream::{self, Stream, StreamExt};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -205,7 +204,7 @@ async fn feed_head(db: &Database) -> Result<Checkpoint, ApiError> {
         }
         Database::Sqlite(_) => Ok(Checkpoint {
             tx_id: 0,
-            position: dinghuo_projections::feed::head_position(db).await?,
+            position: dinghuo_store::feed::head_position(db).await?,
         }),
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use dinghuo_commands::{Actor, Role};
 use dinghuo_demo::{self as demo, DemoArgs};
 use dinghuo_domain::{ContactId, Lookup, TenantId};
-use dinghuo_projections::sql::{fetch_all, Arg};
+use dinghuo_store::sql::{fetch_all, Arg};
 use uuid::Uuid;
 
 use super::{Error, ServeArgs};
@@ -83,7 +83,7 @@ pub async fn print_demo_tokens(state: &ApiState, tokens: &Tokens, demo: Demo) ->
 }
 
 /// A tenant, one of its employees and one of its bound contacts, read from the event log.
-async fn existing(db: &dinghuo_commands::Database) -> Result<Option<DemoActors>, Error> {
+async fn existing(db: &dinghuo_store::Database) -> Result<Option<DemoActors>, Error> {
     let tenants: Vec<(String,)> = fetch_all(
         db,
         "SELECT aggregate_id FROM events WHERE event_type = 'TenantRegistered'

@@ -38,9 +38,10 @@ pub mod transport;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use dinghuo_commands::{Commands, Database};
+use dinghuo_commands::Commands;
 use dinghuo_projections::outbox::seal_cleartext_secrets;
 use dinghuo_projections::{Progress, Wakeup};
+use dinghuo_store::Database;
 use tokio::net::TcpListener;
 
 use crate::auth::{load_outbox_key, JwtSecret, Tokens};

@@ -2,9 +2,9 @@
 //! stops accepting requests. Each is started again after a transient database error, with
 //! backoff (`dinghuo_projections::supervise`).
 
-use dinghuo_commands::Database;
 use dinghuo_projections::outbox::{Dispatcher, OutboxKey};
 use dinghuo_projections::{models, supervise, Backoff, Progress, Runner, Wakeup};
+use dinghuo_store::Database;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

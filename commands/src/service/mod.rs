@@ -38,15 +38,15 @@ pub use self::tenant::{
     PublishWechatMenuInput, PurchaseAppInput, RegisterTenantInput, SetFunctionPermissionsInput,
     UnbindWechatAccountInput,
 };
-use crate::announce::CommitAnnouncer;
 use crate::context::{RequestContext, Role};
-use crate::db::Database;
 use crate::error::CommandError;
 use crate::lookup::EventStoreLookup;
 use crate::policy::{self, CommandName};
 use crate::retry::RetryPolicy;
 use crate::store::AggregateStore;
 use crate::throttle::{Clock, SystemClock};
+use dinghuo_store::announce::CommitAnnouncer;
+use dinghuo_store::Database;
 
 /// The write side. Cheap to share behind an `Arc`; every method takes the caller's context.
 pub struct Commands {

@@ -19,9 +19,9 @@ pub use partners::PartnersProjection;
 pub use products::ProductsProjection;
 pub use tenants::TenantsProjection;
 
-use crate::feed::FeedEvent;
 use crate::outbox::{NotificationsReactor, OutboxKey};
 use crate::projection::{Projection, ProjectionError};
+use dinghuo_store::feed::FeedEvent;
 
 /// Every projection, in the order the CLI lists them: enough to name, list, report on and
 /// rebuild them. The SMS reactor among them has no outbox key and fails on the first message

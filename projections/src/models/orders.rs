@@ -23,9 +23,9 @@ use dinghuo_domain::order::OrderEvent;
 use dinghuo_domain::{ContactId, Money, Note, PartnerId, TenantId};
 
 use super::{actor, actor_role, decode};
-use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, RebuildFold, TableNames, Writes};
-use crate::sql::{Arg, Rows, Tx};
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::{Arg, Rows, Tx};
 
 pub struct OrdersProjection;
 

@@ -9,9 +9,9 @@ use dinghuo_domain::{App, Side};
 
 use super::decode;
 use super::submissions::{self, CountsSubmissions};
-use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, RebuildFold, TableNames};
-use crate::sql::{Arg, Rows, Tx};
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::{Arg, Rows, Tx};
 
 #[derive(Debug, Clone, Copy)]
 pub struct PartnersProjection;

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use dinghuo_domain::product::ProductEvent;
 
 use super::decode;
-use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
-use crate::sql::{Arg, Tx};
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::{Arg, Tx};
 
 pub struct ProductsProjection;
 

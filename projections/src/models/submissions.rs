@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use dinghuo_domain::PartnerId;
 use serde::Deserialize;
 
-use crate::feed::FeedEvent;
 use crate::projection::{ProjectionError, RebuildFold, TableNames, Writes};
-use crate::sql::{Rows, Tx};
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::{Rows, Tx};
 
 /// The part of an `OrderSubmitted` payload these projections read. Decoding only it skips the
 /// lines, which are most of the payload.

@@ -6,9 +6,9 @@ use dinghuo_domain::tenant::TenantEvent;
 use dinghuo_domain::{App, MenuAction, Permission};
 
 use super::decode;
-use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
-use crate::sql::{Arg, Tx};
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::{Arg, Tx};
 
 pub struct TenantsProjection;
 

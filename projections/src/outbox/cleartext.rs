@@ -8,10 +8,10 @@
 //! in the files. On Postgres the old row versions stay in the table's free space until vacuumed
 //! over, and in WAL archives and backups taken before: replace those too if they matter.
 
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 
 use super::seal::{OutboxKey, SealError, SEALED_PREFIX};
-use crate::sql::{self, Tx};
+use dinghuo_store::sql::{self, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CleartextError {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 use rand::Rng;
 use sqlx::Row;
 use tokio::sync::watch;
@@ -28,7 +28,7 @@ use tokio::sync::watch;
 use super::providers::{OutgoingSms, SendError, SmsProvider};
 use super::seal::{OpenError, OutboxKey, Stored};
 use super::settings::{SettingsError, SmsSettings};
-use crate::sql::{self, sqlite_time, Arg};
+use dinghuo_store::sql::{self, sqlite_time, Arg};
 
 /// What one round of [`Dispatcher::dispatch_due`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

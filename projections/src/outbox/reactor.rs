@@ -27,10 +27,10 @@ use sqlx::Row;
 
 use super::seal::OutboxKey;
 use super::texts::{self, MessageSettings, Template};
-use crate::feed::FeedEvent;
 use crate::models::decode;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
-use crate::sql::{Connection, Tx};
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::{Connection, Tx};
 
 /// Characters of generated passwords: no `0/O/o`, `1/l/I`, so a password read off a phone
 /// screen is typed right the first time.

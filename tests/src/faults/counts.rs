@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::Duration;
 
-use dinghuo_commands::Database;
+use dinghuo_store::Database;
 
 use super::clients::{Ledger, NO_ANSWER};
 use super::recovery::{Recovery, RECOVERY, WATCHED_FOR};

@@ -9,8 +9,9 @@
 
 use std::time::Duration;
 
-use dinghuo_commands::Database;
-use dinghuo_projections::{models, Checkpoint};
+use dinghuo_projections::models;
+use dinghuo_store::Checkpoint;
+use dinghuo_store::Database;
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::time::Instant;

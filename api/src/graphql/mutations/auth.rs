@@ -14,7 +14,7 @@ use dinghuo_commands::{Actor, BindContactInput as BindCommand, RequestContext, R
 use dinghuo_domain::{
     Channel, ContactId, ErrorCode, Lookup, OpenId, Phone, TenantId, ValidationError,
 };
-use dinghuo_projections::sql;
+use dinghuo_store::sql;
 use tracing::instrument;
 
 use crate::auth::binding::{self, BindingCode, CodeGenerator, CODE_TTL};

@@ -10,7 +10,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use dinghuo_commands::Role;
-use dinghuo_projections::sql::{fetch_all, Arg};
+use dinghuo_store::sql::{fetch_all, Arg};
 
 use crate::graphql::caller;
 use crate::graphql::error::{ApiError, ApiResult};

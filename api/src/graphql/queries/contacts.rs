@@ -2,7 +2,7 @@
 
 use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, InputObject, Object, ID};
-use dinghuo_projections::sql::{fetch_all, Arg};
+use dinghuo_store::sql::{fetch_all, Arg};
 
 use crate::graphql::caller;
 use crate::graphql::error::ApiError;

@@ -6,7 +6,7 @@ use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Role;
-use dinghuo_projections::sql::{fetch_all, Arg, StoredTime};
+use dinghuo_store::sql::{fetch_all, Arg, StoredTime};
 
 use crate::graphql::caller;
 use crate::graphql::error::ApiError;

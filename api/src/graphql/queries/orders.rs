@@ -3,7 +3,7 @@
 use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, InputObject, Object, ID};
 use chrono::{DateTime, Utc};
-use dinghuo_projections::sql::{fetch_all, Arg};
+use dinghuo_store::sql::{fetch_all, Arg};
 
 use crate::graphql::caller;
 use crate::graphql::error::{ApiError, ApiResult};

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use dinghuo_commands::Database;
-use dinghuo_projections::sql::{fetch_all, placeholders, Arg, StoredTime};
+use dinghuo_store::sql::{fetch_all, placeholders, Arg, StoredTime};
+use dinghuo_store::Database;
 
 use super::partner::{Partner, PartnersLoader};
 use super::scope::Scope;

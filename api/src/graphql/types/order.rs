@@ -6,9 +6,9 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use dinghuo_commands::Database;
 use dinghuo_domain::order::OrderStatus as DomainStatus;
-use dinghuo_projections::sql::{fetch_all, fetch_rows, placeholders, Arg, Rows, StoredTime};
+use dinghuo_store::sql::{fetch_all, fetch_rows, placeholders, Arg, Rows, StoredTime};
+use dinghuo_store::Database;
 
 use super::money::Money;
 use super::Scope;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use async_graphql::{Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use dinghuo_commands::Database;
 use dinghuo_projections::outbox::providers::mask_phone;
-use dinghuo_projections::sql::{fetch_all, placeholders, Arg, StoredTime};
+use dinghuo_store::sql::{fetch_all, placeholders, Arg, StoredTime};
+use dinghuo_store::Database;
 
 use super::scope::Scope;
 use super::tenant::{time, App};

@@ -2,8 +2,9 @@
 
 use async_graphql::{SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use dinghuo_commands::{Database, Role};
-use dinghuo_projections::sql::{fetch_all, Arg, StoredTime};
+use dinghuo_commands::Role;
+use dinghuo_store::sql::{fetch_all, Arg, StoredTime};
+use dinghuo_store::Database;
 
 use super::money::Money;
 use super::scope::Scope;

@@ -2,9 +2,10 @@
 //! whole tenant, an employee the partners it is linked to, a contact its own partner only. The
 //! operator belongs to no tenant and sees no tenant data.
 
-use dinghuo_commands::{Actor, Database, Role};
-use dinghuo_projections::sql::Arg;
+use dinghuo_commands::{Actor, Role};
 use dinghuo_projections::Dialect;
+use dinghuo_store::sql::Arg;
+use dinghuo_store::Database;
 
 use crate::graphql::error::ApiError;
 

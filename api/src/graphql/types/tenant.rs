@@ -3,8 +3,8 @@
 
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use dinghuo_commands::Database;
-use dinghuo_projections::sql::{fetch_all, Arg, StoredTime};
+use dinghuo_store::sql::{fetch_all, Arg, StoredTime};
+use dinghuo_store::Database;
 
 use crate::graphql::error::{ApiError, ApiResult};
 

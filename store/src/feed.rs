@@ -8,8 +8,8 @@
 //! checkpoint that pair. No lock is taken on the write path. SQLite has one writer and assigns
 //! positions inside the writing transaction, so position order is commit order there.
 
+use crate::database::Database;
 use chrono::{DateTime, Utc};
-use dinghuo_commands::Database;
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
@@ -115,7 +115,7 @@ pub async fn head_position(db: &Database) -> Result<i64, sqlx::Error> {
 
 /// [`read_feed`] inside a transaction: a page applied in the transaction that read it takes
 /// one pooled connection instead of two.
-pub(crate) async fn read_feed_in(
+pub async fn read_feed_in(
     tx: &mut Tx,
     after: Checkpoint,
     limit: u32,

@@ -10,19 +10,18 @@
 //! `recorded_at` as `timestamptz`, `tenant_id` as `uuid` and has `tx_id`; SQLite stores text,
 //! `recorded_at` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (see `migrations/sqlite/0001_events.sql`).
 
+use crate::database::Database;
+use crate::feed::{
+    from_postgres_row, from_sqlite_row, FeedError, FeedEvent, POSTGRES_COLUMNS, SQLITE_COLUMNS,
+};
 use chrono::{DateTime, SubsecRound, Utc};
 use cqrs_es::Aggregate;
-use dinghuo_commands::Database;
 use dinghuo_domain::contact::Contact;
 use dinghuo_domain::order::Order;
 use dinghuo_domain::partner::Partner;
 use dinghuo_domain::product::Product;
 use dinghuo_domain::tenant::Tenant;
 use dinghuo_domain::TenantId;
-use dinghuo_projections::feed::{
-    from_postgres_row, from_sqlite_row, POSTGRES_COLUMNS, SQLITE_COLUMNS,
-};
-use dinghuo_projections::{FeedError, FeedEvent};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use sqlx::postgres::PgRow;

@@ -5,8 +5,8 @@
 //! Timestamps are `timestamptz` on Postgres and fixed-width RFC 3339 text on SQLite
 //! (`2026-11-25T20:00:00.123456Z`), which sorts and compares correctly as text.
 
+use crate::database::Database;
 use chrono::{DateTime, SecondsFormat, Utc};
-use dinghuo_commands::Database;
 use sqlx::{PgConnection, PgExecutor, Postgres, Sqlite, SqliteConnection, Transaction};
 
 mod deferred;
@@ -173,7 +173,7 @@ impl Tx {
     }
 
     /// Sends the writes held back so far.
-    pub(crate) async fn flush(&mut self) -> Result<(), sqlx::Error> {
+    pub async fn flush(&mut self) -> Result<(), sqlx::Error> {
         match self {
             Self::Postgres(tx, deferred) => deferred.flush(tx).await,
             Self::Sqlite(_) => Ok(()),
@@ -192,7 +192,7 @@ impl Tx {
 
     /// Whether writes held back failed when they were sent: the transaction is lost, and
     /// whose write failed is not known.
-    pub(crate) fn flush_failed(&self) -> bool {
+    pub fn flush_failed(&self) -> bool {
         matches!(self, Self::Postgres(_, deferred) if deferred.failed)
     }
 

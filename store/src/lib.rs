@@ -1,0 +1,27 @@
+//! Dinghuo's event log and everything that touches a database directly.
+//!
+//! Modules:
+//! - [`database`]: the database (Postgres or SQLite by URL), connection settings, migrations;
+//! - [`private`]: the data directory and database files, private to the service's user;
+//! - [`sqlite_busy`]: how a SQLite connection waits for the write lock;
+//! - [`sql`]: the one dialect layer: a transaction, argument and row type over both backends;
+//! - [`feed`]: the commit-safe global feed every projection follows, and the log's head;
+//! - [`stream_head`]: where one event stream stands after a write;
+//! - [`audit`]: one tenant's stored events as auditors read them (filtered, keyset-paged);
+//! - [`announce`]: telling other processes that events were committed (`NOTIFY`);
+//! - [`transient`]: a database that could not be reached, told from a statement that failed.
+
+pub mod announce;
+pub mod audit;
+pub mod database;
+pub mod feed;
+pub mod private;
+pub mod sql;
+pub mod sqlite_busy;
+pub mod stream_head;
+pub mod transient;
+
+pub use announce::COMMIT_CHANNEL;
+pub use database::{Database, DatabaseError, DatabaseSettings, SqliteDurability};
+pub use feed::{read_feed, Checkpoint, FeedError, FeedEvent};
+pub use stream_head::StreamHead;
