@@ -6,13 +6,13 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use dinghuo_domain::TenantId;
+use dinghuo_store::audit::EventFilter;
 use dinghuo_store::Database;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uuid::Uuid;
 
 use crate::audit::export::{write_ndjson, Progress};
 use crate::audit::output::Output;
-use dinghuo_store::audit::EventFilter;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {

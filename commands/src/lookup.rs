@@ -13,10 +13,10 @@ use dinghuo_domain::partner::Partner;
 use dinghuo_domain::product::Product;
 use dinghuo_domain::tenant::Tenant;
 use dinghuo_domain::{ContactId, DomainError, Lookup, PartnerId, ProductId, TenantId};
+use dinghuo_store::Database;
 
 use crate::error::CommandError;
 use crate::store::EventLoader;
-use dinghuo_store::Database;
 
 pub struct EventStoreLookup {
     tenants: EventLoader<Tenant>,

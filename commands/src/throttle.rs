@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
+use dinghuo_store::Database;
 use uuid::Uuid;
 
 use crate::error::CommandError;
-use dinghuo_store::Database;
 
 pub const MAX_FAILURES: i64 = 5;
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);

@@ -15,27 +15,9 @@ use super::refusals::Shown;
 use super::world::World;
 use super::{DemoArgs, DemoError};
 
-/// `SELECT COUNT(*) FROM events`, for one tenant or the whole database.
+/// How many events the log holds, for one tenant or in all.
 pub async fn events_of(db: &Database, tenant: Option<TenantId>) -> Result<i64, DemoError> {
-    const ALL: &str = "SELECT COUNT(*) FROM events";
-    const OF_TENANT: &str = "SELECT COUNT(*) FROM events WHERE tenant_id = $1";
-    let count = match (db, tenant) {
-        (Database::Postgres(pool), None) => sqlx::query_scalar(ALL).fetch_one(pool).await?,
-        (Database::Postgres(pool), Some(tenant)) => {
-            sqlx::query_scalar(OF_TENANT)
-                .bind(tenant.as_uuid())
-                .fetch_one(pool)
-                .await?
-        }
-        (Database::Sqlite(pool), None) => sqlx::query_scalar(ALL).fetch_one(pool).await?,
-        (Database::Sqlite(pool), Some(tenant)) => {
-            sqlx::query_scalar(OF_TENANT)
-                .bind(tenant.to_string())
-                .fetch_one(pool)
-                .await?
-        }
-    };
-    Ok(count)
+    Ok(dinghuo_store::audit::count_events(db, tenant).await?)
 }
 
 #[derive(Default)]

@@ -7,11 +7,23 @@ use chrono::{DateTime, Utc};
 use dinghuo_store::Database;
 
 use dinghuo_store::feed::Checkpoint;
+use dinghuo_store::lock::{self, RebuildLock, RebuildLockError};
 use dinghuo_store::sql::{self, placeholders, Arg, Tx};
 
 /// The checkpoint key of a rebuild in progress of projection `name`.
 pub fn rebuild_key(name: &str) -> String {
     format!("{name}@rebuild")
+}
+
+/// Tries once to take the rebuild lock of every projection in `names`, each named by its
+/// rebuild key. `Ok(None)`: a rebuild of one of them is running (on SQLite: any rebuild).
+pub async fn try_lock_rebuild(
+    db: &Database,
+    names: &[&str],
+) -> Result<Option<RebuildLock>, RebuildLockError> {
+    let keys: Vec<String> = names.iter().map(|name| rebuild_key(name)).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    lock::try_lock_rebuild(db, &keys).await
 }
 
 /// Reads a checkpoint, locking its row until the transaction ends (Postgres `FOR UPDATE`; on

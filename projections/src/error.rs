@@ -3,10 +3,10 @@
 
 use std::panic::AssertUnwindSafe;
 
+use dinghuo_store::feed::FeedError;
 use futures::FutureExt;
 
 use crate::projection::ProjectionError;
-use dinghuo_store::feed::FeedError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
@@ -23,7 +23,7 @@ pub enum RunnerError {
     #[error("a rebuild of {0} is already running")]
     RebuildRunning(String),
     #[error(transparent)]
-    RebuildLock(#[from] crate::lock::RebuildLockError),
+    RebuildLock(#[from] dinghuo_store::lock::RebuildLockError),
 }
 
 impl From<RunnerError> for ProjectionError {

@@ -4,13 +4,14 @@
 //! next rebuild. A rebuild in progress holds its rebuild lock ([`crate::lock`]), so its tables
 //! are never mistaken for leftovers.
 
+use dinghuo_store::lock::RebuildLock;
+use dinghuo_store::sql::Tx;
 use dinghuo_store::Database;
 
+use crate::checkpoint::try_lock_rebuild;
 use crate::checkpoint::{self, rebuild_key};
 use crate::error::RunnerError;
-use crate::lock::{try_lock_rebuild, RebuildLock};
 use crate::projection::{Projection, TableNames};
-use dinghuo_store::sql::Tx;
 
 /// Removes the leftovers of an earlier rebuild of `projection`, unless a rebuild of it is
 /// running. Answers whether there were any.

@@ -13,7 +13,6 @@
 //! - [`rebuild`]: building from zero into fresh tables and swapping them in;
 //! - [`leftovers`]: removing what a failed or interrupted rebuild left behind;
 //! - [`wait`]: read-your-writes (wait until projections passed a write);
-//! - [`lock`]: one process per projection (Postgres advisory lock), one rebuild at a time;
 //! - [`wake`]: waking runners on commits (in-process, and `LISTEN/NOTIFY` across processes);
 //! - [`status`]: checkpoint, lag and state of each projection;
 //! - [`supervise`]: restarting the server's processors after transient errors, with backoff;
@@ -21,7 +20,6 @@
 pub mod checkpoint;
 pub mod error;
 pub mod leftovers;
-pub mod lock;
 pub mod models;
 pub mod outbox;
 pub mod prepare;
@@ -36,14 +34,14 @@ pub mod wake;
 
 pub use error::RunnerError;
 pub use prepare::prepare;
-pub use projection::{Dialect, Projection, ProjectionError, TableNames};
+pub use projection::{Projection, ProjectionError, TableNames};
 pub use rebuild::{rebuild, RebuildProgress};
 pub use runner::{catch_up, Runner};
 pub use settings::RunnerSettings;
 pub use status::{status, ProjectionStatus, State};
 pub use supervise::{supervise, Backoff, Transient};
 pub use wait::{
-    head_of_stream, wait_for, wait_for_progress, wait_for_stream_head, wait_for_write, Progress,
-    Supervising, WaitError,
+    wait_for, wait_for_progress, wait_for_stream_head, wait_for_write, Progress, Supervising,
+    WaitError,
 };
 pub use wake::Wakeup;

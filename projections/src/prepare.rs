@@ -1,12 +1,13 @@
 //! Getting a projection's tables ready before a runner applies anything to them.
 
+use dinghuo_store::sql::Dialect;
+use dinghuo_store::sql::Tx;
 use dinghuo_store::Database;
 
 use crate::checkpoint;
 use crate::error::RunnerError;
-use crate::projection::{new_generation, Dialect, Projection, TableNames};
+use crate::projection::{new_generation, Projection, TableNames};
 use crate::settings::RunnerSettings;
-use dinghuo_store::sql::Tx;
 
 /// Removes what an interrupted rebuild left behind; creates the live tables and checkpoint of
 /// a projection seen for the first time; rebuilds a projection whose schema version changed.

@@ -1,75 +1,9 @@
 //! What a projection is: a named, versioned fold of the feed into tables it owns.
 
 use async_trait::async_trait;
-use dinghuo_store::Database;
 
 use dinghuo_store::feed::FeedEvent;
-use dinghuo_store::sql::Tx;
-
-/// Which dialect to write SQL for: the thin layer where the two backends' SQL differs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Postgres,
-    Sqlite,
-}
-
-impl Dialect {
-    pub fn of(db: &Database) -> Self {
-        match db {
-            Database::Postgres(_) => Self::Postgres,
-            Database::Sqlite(_) => Self::Sqlite,
-        }
-    }
-
-    /// A condition that `column` is one of the values `subquery` selects. On Postgres the
-    /// values are an array computed once (`= ANY (ARRAY(…))`): planned in about a third of the
-    /// time of `IN (SELECT …)`, which Postgres turns into a join and plans again at every
-    /// execution, and still usable as an index condition. SQLite has no arrays.
-    pub fn in_subquery(self, column: &str, subquery: &str) -> String {
-        match self {
-            Self::Postgres => format!("{column} = ANY (ARRAY({subquery}))"),
-            Self::Sqlite => format!("{column} IN ({subquery})"),
-        }
-    }
-
-    /// The column type of a point in time (see `sql.rs` for the SQLite text form).
-    pub fn time_type(self) -> &'static str {
-        match self {
-            Self::Postgres => "timestamptz",
-            Self::Sqlite => "text",
-        }
-    }
-
-    /// Table options of a table whose rows are updated in place after they are written: on
-    /// Postgres, room left in each page so that an update can stay on its page (a HOT update,
-    /// which touches no index). SQLite updates in place anyway.
-    pub fn updated_in_place(self) -> &'static str {
-        match self {
-            Self::Postgres => " WITH (fillfactor = 50)",
-            Self::Sqlite => "",
-        }
-    }
-
-    /// The column type of text compared byte by byte: identifiers, codes, days. Postgres
-    /// otherwise compares text under the database's locale, which means nothing for such
-    /// values and costs in every index, join and sort over them (measured: a rebuild's
-    /// `GROUP BY` over a million events' order lines sorted about 3 times faster). SQLite
-    /// compares bytes anyway. Equality is the same either way.
-    pub fn key_text_type(self) -> &'static str {
-        match self {
-            Self::Postgres => "text COLLATE \"C\"",
-            Self::Sqlite => "text",
-        }
-    }
-
-    /// The column type of a boolean (`0`/`1` on SQLite).
-    pub fn bool_type(self) -> &'static str {
-        match self {
-            Self::Postgres => "boolean",
-            Self::Sqlite => "integer",
-        }
-    }
-}
+use dinghuo_store::sql::{Dialect, Tx};
 
 /// Physical names of a projection's tables. Live tables are `rm_<table>`; a rebuild writes into
 /// `rm_<table>__next` and swaps them in. Index names carry the build's generation so that the

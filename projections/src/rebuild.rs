@@ -15,22 +15,23 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use dinghuo_store::feed::{head_position, read_feed, Checkpoint, FeedEvent};
+use dinghuo_store::sql::Dialect;
+use dinghuo_store::sql::{Arg, Tx};
 use dinghuo_store::Database;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 
+use crate::checkpoint::try_lock_rebuild;
 use crate::checkpoint::{self, rebuild_key};
 use crate::error::{guard_panics, RunnerError};
 use crate::leftovers;
-use crate::lock::try_lock_rebuild;
 use crate::projection::{
-    new_generation, Dialect, Projection, ProjectionError, RebuildFold, TableNames, Writes,
+    new_generation, Projection, ProjectionError, RebuildFold, TableNames, Writes,
 };
 use crate::settings::RunnerSettings;
-use dinghuo_store::feed::{head_position, read_feed, Checkpoint, FeedEvent};
-use dinghuo_store::sql::{Arg, Tx};
 
 /// Progress of a rebuild, reported after each batch.
 #[derive(Debug, Clone, Copy)]
@@ -282,13 +283,12 @@ struct SqliteTurns {
 
 impl WriteTurns {
     fn for_database(db: &Database) -> Self {
-        match db {
-            Database::Postgres(_) => Self(None),
-            Database::Sqlite(_) => Self(Some(Arc::new(SqliteTurns {
+        Self(Dialect::of(db).single_writer().then(|| {
+            Arc::new(SqliteTurns {
                 turn: Mutex::new(()),
                 last_gap: std::sync::Mutex::new(Instant::now()),
-            }))),
-        }
+            })
+        }))
     }
 
     /// After a transaction, while the turn is still held: now and then SQLite's write lock
@@ -542,9 +542,10 @@ async fn complete(
                 .flat_map(|projection| projection.indexes(next))
                 .map(Completion::Index),
         );
-    let parallelism = match db {
-        Database::Postgres(_) => COMPLETION_PARALLELISM,
-        Database::Sqlite(_) => 1,
+    let parallelism = if Dialect::of(db).single_writer() {
+        1
+    } else {
+        COMPLETION_PARALLELISM
     };
     // Boxed: the compiler cannot otherwise prove the stream `Send` for the runner's task.
     // After a failure no step starts, but those under way run to their end (see `replay`).

@@ -12,20 +12,20 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use dinghuo_store::feed::{read_feed, read_feed_in, Checkpoint, FeedEvent};
+use dinghuo_store::lock;
+use dinghuo_store::sql::{self, Arg, Dialect, Tx};
 use dinghuo_store::Database;
 use tokio::sync::watch;
 
 use crate::checkpoint;
 use crate::error::{guard_panics, RunnerError};
-use crate::lock;
 use crate::prepare::prepare;
 use crate::projection::{Projection, TableNames};
 use crate::settings::RunnerSettings;
 use crate::supervise::Transient;
 use crate::wait::Progress;
 use crate::wake::Wakeup;
-use dinghuo_store::feed::{read_feed, read_feed_in, Checkpoint, FeedEvent};
-use dinghuo_store::sql::{self, Arg, Tx};
 
 pub use crate::checkpoint::stored_checkpoint;
 
@@ -209,24 +209,21 @@ async fn open_page(
     after: Checkpoint,
     limit: u32,
 ) -> Result<Option<OpenPage>, PageError> {
-    match db {
-        // Read inside the transaction: one pooled connection per page instead of two (and one
-        // round trip less, for sqlx's check of a connection returned to the pool).
-        Database::Postgres(_) => {
-            let mut tx = Tx::begin_lazy(db).await?;
-            let events = read_feed_in(&mut tx, after, limit).await?;
-            Ok(OpenPage::of(tx, events))
-        }
+    if Dialect::of(db).single_writer() {
         // Read before taking the write lock: the transaction holds the database's only write
         // lock, and it must never wait for a pooled connection while the commands that hold
         // the other connections wait for that lock.
-        Database::Sqlite(_) => {
-            let events = read_feed(db, after, limit).await?;
-            if events.is_empty() {
-                return Ok(None);
-            }
-            Ok(OpenPage::of(Tx::begin_lazy(db).await?, events))
+        let events = read_feed(db, after, limit).await?;
+        if events.is_empty() {
+            return Ok(None);
         }
+        Ok(OpenPage::of(Tx::begin_lazy(db).await?, events))
+    } else {
+        // Read inside the transaction: one pooled connection per page instead of two (and one
+        // round trip less, for sqlx's check of a connection returned to the pool).
+        let mut tx = Tx::begin_lazy(db).await?;
+        let events = read_feed_in(&mut tx, after, limit).await?;
+        Ok(OpenPage::of(tx, events))
     }
 }
 

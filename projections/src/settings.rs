@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use dinghuo_store::sql::Dialect;
 use dinghuo_store::Database;
 
 /// How a runner paces itself.
@@ -40,9 +41,10 @@ impl RunnerSettings {
     /// 5 ms: each page takes the database's only write lock, and more, smaller pages leave
     /// the commands waiting for it.
     pub fn for_database(db: &Database) -> Self {
-        let gather = match db {
-            Database::Postgres(_) => Duration::from_millis(1),
-            Database::Sqlite(_) => Duration::from_millis(5),
+        let gather = if Dialect::of(db).single_writer() {
+            Duration::from_millis(5)
+        } else {
+            Duration::from_millis(1)
         };
         Self {
             gather,

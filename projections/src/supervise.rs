@@ -12,13 +12,13 @@ use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
 
+use dinghuo_store::feed::FeedError;
 use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::error::RunnerError;
 use crate::projection::ProjectionError;
-use dinghuo_store::feed::FeedError;
 
 /// Whether an error is worth trying again after a pause.
 pub trait Transient: Display {

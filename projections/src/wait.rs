@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dinghuo_store::feed::{head_of_stream, Checkpoint, FeedEvent};
 use dinghuo_store::{Database, StreamHead};
 use tokio::sync::watch;
 
 use crate::checkpoint::stored_checkpoint;
-use dinghuo_store::feed::{Checkpoint, FeedEvent};
 
 /// What the runners of this process have committed: each projection's checkpoint after its last
 /// committed batch, and where the events of recently processed streams stand in the feed. A
@@ -175,44 +175,6 @@ impl WaitError {
         match self {
             Self::TimedOut { projection, .. } | Self::NotRunning { projection } => Some(projection),
             Self::Database(_) => None,
-        }
-    }
-}
-
-/// The feed checkpoint of the last event of one aggregate's stream, if it has any: what a
-/// projection must have passed for a reader to see that aggregate's latest state.
-pub async fn head_of_stream(
-    db: &Database,
-    aggregate_type: &str,
-    aggregate_id: &str,
-) -> Result<Option<Checkpoint>, sqlx::Error> {
-    match db {
-        Database::Postgres(pool) => {
-            let row: Option<(String, i64)> = sqlx::query_as(
-                "SELECT tx_id::text AS tx_id_text, position FROM events
-                  WHERE aggregate_type = $1 AND aggregate_id = $2
-                  ORDER BY sequence DESC LIMIT 1",
-            )
-            .bind(aggregate_type)
-            .bind(aggregate_id)
-            .fetch_optional(pool)
-            .await?;
-            Ok(row.map(|(tx, position)| Checkpoint {
-                tx_id: tx.parse().unwrap_or(u64::MAX),
-                position,
-            }))
-        }
-        Database::Sqlite(pool) => {
-            let row: Option<(i64,)> = sqlx::query_as(
-                "SELECT position FROM events
-                  WHERE aggregate_type = $1 AND aggregate_id = $2
-                  ORDER BY sequence DESC LIMIT 1",
-            )
-            .bind(aggregate_type)
-            .bind(aggregate_id)
-            .fetch_optional(pool)
-            .await?;
-            Ok(row.map(|(position,)| Checkpoint { tx_id: 0, position }))
         }
     }
 }
@@ -390,10 +352,9 @@ async fn wait(
 /// lock; SQLite has no lock to ask (another process on the machine may run it), so it counts
 /// as run.
 async fn is_run_anywhere(db: &Database, name: &str) -> Result<bool, sqlx::Error> {
-    match db {
-        Database::Postgres(pool) => crate::lock::is_held(pool, name).await,
-        Database::Sqlite(_) => Ok(true),
-    }
+    Ok(dinghuo_store::lock::is_held(db, name)
+        .await?
+        .unwrap_or(true))
 }
 
 #[cfg(test)]

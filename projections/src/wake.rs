@@ -43,10 +43,7 @@ impl Wakeup {
     /// returned task is aborted. A lost connection is connected again after a backoff (see
     /// [`crate::supervise`]), counted as a restart of the `listener` processor.
     pub fn listen(&self, db: &Database) -> Option<tokio::task::JoinHandle<()>> {
-        let Database::Postgres(pool) = db else {
-            return None;
-        };
-        let pool = pool.clone();
+        let pool = db.postgres()?.clone();
         let wakeup = self.clone();
         Some(tokio::spawn(async move {
             // Never stopped but by aborting the task: the sender lives as long as it.

@@ -8,6 +8,8 @@ use std::time::Duration;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
+use crate::database::Database;
+
 /// The Postgres channel on which commits are announced to other processes.
 pub const COMMIT_CHANNEL: &str = "dinghuo_events";
 
@@ -24,6 +26,12 @@ pub struct CommitAnnouncer {
 }
 
 impl CommitAnnouncer {
+    /// The announcer of `db`'s commits, on Postgres; on SQLite, where every runner shares the
+    /// writer's process or polls, none.
+    pub fn for_database(db: &Database) -> Option<Self> {
+        db.postgres().cloned().map(Self::new)
+    }
+
     pub fn new(pool: PgPool) -> Self {
         Self {
             pool,

@@ -122,6 +122,28 @@ pub enum EventReadError {
     Malformed { position: i64, reason: String },
 }
 
+/// How many events the log holds, for one tenant or in all.
+pub async fn count_events(db: &Database, tenant: Option<TenantId>) -> Result<i64, sqlx::Error> {
+    const ALL: &str = "SELECT COUNT(*) FROM events";
+    const OF_TENANT: &str = "SELECT COUNT(*) FROM events WHERE tenant_id = $1";
+    match (db, tenant) {
+        (Database::Postgres(pool), None) => sqlx::query_scalar(ALL).fetch_one(pool).await,
+        (Database::Postgres(pool), Some(tenant)) => {
+            sqlx::query_scalar(OF_TENANT)
+                .bind(tenant.as_uuid())
+                .fetch_one(pool)
+                .await
+        }
+        (Database::Sqlite(pool), None) => sqlx::query_scalar(ALL).fetch_one(pool).await,
+        (Database::Sqlite(pool), Some(tenant)) => {
+            sqlx::query_scalar(OF_TENANT)
+                .bind(tenant.to_string())
+                .fetch_one(pool)
+                .await
+        }
+    }
+}
+
 /// One page of events matching `filter`, read through the pool (one statement).
 pub async fn read_page(
     db: &Database,

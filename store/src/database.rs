@@ -185,6 +185,28 @@ impl Database {
             .count())
     }
 
+    /// The pool, on Postgres: for what only Postgres has (`LISTEN`/`NOTIFY`, advisory locks),
+    /// which SQLite deployments do without.
+    pub fn postgres(&self) -> Option<&PgPool> {
+        match self {
+            Self::Postgres(pool) => Some(pool),
+            Self::Sqlite(_) => None,
+        }
+    }
+
+    /// Empties SQLite's write-ahead log into the database file, so that the log's frames no
+    /// longer hold pages as they were (an erased secret's old bytes). Answers whether a reader
+    /// kept it from being emptied; Postgres has nothing to do.
+    pub async fn truncate_write_ahead_log(&self) -> Result<bool, sqlx::Error> {
+        let Self::Sqlite(pool) = self else {
+            return Ok(true);
+        };
+        let busy: i64 = sqlx::query_scalar("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(pool)
+            .await?;
+        Ok(busy == 0)
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Self::Postgres(_) => "postgres",

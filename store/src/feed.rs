@@ -113,6 +113,122 @@ pub async fn head_position(db: &Database) -> Result<i64, sqlx::Error> {
     }
 }
 
+/// The feed checkpoint of the last event of one aggregate's stream, if it has any: what a
+/// projection must have passed for a reader to see that aggregate's latest state.
+pub async fn head_of_stream(
+    db: &Database,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Option<Checkpoint>, sqlx::Error> {
+    match db {
+        Database::Postgres(pool) => {
+            let row: Option<(String, i64)> = sqlx::query_as(
+                "SELECT tx_id::text AS tx_id_text, position FROM events
+                  WHERE aggregate_type = $1 AND aggregate_id = $2
+                  ORDER BY sequence DESC LIMIT 1",
+            )
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(|(tx, position)| Checkpoint {
+                tx_id: tx.parse().unwrap_or(u64::MAX),
+                position,
+            }))
+        }
+        Database::Sqlite(pool) => {
+            let row: Option<(i64,)> = sqlx::query_as(
+                "SELECT position FROM events
+                  WHERE aggregate_type = $1 AND aggregate_id = $2
+                  ORDER BY sequence DESC LIMIT 1",
+            )
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(|(position,)| Checkpoint { tx_id: 0, position }))
+        }
+    }
+}
+
+/// The checkpoint of the last event that is safe to read now: a subscriber starting there sees
+/// every event committed later and none committed before. On Postgres, the newest event of a
+/// transaction older than every one still open; on SQLite, whose one writer commits in
+/// position order, the newest event.
+pub async fn safe_head(db: &Database) -> Result<Checkpoint, FeedError> {
+    match db {
+        Database::Postgres(pool) => {
+            let row: Option<(String, i64)> = sqlx::query_as(
+                "SELECT tx_id::text AS tx_id_text, position FROM events
+                  WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                  ORDER BY tx_id DESC, position DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?;
+            match row {
+                None => Ok(Checkpoint::START),
+                Some((tx_text, position)) => {
+                    let tx_id = tx_text.parse().map_err(|_| FeedError::Malformed {
+                        position,
+                        reason: format!("transaction id {tx_text:?}"),
+                    })?;
+                    Ok(Checkpoint { tx_id, position })
+                }
+            }
+        }
+        Database::Sqlite(_) => Ok(Checkpoint {
+            tx_id: 0,
+            position: head_position(db).await?,
+        }),
+    }
+}
+
+/// How many stored events a reader at `after` has not yet read: how far a projection lags.
+pub async fn count_after(db: &Database, after: Checkpoint) -> Result<i64, sqlx::Error> {
+    match db {
+        Database::Postgres(pool) => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM events WHERE (tx_id, position) > ($1::text::xid8, $2)",
+            )
+            .bind(after.tx_id.to_string())
+            .bind(after.position)
+            .fetch_one(pool)
+            .await
+        }
+        Database::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE position > $1")
+                .bind(after.position)
+                .fetch_one(pool)
+                .await
+        }
+    }
+}
+
+/// When the oldest event a reader at `after` has not yet read was recorded, if there is one.
+pub async fn oldest_recorded_after(
+    db: &Database,
+    after: Checkpoint,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    Ok(match db {
+        Database::Postgres(pool) => sqlx::query_scalar(
+            "SELECT MIN(recorded_at) FROM events WHERE (tx_id, position) > ($1::text::xid8, $2)",
+        )
+        .bind(after.tx_id.to_string())
+        .bind(after.position)
+        .fetch_one(pool)
+        .await?,
+        Database::Sqlite(pool) => {
+            let text: Option<String> =
+                sqlx::query_scalar("SELECT MIN(recorded_at) FROM events WHERE position > $1")
+                    .bind(after.position)
+                    .fetch_one(pool)
+                    .await?;
+            text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc))
+        }
+    })
+}
+
 /// [`read_feed`] inside a transaction: a page applied in the transaction that read it takes
 /// one pooled connection instead of two.
 pub async fn read_feed_in(

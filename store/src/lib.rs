@@ -6,6 +6,7 @@
 //! - [`sqlite_busy`]: how a SQLite connection waits for the write lock;
 //! - [`sql`]: the one dialect layer: a transaction, argument and row type over both backends;
 //! - [`feed`]: the commit-safe global feed every projection follows, and the log's head;
+//! - [`lock`]: locks across processes by name (one runner per projection, one rebuild at a time);
 //! - [`stream_head`]: where one event stream stands after a write;
 //! - [`audit`]: one tenant's stored events as auditors read them (filtered, keyset-paged);
 //! - [`announce`]: telling other processes that events were committed (`NOTIFY`);
@@ -15,6 +16,7 @@ pub mod announce;
 pub mod audit;
 pub mod database;
 pub mod feed;
+pub mod lock;
 pub mod private;
 pub mod sql;
 pub mod sqlite_busy;

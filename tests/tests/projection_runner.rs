@@ -71,7 +71,7 @@ impl dinghuo_projections::Projection for PanickingProducts {
     }
     fn schema(
         &self,
-        _dialect: dinghuo_projections::Dialect,
+        _dialect: dinghuo_store::sql::Dialect,
         names: &dinghuo_projections::TableNames,
     ) -> Vec<String> {
         vec![format!(

@@ -25,11 +25,11 @@ use async_trait::async_trait;
 use dinghuo_commands::{Commands, MoneyInput, RepriceProductInput, RequestContext};
 use dinghuo_projections::runner::stored_checkpoint;
 use dinghuo_projections::{
-    catch_up, head_of_stream, prepare, status, wait_for, wait_for_progress, wait_for_write,
-    Dialect, Progress, Projection, ProjectionError, Runner, RunnerError, RunnerSettings, State,
-    TableNames, WaitError, Wakeup,
+    catch_up, prepare, status, wait_for, wait_for_progress, wait_for_write, Progress, Projection,
+    ProjectionError, Runner, RunnerError, RunnerSettings, State, TableNames, WaitError, Wakeup,
 };
-use dinghuo_store::sql::Tx;
+use dinghuo_store::feed::head_of_stream;
+use dinghuo_store::sql::{Dialect, Tx};
 use dinghuo_store::{read_feed, Checkpoint, FeedEvent};
 use dinghuo_store::{Database, DatabaseSettings, StreamHead};
 use dinghuo_tests::history::History;

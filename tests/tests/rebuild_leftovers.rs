@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use dinghuo_projections::lock::try_lock_rebuild;
+use dinghuo_projections::checkpoint::try_lock_rebuild;
 use dinghuo_projections::{models, prepare, rebuild, Projection, RunnerError, RunnerSettings};
 use dinghuo_store::{Database, DatabaseSettings};
 use dinghuo_tests::generated_log::{self, DEFAULT_SEED};

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use dinghuo_projections::models::OrdersProjection;
 use dinghuo_projections::projection::RebuildFold;
 use dinghuo_projections::{
-    catch_up, prepare, rebuild, Dialect, Projection, ProjectionError, RunnerSettings, TableNames,
+    catch_up, prepare, rebuild, Projection, ProjectionError, RunnerSettings, TableNames,
 };
-use dinghuo_store::sql::Tx;
+use dinghuo_store::sql::{Dialect, Tx};
 use dinghuo_store::FeedEvent;
 use dinghuo_tests::history::History;
 use dinghuo_tests::on_both_backends;

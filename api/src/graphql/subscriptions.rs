@@ -13,9 +13,10 @@ use std::time::Duration;
 use async_graphql::{Context, Subscription, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_domain::ErrorCode;
-use dinghuo_projections::{head_of_stream, wait_for_progress, Progress, WaitError};
+use dinghuo_projections::{wait_for_progress, Progress, WaitError};
+use dinghuo_store::feed::head_of_stream;
 use dinghuo_store::Database;
-use dinghuo_store::{read_feed, Checkpoint, FeedEvent};
+use dinghuo_store::{read_feed, Checkpoint, FeedError, FeedEvent};
 use futures::stream::{self, Stream, StreamExt};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -180,33 +181,14 @@ async fn settle(
     }
 }
 
-/// The feed checkpoint of the last event that is safe to read now: a subscriber starting there
-/// sees every event committed later and none committed before (see `projections::feed`).
+/// The feed checkpoint of the last event that is safe to read now (see `store::feed::safe_head`).
 async fn feed_head(db: &Database) -> Result<Checkpoint, ApiError> {
-    match db {
-        Database::Postgres(pool) => {
-            let row: Option<(String, i64)> = sqlx::query_as(
-                "SELECT tx_id::text AS tx_id_text, position FROM events
-                  WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
-                  ORDER BY tx_id DESC, position DESC LIMIT 1",
-            )
-            .fetch_optional(pool)
-            .await?;
-            match row {
-                None => Ok(Checkpoint::START),
-                Some((tx_text, position)) => {
-                    let tx_id = tx_text.parse().map_err(|_| {
-                        ApiError::internal(format!("malformed transaction id {tx_text:?}"))
-                    })?;
-                    Ok(Checkpoint { tx_id, position })
-                }
-            }
-        }
-        Database::Sqlite(_) => Ok(Checkpoint {
-            tx_id: 0,
-            position: dinghuo_store::feed::head_position(db).await?,
-        }),
-    }
+    dinghuo_store::feed::safe_head(db)
+        .await
+        .map_err(|error| match error {
+            FeedError::Database(error) => error.into(),
+            malformed @ FeedError::Malformed { .. } => ApiError::internal(malformed),
+        })
 }
 
 /// The state of one `orderUpdated` subscription.

@@ -20,6 +20,8 @@ use dinghuo_domain::partner::Partner;
 use dinghuo_domain::product::Product;
 use dinghuo_domain::tenant::Tenant;
 use dinghuo_domain::{DomainError, Services, TenantId, ValidationError};
+use dinghuo_store::announce::CommitAnnouncer;
+use dinghuo_store::Database;
 
 pub use self::contact::{
     AddPartnerContactInput, BindContactInput, RecordContactInput, RemovePartnerContactInput,
@@ -45,8 +47,6 @@ use crate::policy::{self, CommandName};
 use crate::retry::RetryPolicy;
 use crate::store::AggregateStore;
 use crate::throttle::{Clock, SystemClock};
-use dinghuo_store::announce::CommitAnnouncer;
-use dinghuo_store::Database;
 
 /// The write side. Cheap to share behind an `Arc`; every method takes the caller's context.
 pub struct Commands {
@@ -69,10 +69,7 @@ impl Commands {
     pub fn new(db: Database) -> Self {
         let lookup = Arc::new(EventStoreLookup::new(&db));
         let services: Services = lookup.clone();
-        let announcer = match &db {
-            Database::Postgres(pool) => Some(CommitAnnouncer::new(pool.clone())),
-            Database::Sqlite(_) => None,
-        };
+        let announcer = CommitAnnouncer::for_database(&db);
         Self {
             tenants: AggregateStore::new(&db, services.clone()),
             partners: AggregateStore::new(&db, services.clone()),

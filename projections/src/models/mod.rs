@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 pub use contacts::ContactsProjection;
+use dinghuo_store::feed::FeedEvent;
 pub use onboarding::OnboardingProjection;
 pub use orders::{sales_day, OrdersProjection};
 pub use partners::PartnersProjection;
@@ -21,7 +22,6 @@ pub use tenants::TenantsProjection;
 
 use crate::outbox::{NotificationsReactor, OutboxKey};
 use crate::projection::{Projection, ProjectionError};
-use dinghuo_store::feed::FeedEvent;
 
 /// Every projection, in the order the CLI lists them: enough to name, list, report on and
 /// rebuild them. The SMS reactor among them has no outbox key and fails on the first message

@@ -21,11 +21,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, Utc};
 use dinghuo_domain::order::OrderEvent;
 use dinghuo_domain::{ContactId, Money, Note, PartnerId, TenantId};
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::Dialect;
+use dinghuo_store::sql::{Arg, Rows, Tx};
 
 use super::{actor, actor_role, decode};
-use crate::projection::{Dialect, Projection, ProjectionError, RebuildFold, TableNames, Writes};
-use dinghuo_store::feed::FeedEvent;
-use dinghuo_store::sql::{Arg, Rows, Tx};
+use crate::projection::{Projection, ProjectionError, RebuildFold, TableNames, Writes};
 
 pub struct OrdersProjection;
 

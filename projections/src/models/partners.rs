@@ -6,12 +6,13 @@ use async_trait::async_trait;
 use dinghuo_domain::contact::ContactEvent;
 use dinghuo_domain::partner::PartnerEvent;
 use dinghuo_domain::{App, Side};
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::Dialect;
+use dinghuo_store::sql::{Arg, Rows, Tx};
 
 use super::decode;
 use super::submissions::{self, CountsSubmissions};
-use crate::projection::{Dialect, Projection, ProjectionError, RebuildFold, TableNames};
-use dinghuo_store::feed::FeedEvent;
-use dinghuo_store::sql::{Arg, Rows, Tx};
+use crate::projection::{Projection, ProjectionError, RebuildFold, TableNames};
 
 #[derive(Debug, Clone, Copy)]
 pub struct PartnersProjection;

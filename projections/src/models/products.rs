@@ -2,11 +2,12 @@
 
 use async_trait::async_trait;
 use dinghuo_domain::product::ProductEvent;
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::Dialect;
+use dinghuo_store::sql::{Arg, Tx};
 
 use super::decode;
-use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
-use dinghuo_store::feed::FeedEvent;
-use dinghuo_store::sql::{Arg, Tx};
+use crate::projection::{Projection, ProjectionError, TableNames};
 
 pub struct ProductsProjection;
 

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dinghuo_domain::PartnerId;
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::{Rows, Tx};
 use serde::Deserialize;
 
 use crate::projection::{ProjectionError, RebuildFold, TableNames, Writes};
-use dinghuo_store::feed::FeedEvent;
-use dinghuo_store::sql::{Rows, Tx};
 
 /// The part of an `OrderSubmitted` payload these projections read. Decoding only it skips the
 /// lines, which are most of the payload.

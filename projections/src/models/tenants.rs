@@ -4,11 +4,12 @@
 use async_trait::async_trait;
 use dinghuo_domain::tenant::TenantEvent;
 use dinghuo_domain::{App, MenuAction, Permission};
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::Dialect;
+use dinghuo_store::sql::{Arg, Tx};
 
 use super::decode;
-use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
-use dinghuo_store::feed::FeedEvent;
-use dinghuo_store::sql::{Arg, Tx};
+use crate::projection::{Projection, ProjectionError, TableNames};
 
 pub struct TenantsProjection;
 

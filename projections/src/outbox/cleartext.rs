@@ -8,10 +8,10 @@
 //! in the files. On Postgres the old row versions stay in the table's free space until vacuumed
 //! over, and in WAL archives and backups taken before: replace those too if they matter.
 
+use dinghuo_store::sql::{self, Tx};
 use dinghuo_store::Database;
 
 use super::seal::{OutboxKey, SealError, SEALED_PREFIX};
-use dinghuo_store::sql::{self, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CleartextError {
@@ -52,15 +52,10 @@ pub async fn seal_cleartext_secrets(db: &Database, key: &OutboxKey) -> Result<u6
             .await?;
     }
     tx.commit().await?;
-    if let Database::Sqlite(pool) = db {
-        // The log's frames still hold the pages as they were; copy the new ones into the
-        // database and empty it.
-        let busy: i64 = sqlx::query_scalar("PRAGMA wal_checkpoint(TRUNCATE)")
-            .fetch_one(pool)
-            .await?;
-        if busy != 0 {
-            tracing::warn!("the SQLite write-ahead log could not be emptied now: a reader held it");
-        }
+    // SQLite's log frames still hold the pages as they were; copy the new ones into the
+    // database and empty it.
+    if !db.truncate_write_ahead_log().await? {
+        tracing::warn!("the SQLite write-ahead log could not be emptied now: a reader held it");
     }
     tracing::warn!(
         secrets = sealed,

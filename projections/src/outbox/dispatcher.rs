@@ -20,15 +20,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use dinghuo_store::sql::{self, Arg, Dialect};
 use dinghuo_store::Database;
 use rand::Rng;
-use sqlx::Row;
 use tokio::sync::watch;
 
 use super::providers::{OutgoingSms, SendError, SmsProvider};
 use super::seal::{OpenError, OutboxKey, Stored};
 use super::settings::{SettingsError, SmsSettings};
-use dinghuo_store::sql::{self, sqlite_time, Arg};
 
 /// What one round of [`Dispatcher::dispatch_due`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,6 +45,7 @@ pub struct DispatchReport {
 }
 
 /// A message claimed for one attempt.
+#[derive(sqlx::FromRow)]
 struct Claimed {
     message_id: String,
     phone: String,
@@ -212,31 +212,19 @@ impl Dispatcher {
         let lease_until = now + delta(self.settings.lease);
         let limit = i64::from(self.settings.batch_size.max(1));
         let max_attempts = i64::from(self.settings.max_attempts);
-        let rows = match &self.db {
-            Database::Postgres(pool) => {
-                sqlx::query(&CLAIM.replace("{lock}", "FOR UPDATE SKIP LOCKED"))
-                    .bind(now)
-                    .bind(lease_until)
-                    .bind(limit)
-                    .bind(max_attempts)
-                    .fetch_all(pool)
-                    .await?
-                    .iter()
-                    .map(claimed_pg)
-                    .collect::<Result<Vec<_>, _>>()?
-            }
-            Database::Sqlite(pool) => sqlx::query(&CLAIM.replace("{lock}", ""))
-                .bind(sqlite_time(now))
-                .bind(sqlite_time(lease_until))
-                .bind(limit)
-                .bind(max_attempts)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(claimed_sqlite)
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-        Ok(rows)
+        // Postgres skips rows another dispatcher is claiming; SQLite has one writer anyway.
+        let lock = Dialect::of(&self.db).skip_locked();
+        sql::fetch_all(
+            &self.db,
+            &CLAIM.replace("{lock}", lock),
+            &[
+                now.into(),
+                lease_until.into(),
+                limit.into(),
+                max_attempts.into(),
+            ],
+        )
+        .await
     }
 
     async fn attempt(&self, message: Claimed, now: DateTime<Utc>) -> Result<Outcome, sqlx::Error> {
@@ -385,26 +373,6 @@ impl Dispatcher {
         );
         Outcome::Lost
     }
-}
-
-fn claimed_pg(row: &sqlx::postgres::PgRow) -> Result<Claimed, sqlx::Error> {
-    Ok(Claimed {
-        message_id: row.try_get("message_id")?,
-        phone: row.try_get("phone")?,
-        body: row.try_get("body")?,
-        secret: row.try_get("secret")?,
-        attempts: row.try_get("attempts")?,
-    })
-}
-
-fn claimed_sqlite(row: &sqlx::sqlite::SqliteRow) -> Result<Claimed, sqlx::Error> {
-    Ok(Claimed {
-        message_id: row.try_get("message_id")?,
-        phone: row.try_get("phone")?,
-        body: row.try_get("body")?,
-        secret: row.try_get("secret")?,
-        attempts: row.try_get("attempts")?,
-    })
 }
 
 fn delta(duration: Duration) -> TimeDelta {

@@ -21,16 +21,16 @@ use chrono::Utc;
 use dinghuo_domain::contact::ContactEvent;
 use dinghuo_domain::tenant::TenantEvent;
 use dinghuo_domain::{PartnerId, PartnerMode, Side};
+use dinghuo_store::feed::FeedEvent;
+use dinghuo_store::sql::Dialect;
+use dinghuo_store::sql::Tx;
 use rand::rngs::OsRng;
 use rand::Rng;
-use sqlx::Row;
 
 use super::seal::OutboxKey;
 use super::texts::{self, MessageSettings, Template};
 use crate::models::decode;
-use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
-use dinghuo_store::feed::FeedEvent;
-use dinghuo_store::sql::{Connection, Tx};
+use crate::projection::{Projection, ProjectionError, TableNames};
 
 /// Characters of generated passwords: no `0/O/o`, `1/l/I`, so a password read off a phone
 /// screen is typed right the first time.
@@ -354,27 +354,8 @@ impl NotificationsReactor {
 async fn recipient(tx: &mut Tx, event: &FeedEvent) -> Result<Recipient, ProjectionError> {
     let sql = "SELECT tenant_id, name, phone FROM outbox_contacts WHERE contact_id = $1";
     let id = event.aggregate_id.as_str();
-    let row = match tx.connection().await? {
-        Connection::Postgres(connection) => sqlx::query(sql)
-            .bind(id)
-            .fetch_optional(connection)
-            .await?
-            .map(
-                |row| -> Result<(String, String, Option<String>), sqlx::Error> {
-                    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
-                },
-            ),
-        Connection::Sqlite(connection) => sqlx::query(sql)
-            .bind(id)
-            .fetch_optional(connection)
-            .await?
-            .map(
-                |row| -> Result<(String, String, Option<String>), sqlx::Error> {
-                    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
-                },
-            ),
-    }
-    .transpose()?;
+    let row: Option<(String, String, Option<String>)> =
+        tx.fetch_all(sql, &[id.into()]).await?.into_iter().next();
     let Some((tenant_id, name, phone)) = row else {
         return Err(ProjectionError::unappliable(
             event,
@@ -393,21 +374,8 @@ async fn recipient(tx: &mut Tx, event: &FeedEvent) -> Result<Recipient, Projecti
 
 /// One text column of the first row, if any.
 async fn fetch_text(tx: &mut Tx, sql: &str, arg: &str) -> Result<Option<String>, sqlx::Error> {
-    Ok(match tx.connection().await? {
-        Connection::Postgres(connection) => {
-            sqlx::query_scalar::<_, Option<String>>(sql)
-                .bind(arg)
-                .fetch_optional(connection)
-                .await?
-        }
-        Connection::Sqlite(connection) => {
-            sqlx::query_scalar::<_, Option<String>>(sql)
-                .bind(arg)
-                .fetch_optional(connection)
-                .await?
-        }
-    }
-    .flatten())
+    let rows: Vec<(Option<String>,)> = tx.fetch_all(sql, &[arg.into()]).await?;
+    Ok(rows.into_iter().next().and_then(|(text,)| text))
 }
 
 /// Whether the contact has an account whose password it knows or is about to learn: it chose

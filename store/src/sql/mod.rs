@@ -10,9 +10,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{PgConnection, PgExecutor, Postgres, Sqlite, SqliteConnection, Transaction};
 
 mod deferred;
+mod dialect;
 
 use deferred::Bound;
 pub use deferred::Deferred;
+pub use dialect::Dialect;
 
 /// A value bound to a `$n` parameter.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,6 +11,10 @@ use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use dinghuo_commands::store::AggregateStore;
 use dinghuo_commands::Role;
+use dinghuo_store::audit::{
+    read_page, read_stream_page, EventFilter, EventReadError, EventSnapshot, StoredEvent,
+    StreamFilter,
+};
 use dinghuo_store::FeedEvent;
 use serde_json::Value;
 use uuid::Uuid;
@@ -18,10 +22,6 @@ use uuid::Uuid;
 use crate::graphql::caller;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::state::ApiState;
-use dinghuo_store::audit::{
-    read_page, read_stream_page, EventFilter, EventReadError, EventSnapshot, StoredEvent,
-    StreamFilter,
-};
 
 /// Who may read the event history (DESIGN §1).
 pub const AUDIT_ROLES: &[Role] = &[Role::Auditor, Role::Admin];

@@ -3,8 +3,8 @@
 //! operator belongs to no tenant and sees no tenant data.
 
 use dinghuo_commands::{Actor, Role};
-use dinghuo_projections::Dialect;
 use dinghuo_store::sql::Arg;
+use dinghuo_store::sql::Dialect;
 use dinghuo_store::Database;
 
 use crate::graphql::error::ApiError;

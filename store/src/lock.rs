@@ -1,5 +1,5 @@
-//! Exactly one process runs a given projection: on Postgres a session-level advisory lock held
-//! on a connection of its own for as long as the runner lives. When that process dies its
+//! Locks across processes, by name. Exactly one process runs a given projection: on Postgres a
+//! session-level advisory lock held on a connection of its own for as long as the runner lives. When that process dies its
 //! connection closes, the lock is released, and a standby takes over. SQLite is a single-machine
 //! backend: one process owns the file, and no lock is taken.
 //!
@@ -12,11 +12,9 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
-use dinghuo_store::private::{private_file, PrivateError};
-use dinghuo_store::Database;
+use crate::database::Database;
+use crate::private::{private_file, PrivateError};
 use sqlx::{Connection, PgConnection};
-
-use crate::checkpoint::rebuild_key;
 
 /// Holds the lock until dropped (dropping closes the connection, which releases it).
 pub struct ProjectionLock {
@@ -33,9 +31,13 @@ pub fn lock_key(name: &str) -> i64 {
     i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
-/// Whether some session holds the lock of projection `name` (Postgres), read from `pg_locks`
-/// on a pooled connection: taking the lock to find out would cost a connection of its own.
-pub async fn is_held(pool: &sqlx::PgPool, name: &str) -> Result<bool, sqlx::Error> {
+/// Whether some session holds the lock of projection `name`: `None` on SQLite, which has no
+/// such lock to ask. On Postgres read from `pg_locks` on a pooled connection: taking the lock to
+/// find out would cost a connection of its own.
+pub async fn is_held(db: &Database, name: &str) -> Result<Option<bool>, sqlx::Error> {
+    let Database::Postgres(pool) = db else {
+        return Ok(None);
+    };
     // A bigint advisory key shows in `pg_locks` as its high and low 32 bits, with objsubid 1.
     // Both halves are below 2^32, so they fit an i64 unchanged.
     let key = u64::from_ne_bytes(lock_key(name).to_ne_bytes());
@@ -51,6 +53,7 @@ pub async fn is_held(pool: &sqlx::PgPool, name: &str) -> Result<bool, sqlx::Erro
     .bind(low)
     .fetch_one(pool)
     .await
+    .map(Some)
 }
 
 /// Tries once to take the lock of projection `name`. `Ok(None)`: another process holds it.
@@ -119,20 +122,16 @@ pub enum RebuildLockError {
     },
 }
 
-/// Tries once to take the rebuild lock of every projection in `names`. `Ok(None)`: a rebuild
-/// of one of them is running (on SQLite: any rebuild is running).
+/// Tries once to take the rebuild locks named `keys` (one per projection: its rebuild key).
+/// `Ok(None)`: a rebuild of one of them is running (on SQLite: any rebuild is running).
 pub async fn try_lock_rebuild(
     db: &Database,
-    names: &[&str],
+    keys: &[&str],
 ) -> Result<Option<RebuildLock>, RebuildLockError> {
     let held = match db {
-        Database::Postgres(_) => {
-            let keys: Vec<String> = names.iter().map(|name| rebuild_key(name)).collect();
-            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-            try_lock_all(db, &keys)
-                .await?
-                .map(|locks| RebuildHeld::Advisory { _locks: locks })
-        }
+        Database::Postgres(_) => try_lock_all(db, keys)
+            .await?
+            .map(|locks| RebuildHeld::Advisory { _locks: locks }),
         Database::Sqlite(pool) => match rebuild_lock_path(pool.connect_options().get_filename()) {
             None => Some(RebuildHeld::InMemory),
             Some(path) => try_lock_file(&path)?.map(|file| RebuildHeld::File { _file: file }),
