@@ -10,6 +10,7 @@ use dinghuo_commands::{
     RequestContext, Role, SubmitOrderInput,
 };
 use dinghuo_domain::{ErrorCode, Side, TenantId};
+use dinghuo_store::audit::count_events;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use uuid::Uuid;
@@ -17,7 +18,6 @@ use uuid::Uuid;
 use super::catalog;
 use super::load;
 use super::orders::{self, Outcome, PlacedOrder};
-use super::report::events_of;
 use super::world::{TheirContact, World};
 use super::{DemoError, Step};
 
@@ -50,7 +50,7 @@ impl Attempts<'_> {
     async fn events(&self) -> Result<i64, DemoError> {
         let mut total = 0;
         for tenant in &self.tenants {
-            total += events_of(self.commands.database(), Some(*tenant)).await?;
+            total += count_events(self.commands.database(), Some(*tenant)).await?;
         }
         Ok(total)
     }
@@ -530,7 +530,7 @@ async fn idempotent_replay(
         return Ok("no order to replay".into());
     };
     let contact = &world.contacts[first.contact];
-    let before = events_of(commands.database(), Some(world.tenant)).await?;
+    let before = count_events(commands.database(), Some(world.tenant)).await?;
     let answered = commands
         .submit_order(
             &world.contact_ctx(contact).with_idempotency_key(&first.key),
@@ -538,7 +538,7 @@ async fn idempotent_replay(
         )
         .await
         .step(|| format!("replaying order {}", first.key))?;
-    let appended = events_of(commands.database(), Some(world.tenant)).await? - before;
+    let appended = count_events(commands.database(), Some(world.tenant)).await? - before;
     if answered != first.id || appended != 0 {
         return Err(DemoError::Inconsistent(format!(
             "resubmitting order {} with its idempotency key answered {answered} and appended \

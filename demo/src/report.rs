@@ -6,19 +6,14 @@ use std::time::Duration;
 
 use dinghuo_commands::Commands;
 use dinghuo_domain::order::OrderStatus;
-use dinghuo_domain::{App, Channel, Lookup, Money, PartnerMode, Permission, Side, TenantId};
-use dinghuo_store::Database;
+use dinghuo_domain::{App, Channel, Lookup, Money, PartnerMode, Permission, Side};
+use dinghuo_store::audit::count_events;
 
 use super::catalog;
 use super::orders::{Outcome, PlacedOrder};
 use super::refusals::Shown;
 use super::world::World;
 use super::{DemoArgs, DemoError};
-
-/// How many events the log holds, for one tenant or in all.
-pub async fn events_of(db: &Database, tenant: Option<TenantId>) -> Result<i64, DemoError> {
-    Ok(dinghuo_store::audit::count_events(db, tenant).await?)
-}
 
 #[derive(Default)]
 pub struct Summary {
@@ -156,9 +151,9 @@ pub async fn gather(
     gather_orders(commands, placed, &mut s).await?;
 
     let db = commands.database();
-    s.events_tenant = events_of(db, Some(tenant)).await?;
-    s.events_second = events_of(db, Some(shown.second_tenant)).await?;
-    s.events_total = events_of(db, None).await?;
+    s.events_tenant = count_events(db, Some(tenant)).await?;
+    s.events_second = count_events(db, Some(shown.second_tenant)).await?;
+    s.events_total = count_events(db, None).await?;
     Ok(s)
 }
 

@@ -3,14 +3,12 @@
 //! (`dinghuo_commands_total`, `dinghuo_command_duration_seconds`).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
 };
 use async_graphql::{ServerResult, Value};
-
-use crate::server::metrics::record_command;
 
 /// Registered on the schema; `mutation_type` is the name of the mutation root type.
 pub struct CommandMetrics {
@@ -69,4 +67,19 @@ impl Extension for CommandMetricsExtension {
         record_command(&name, &outcome(&result), started.elapsed());
         result
     }
+}
+
+pub fn record_command(name: &str, outcome: &str, took: Duration) {
+    metrics::counter!(
+        "dinghuo_commands_total",
+        "command" => name.to_owned(),
+        "outcome" => outcome.to_owned()
+    )
+    .increment(1);
+    metrics::histogram!(
+        "dinghuo_command_duration_seconds",
+        "command" => name.to_owned(),
+        "outcome" => outcome.to_owned()
+    )
+    .record(took.as_secs_f64());
 }

@@ -24,7 +24,7 @@ use dinghuo_domain::ErrorCode;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::edge_error;
-use super::routes::RequestId;
+use super::request_id::RequestId;
 
 /// How long a request body may take and how large it may be, as the middleware's state.
 #[derive(Debug, Clone, Copy)]

@@ -15,7 +15,7 @@ use axum::response::Response;
 use dinghuo_domain::ErrorCode;
 
 use super::edge_error;
-use super::routes::RequestId;
+use super::request_id::RequestId;
 
 /// The media types a GraphQL request body may have: JSON, and the GraphQL-over-HTTP
 /// response type, which some clients send for both directions.

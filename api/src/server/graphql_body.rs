@@ -15,7 +15,7 @@ use axum::response::Response;
 use dinghuo_domain::ErrorCode;
 
 use super::edge_error;
-use super::routes::RequestId;
+use super::request_id::RequestId;
 
 /// A decoded GraphQL request body.
 #[derive(Debug)]

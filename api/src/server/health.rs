@@ -9,7 +9,7 @@ use axum::Json;
 use dinghuo_projections::{models, State as ProjectionState};
 use serde_json::{json, Value};
 
-use super::routes::AppState;
+use super::app_state::AppState;
 
 pub async fn healthz() -> &'static str {
     "ok"

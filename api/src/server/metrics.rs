@@ -1,5 +1,5 @@
-//! Prometheus metrics: commands by name and outcome code with latency histograms, HTTP
-//! latencies, projection lag and failure (read when scraped), and restarts of the processors
+//! Prometheus metrics: HTTP latencies (commands by name and outcome are recorded by
+//! `graphql::metrics`), projection lag and failure (read when scraped), and restarts of the processors
 //! (`dinghuo_processor_restarts_total`, counted by `dinghuo_projections::supervise`).
 
 use std::time::Duration;
@@ -8,7 +8,7 @@ use axum::extract::State;
 use dinghuo_projections::models;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use super::routes::AppState;
+use super::app_state::AppState;
 use super::Error;
 
 /// Installs the process-wide recorder once; later calls (tests starting several servers in one
@@ -28,21 +28,6 @@ pub fn record_http(method: &str, path: &str, status: u16, took: Duration) {
         "method" => method.to_owned(),
         "path" => path.to_owned(),
         "status" => status.to_string()
-    )
-    .record(took.as_secs_f64());
-}
-
-pub fn record_command(name: &str, outcome: &str, took: Duration) {
-    metrics::counter!(
-        "dinghuo_commands_total",
-        "command" => name.to_owned(),
-        "outcome" => outcome.to_owned()
-    )
-    .increment(1);
-    metrics::histogram!(
-        "dinghuo_command_duration_seconds",
-        "command" => name.to_owned(),
-        "outcome" => outcome.to_owned()
     )
     .record(took.as_secs_f64());
 }

@@ -6,6 +6,8 @@
 //! - [`transport`]: the accept loop: HTTP/1.1 connections, the header time limit, the
 //!   connection limit, graceful shutdown;
 //! - [`routes`]: the router and the GraphQL handlers;
+//! - [`app_state`]: what every handler shares;
+//! - [`request_id`]: a request id per request, in the answer, its errors and the logs;
 //! - [`body_deadline`]: a request body must arrive in time and within the size limit;
 //! - [`content_type`]: `POST /graphql` takes JSON only;
 //! - [`graphql_body`]: the body of `POST /graphql` decoded as a GraphQL request;
@@ -19,6 +21,7 @@
 //! - [`processors`]: runners and dispatcher started and stopped with the server;
 //! - [`first_run`]: `--demo`: load the demo tenant into an empty store and print tokens.
 
+pub mod app_state;
 pub mod body_deadline;
 pub mod content_type;
 pub mod edge_error;
@@ -30,6 +33,7 @@ pub mod health;
 pub mod metrics;
 pub mod origin;
 pub mod processors;
+pub mod request_id;
 pub mod respond;
 pub mod routes;
 pub mod settings;

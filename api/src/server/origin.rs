@@ -17,7 +17,7 @@ use axum::Json;
 use dinghuo_domain::ErrorCode;
 use serde_json::json;
 
-use super::routes::RequestId;
+use super::request_id::RequestId;
 
 /// Passes a handshake from this site (or from no browser) on; answers others with `403`.
 pub async fn same_site_only(request: Request, next: Next) -> Response {

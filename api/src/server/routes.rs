@@ -6,17 +6,16 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{BatchRequest, BatchResponse, Data, Executor, ServerError};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{Message, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, State};
 use axum::handler::Handler;
-use axum::http::{HeaderMap, HeaderValue};
-use axum::middleware::{self, Next};
+use axum::http::HeaderMap;
+use axum::middleware;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -25,33 +24,20 @@ use futures::future;
 use futures::stream::BoxStream;
 use futures::{SinkExt, StreamExt};
 use metrics_exporter_prometheus::PrometheusHandle;
-use tracing::Instrument;
 use uuid::Uuid;
 
+use super::app_state::AppState;
 use super::body_deadline::{read_body_in_time, BodyLimits};
 use super::content_type::json_only;
 use super::graphql_body::GraphqlBody;
 use super::origin::same_site_only;
+use super::request_id::{request_id, RequestId};
 use super::{graphiql, headers, health, ServeArgs};
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::gate;
 use crate::graphql::types::contact::DomainLoaders;
 use crate::graphql::types::order::LinesLoader;
 use crate::graphql::{ApiState, Caller, DinghuoSchema};
-
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-#[derive(Clone)]
-pub struct AppState {
-    pub api: ApiState,
-    pub schema: DinghuoSchema,
-    pub metrics: PrometheusHandle,
-    pub max_batch: usize,
-    pub max_response_bytes: usize,
-    pub ready_max_lag_secs: f64,
-    pub ready_max_lag_events: i64,
-    pub documents: DocumentCache,
-}
 
 pub fn router(
     api: ApiState,
@@ -92,41 +78,6 @@ pub fn router(
         .layer(middleware::from_fn(request_id))
         .with_state(state);
     headers::secure(router)
-}
-
-/// The request id of this request, as the `request_id` middleware stored it.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestId(pub Uuid);
-
-/// Takes the client's `x-request-id` when it is a UUID, or makes one; runs the request in a
-/// span carrying it; answers it in the header; records the HTTP latency.
-async fn request_id(mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| Uuid::parse_str(text).ok())
-        .unwrap_or_else(Uuid::now_v7);
-    request.extensions_mut().insert(RequestId(id));
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "other".to_owned());
-    let method = request.method().to_string();
-    let span = tracing::info_span!("request", request_id = %id, %method, %path);
-    let started = Instant::now();
-    let mut response = next.run(request).instrument(span).await;
-    super::metrics::record_http(
-        &method,
-        &path,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
-    }
-    response
 }
 
 /// The bearer token's actor, if the request carries a valid one. A request with an invalid
