@@ -7,6 +7,8 @@
 //!   partners, partner contacts and their bindings;
 //! - [`orders`]: orders placed by bound contacts and driven through every state;
 //! - [`refusals`]: each rule really attempted against, with the code it must answer;
+//! - [`refusal_check`]: what a refusal must look like (its code, no event appended), shared with
+//!   the test suites;
 //! - [`report`]: counts read back from the event store, and the printed summary;
 //! - [`world`]: the demo's bookkeeping of what it loaded (ids and names).
 //!
@@ -17,9 +19,12 @@
 mod catalog;
 mod load;
 mod orders;
+mod refusal_check;
 mod refusals;
 mod report;
 pub mod world;
+
+pub use refusal_check::{check_refused, RefusalFault, Watched};
 
 use std::io::Write;
 use std::time::Instant;

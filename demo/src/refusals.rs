@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::catalog;
 use super::load;
 use super::orders::{self, Outcome, PlacedOrder};
+use super::refusal_check::{check_refused, RefusalFault, Watched};
 use super::world::{TheirContact, World};
 use super::{DemoError, Step};
 
@@ -47,14 +48,6 @@ struct Attempts<'a> {
 }
 
 impl Attempts<'_> {
-    async fn events(&self) -> Result<i64, DemoError> {
-        let mut total = 0;
-        for tenant in &self.tenants {
-            total += count_events(self.commands.database(), Some(*tenant)).await?;
-        }
-        Ok(total)
-    }
-
     /// Runs `attempt`, which must be refused with `expected`; `show` puts it in the table.
     async fn must_refuse<T>(
         &mut self,
@@ -63,33 +56,26 @@ impl Attempts<'_> {
         show: bool,
         attempt: impl Future<Output = Result<T, CommandError>>,
     ) -> Result<(), DemoError> {
-        let before = self.events().await?;
-        let result = attempt.await;
-        let appended = self.events().await? - before;
-        let error = match result {
-            Ok(_) => {
+        let watched = Watched::Tenants(&self.tenants);
+        let error = match check_refused(self.commands.database(), watched, expected, attempt).await
+        {
+            Ok(error) => error,
+            Err(RefusalFault::Count(error)) => return Err(error.into()),
+            Err(RefusalFault::Appended { appended, .. }) => {
+                return Err(DemoError::RefusalAppended {
+                    tried,
+                    code: expected,
+                    appended,
+                })
+            }
+            Err(fault) => {
                 return Err(DemoError::RuleNotEnforced {
                     tried,
                     expected,
-                    outcome: "it succeeded".into(),
+                    outcome: fault.to_string(),
                 })
             }
-            Err(error) if error.code() != expected => {
-                return Err(DemoError::RuleNotEnforced {
-                    tried,
-                    expected,
-                    outcome: format!("it was refused with {}: {error}", error.code()),
-                })
-            }
-            Err(error) => error,
         };
-        if appended != 0 {
-            return Err(DemoError::RefusalAppended {
-                tried,
-                code: expected,
-                appended,
-            });
-        }
         if show {
             // A validation error's text starts with the field at fault.
             self.refusals.push(Refusal {
