@@ -5,6 +5,7 @@
 //! - [`private`]: the data directory and database files, private to the service's user;
 //! - [`sqlite_busy`]: how a SQLite connection waits for the write lock;
 //! - [`store`]: one aggregate type's cqrs-es framework over postgres-es / sqlite-es;
+//! - [`streams`]: several aggregates' committed events read in one statement;
 //! - [`lookup`]: the domain's `Lookup`, answered from committed events;
 //! - [`announce`]: telling other processes' projection runners that events were committed;
 //! - [`context`]: the caller (`Actor`, `Role`) and the metadata every event carries;
@@ -26,6 +27,7 @@ pub mod retry;
 pub mod service;
 pub mod sqlite_busy;
 pub mod store;
+pub mod streams;
 pub mod throttle;
 pub mod transient;
 pub mod written;
