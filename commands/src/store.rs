@@ -1,20 +1,33 @@
 //! One aggregate type's event store: cqrs-es's `CqrsFramework` in plain event-store mode (never
 //! the snapshot or aggregate-store modes, which apply events twice) over postgres-es or
 //! sqlite-es, and a loader for reading aggregates without running a command.
+//!
+//! A command runs on a framework made for it ([`AggregateStore::execute`]): its own stream
+//! comes from the streams read before it ran ([`crate::streams`]), its lookups from the same
+//! (the services it is given), and its events are appended by postgres-es / sqlite-es.
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::persist::{EventStoreAggregateContext, EventUpcaster, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventEnvelope, EventStore, Query};
+use dinghuo_store::Database;
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
-use dinghuo_store::Database;
+use crate::streams::Streams;
 
 type PgStore<A> = PersistedEventStore<PostgresEventRepository, A>;
 type LiteStore<A> = PersistedEventStore<SqliteEventRepository, A>;
+
+/// The upcasters every read of an aggregate's events applies, alone or with other streams:
+/// none yet, every stored event is at `EVENT_VERSION` 1.0. An event whose shape changes gets
+/// its upcaster here, and every reader follows.
+pub fn upcasters() -> Vec<Box<dyn EventUpcaster>> {
+    Vec::new()
+}
 
 /// Reads aggregates of type `A` from their committed events.
 pub enum EventLoader<A: Aggregate> {
@@ -31,12 +44,14 @@ pub struct Loaded<A> {
 impl<A: Aggregate> EventLoader<A> {
     pub fn new(db: &Database) -> Self {
         match db {
-            Database::Postgres(pool) => Self::Postgres(PersistedEventStore::new_event_store(
-                PostgresEventRepository::new(pool.clone()),
-            )),
-            Database::Sqlite(pool) => Self::Sqlite(PersistedEventStore::new_event_store(
-                SqliteEventRepository::new(pool.clone()),
-            )),
+            Database::Postgres(pool) => Self::Postgres(
+                PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
+                    .with_upcasters(upcasters()),
+            ),
+            Database::Sqlite(pool) => Self::Sqlite(
+                PersistedEventStore::new_event_store(SqliteEventRepository::new(pool.clone()))
+                    .with_upcasters(upcasters()),
+            ),
         }
     }
 
@@ -64,53 +79,41 @@ impl<A: Aggregate> EventLoader<A> {
     }
 }
 
-enum Framework<A: Aggregate> {
-    Postgres(CqrsFramework<A, PgStore<A>>),
-    Sqlite(CqrsFramework<A, LiteStore<A>>),
-}
-
 /// Executes commands on, and loads, aggregates of type `A`.
 pub struct AggregateStore<A: Aggregate> {
-    framework: Framework<A>,
     loader: EventLoader<A>,
 }
 
 impl<A: Aggregate> AggregateStore<A> {
-    pub fn new(db: &Database, services: A::Services) -> Self {
-        let receipt: Vec<Box<dyn Query<A>>> = vec![Box::new(Receipt)];
-        let framework = match EventLoader::<A>::new(db) {
-            EventLoader::Postgres(store) => {
-                Framework::Postgres(CqrsFramework::new(store, receipt, services))
-            }
-            EventLoader::Sqlite(store) => {
-                Framework::Sqlite(CqrsFramework::new(store, receipt, services))
-            }
-        };
+    pub fn new(db: &Database) -> Self {
         Self {
-            framework,
             loader: EventLoader::new(db),
         }
     }
 
-    /// Loads the aggregate, runs the command and appends its events in one transaction, and
-    /// answers the sequence number of the last event appended (0: none), which a reader of
-    /// this write waits for. A lost race on the stream's next sequence number is
+    /// Loads the aggregate (from `read` when its stream is there, else from the store), runs
+    /// the command with `services` and appends its events in one transaction, and answers the
+    /// sequence number of the last event appended (0: none), which a reader of this write
+    /// waits for. A lost race on the stream's next sequence number is
     /// `AggregateError::AggregateConflict`.
     pub async fn execute(
         &self,
         id: &str,
         command: A::Command,
         metadata: HashMap<String, String>,
+        read: Arc<Streams>,
+        services: A::Services,
     ) -> Result<usize, AggregateError<A::Error>> {
+        let receipt: Vec<Box<dyn Query<A>>> = vec![Box::new(Receipt)];
+        let store = ReadAhead {
+            loader: &self.loader,
+            read,
+        };
+        let framework = CqrsFramework::new(store, receipt, services);
         let executed = async {
-            match &self.framework {
-                Framework::Postgres(framework) => {
-                    framework.execute_with_metadata(id, command, metadata).await
-                }
-                Framework::Sqlite(framework) => {
-                    framework.execute_with_metadata(id, command, metadata).await
-                }
-            }?;
+            framework
+                .execute_with_metadata(id, command, metadata)
+                .await?;
             Ok(COMMITTED.with(Cell::get))
         };
         COMMITTED.scope(Cell::new(0), executed).await
@@ -118,6 +121,50 @@ impl<A: Aggregate> AggregateStore<A> {
 
     pub fn loader(&self) -> &EventLoader<A> {
         &self.loader
+    }
+}
+
+/// The event store of one command's framework: the aggregate from the streams read for the
+/// command, or read now when they do not hold its stream; appends through postgres-es /
+/// sqlite-es.
+struct ReadAhead<'a, A: Aggregate> {
+    loader: &'a EventLoader<A>,
+    read: Arc<Streams>,
+}
+
+impl<A: Aggregate> EventStore<A> for ReadAhead<'_, A> {
+    type AC = EventStoreAggregateContext<A>;
+
+    async fn load_events(
+        &self,
+        id: &str,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        self.loader.events(id).await
+    }
+
+    async fn load_aggregate(
+        &self,
+        id: &str,
+    ) -> Result<EventStoreAggregateContext<A>, AggregateError<A::Error>> {
+        if let Some(loaded) = self.read.aggregate::<A>(id).await {
+            return loaded;
+        }
+        match self.loader {
+            EventLoader::Postgres(store) => store.load_aggregate(id).await,
+            EventLoader::Sqlite(store) => store.load_aggregate(id).await,
+        }
+    }
+
+    async fn commit(
+        &self,
+        events: Vec<A::Event>,
+        context: EventStoreAggregateContext<A>,
+        metadata: HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        match self.loader {
+            EventLoader::Postgres(store) => store.commit(events, context, metadata).await,
+            EventLoader::Sqlite(store) => store.commit(events, context, metadata).await,
+        }
     }
 }
 

@@ -26,7 +26,7 @@ pub mod values;
 
 pub use error::{DomainError, ErrorCode, ValidationError};
 pub use ids::{ContactId, OrderId, PartnerId, ProductId, TenantId};
-pub use lookup::{Lookup, Scoped, Services};
+pub use lookup::{Found, Lookup, Needs, Scoped, Services, Wanted};
 pub use values::*;
 
 /// The schema version written with every event. Bump it (and add an upcaster) when an event's

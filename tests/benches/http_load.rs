@@ -1,5 +1,7 @@
 //! `submitOrder` over HTTP against a running `dinghuo serve` on Postgres, beside the command
-//! layer's throughput on the same workload measured in the same run (issue 4, item 11).
+//! layer's throughput on the same workload and the ceiling (`dinghuo_tests::ceiling`: pgbench,
+//! one transaction per order reading its stream and inserting its event), all measured in the
+//! same run (issue 4, item 11; issue 17, item 4).
 //!
 //! Run with `cargo bench -p dinghuo-tests --bench http_load`; `docs/performance.md` records the
 //! figures. `DINGHUO_BENCH_CLIENTS` (default 16) concurrent clients, `DINGHUO_BENCH_SECONDS`
@@ -8,8 +10,10 @@
 //! nothing.
 //!
 //! Setup: a fresh migrated database (pool of 32), an onboarded tenant with 3 products (`World`),
-//! one bound their-side contact per client. Then, in each round, one after the other (the
-//! command layer first in odd rounds, HTTP first in even ones):
+//! one bound their-side contact per client, one order (the ceiling's template). Then, in each
+//! round, one after the other (the command layer first in odd rounds, HTTP first in even ones;
+//! the ceiling first in odd rounds, last in even ones):
+//! 0. **ceiling**: pgbench with as many clients, for as long (skipped, loudly, without pgbench);
 //! 1. **command layer**: each task calls `Commands::submit_order` as its contact in a loop;
 //! 2. **HTTP**: a real server (`TestServer`: the product's router, auth, projections and SMS
 //!    dispatcher in-process) and one `reqwest` client per task posting the `submitOrder`
@@ -20,8 +24,8 @@
 //!    the server's scheduler, and those wake-ups took CPU from the server.
 //!
 //! One operation is one order of 3 lines (quantities 1, 2, 3). Each phase reports throughput,
-//! p50 and p99 latency and the count of each error code; each round, the ratio of its two
-//! phases; the end, the ratio of the totals with the median and range of the rounds' ratios.
+//! p50 and p99 latency and the count of each error code; each round, the ratios of its phases;
+//! the end, the ratios of the totals with the median and range of the rounds' ratios.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,11 +33,14 @@ use std::time::{Duration, Instant};
 use dinghuo_commands::{Actor, Commands, RequestContext, Role, SubmitOrderInput};
 use dinghuo_domain::ContactId;
 use dinghuo_projections::{models, wait_for};
+use dinghuo_tests::ceiling::{self, Ceiling, Length};
 use dinghuo_tests::cpu::{CpuClock, CpuSpent};
 use dinghuo_tests::read_model::settle_feed;
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::submit_load::{lines, over_http, Phase};
 use dinghuo_tests::{bench_env, Backend, TestDb, World};
+use serde_json::json;
+use uuid::Uuid;
 
 const PRODUCTS: usize = 3;
 /// Requests before each measured HTTP phase: connections, prepared statements.
@@ -186,6 +193,60 @@ async fn fresh_server_phase(
     phase
 }
 
+/// The ceiling's workload, with a real `OrderSubmitted` of this world as what it inserts; `None`
+/// (said loudly) without pgbench.
+async fn prepare_ceiling(
+    test: &TestDb,
+    commands: &Commands,
+    world: &World,
+    contact: ContactId,
+) -> Option<Arc<Ceiling>> {
+    let actor = Actor::in_tenant(contact.as_uuid(), Role::Contact, world.tenant);
+    let input = SubmitOrderInput {
+        lines: lines(world),
+        note: None,
+    };
+    commands
+        .submit_order(&RequestContext::new(actor), input)
+        .await
+        .expect("the ceiling's template order");
+    let (version, payload) = ceiling::stored_order(&test.db)
+        .await
+        .expect("read the template order");
+    let request = Uuid::now_v7().to_string();
+    let metadata = json!({
+        "tenant_id": world.tenant.to_string(),
+        "actor_id": contact.to_string(),
+        "actor_role": "contact",
+        "correlation_id": request,
+        "causation_id": request,
+        "request_id": request,
+    });
+    match Ceiling::prepare(
+        &test.db,
+        &test.url,
+        &version,
+        &payload,
+        &metadata.to_string(),
+    ) {
+        Ok(ceiling) => Some(Arc::new(ceiling)),
+        Err(why) => {
+            println!("{}", ceiling::skipped(&why));
+            None
+        }
+    }
+}
+
+/// One ceiling phase: orders/s from pgbench's clock, and the seconds it ran.
+async fn ceiling_phase(ceiling: &Arc<Ceiling>, clients: usize, duration: Duration) -> (f64, f64) {
+    let ceiling = ceiling.clone();
+    let tps = tokio::task::spawn_blocking(move || ceiling.run(clients, Length::Time(duration)))
+        .await
+        .expect("the pgbench task")
+        .unwrap_or_else(|why| panic!("the ceiling failed mid-run: {why}"));
+    (tps, duration.as_secs_f64())
+}
+
 /// The median of sorted values (the mean of the middle two for an even count); 0 for none.
 fn median(sorted: &[f64]) -> f64 {
     match sorted.len() {
@@ -216,6 +277,7 @@ fn main() {
                     .await,
             );
         }
+        let ceiling = prepare_ceiling(&test, &commands, &world, contacts[0]).await;
         println!(
             "http_load: {clients} clients, {rounds} rounds of {} s per phase, Postgres",
             duration.as_secs()
@@ -227,8 +289,16 @@ fn main() {
         let mut layer = Measured::default();
         let mut http = Measured::default();
         let mut ratios = Vec::with_capacity(rounds as usize);
+        // Orders and seconds of the ceiling's phases; each round's command layer and HTTP as
+        // fractions of its ceiling.
+        let (mut ceiling_orders, mut ceiling_seconds) = (0.0, 0.0);
+        let mut of_ceiling: Vec<(f64, f64)> = Vec::with_capacity(rounds as usize);
         for round in 1..=rounds {
             let http_first = round % 2 == 0;
+            let mut round_ceiling = None;
+            if let (Some(ceiling), false) = (&ceiling, http_first) {
+                round_ceiling = Some(ceiling_phase(ceiling, clients, duration).await);
+            }
             let mut early_http = None;
             if http_first {
                 early_http = Some(
@@ -241,8 +311,25 @@ fn main() {
                 Some(phase) => phase,
                 None => fresh_server_phase(&test.db, &mut http, &world, &contacts, duration).await,
             };
+            if let (Some(ceiling), true) = (&ceiling, http_first) {
+                round_ceiling = Some(ceiling_phase(ceiling, clients, duration).await);
+            }
             let ratio = http_phase.throughput() / layer_phase.throughput();
             ratios.push(ratio);
+            if let Some((tps, seconds)) = round_ceiling {
+                ceiling_orders += tps * seconds;
+                ceiling_seconds += seconds;
+                let fractions = (
+                    layer_phase.throughput() / tps,
+                    http_phase.throughput() / tps,
+                );
+                of_ceiling.push(fractions);
+                println!(
+                    "  round {round}: ceiling {tps:.0} orders/s; command layer {:.0} %, HTTP {:.0} % of it",
+                    100.0 * fractions.0,
+                    100.0 * fractions.1
+                );
+            }
             println!("  round {round}: {}", layer_phase.describe("command layer"));
             println!("  round {round}: {}", http_phase.describe("HTTP"));
             println!(
@@ -267,5 +354,28 @@ fn main() {
             percent(ratios.last().copied().unwrap_or_default()),
             http.phase.percentile(0.99).as_secs_f64() * 1e3
         );
+        if ceiling_seconds > 0.0 {
+            let ceiling = ceiling_orders / ceiling_seconds;
+            let spread = |pick: fn(&(f64, f64)) -> f64| {
+                let mut values: Vec<f64> = of_ceiling.iter().map(pick).collect();
+                values.sort_by(f64::total_cmp);
+                format!(
+                    "median {:.0} %, from {:.0} to {:.0} %",
+                    percent(median(&values)),
+                    percent(values.first().copied().unwrap_or_default()),
+                    percent(values.last().copied().unwrap_or_default())
+                )
+            };
+            println!(
+                "  ceiling (pgbench) {ceiling:.0} orders/s; command layer {:.0} % of it \
+                 (per round: {}); HTTP {:.0} % of it (per round: {})",
+                percent(layer.phase.throughput() / ceiling),
+                spread(|fractions| fractions.0),
+                percent(http.phase.throughput() / ceiling),
+                spread(|fractions| fractions.1)
+            );
+        } else {
+            println!("  ceiling: not measured (see SKIPPED above)");
+        }
     });
 }

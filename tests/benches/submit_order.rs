@@ -1,5 +1,9 @@
-//! Throughput of `submitOrder` through the command layer, beside a raw sqlx baseline measured in
-//! the same run, at 1, 4 and 16 concurrent tokio tasks, on Postgres and on SQLite.
+//! Throughput of `submitOrder` through the command layer, beside two baselines measured in the
+//! same run, at 1, 4 and 16 concurrent tokio tasks, on Postgres and on SQLite:
+//! - `raw_sqlx`, like for like: the statements the command layer sends, with sqlx alone;
+//! - `ceiling` (Postgres only): one transaction per order that reads the order's stream and
+//!   inserts its event, from pgbench (`dinghuo_tests::ceiling`), as many clients as tasks.
+//!   Without pgbench it is skipped, loudly.
 //!
 //! Run with `cargo bench -p dinghuo-tests --bench submit_order`; `docs/performance.md` records
 //! the figures and what they mean. Postgres is the local server of the test helpers
@@ -12,11 +16,13 @@
 //! `t` orders as contact `t`, so no two tasks share a contact stream; every order has a fresh id,
 //! so order streams never contend either. Each contact first submits one warm-up order through
 //! the command layer; its stored `OrderSubmitted` payload becomes that contact's template for the
-//! baseline's insert.
+//! baseline's insert (and the first contact's, the ceiling's).
 //!
 //! One iteration is one order of 3 lines (quantities 1, 2 and 3 of the 3 products), no note, no
 //! idempotency key. `iter_custom` spreads the iterations criterion asks for over the tasks and
-//! returns the wall time until the last task finished.
+//! returns the wall time until the last task finished; for the ceiling, pgbench runs that many
+//! transactions over as many clients, and the time is theirs by pgbench's clock (without
+//! connecting).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -25,9 +31,11 @@ use std::time::{Duration, Instant};
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
+use dinghuo_commands::streams::{POSTGRES_LOAD, SQLITE_LOAD};
 use dinghuo_commands::{Actor, Commands, OrderLineInput, RequestContext, Role, SubmitOrderInput};
 use dinghuo_domain::{ContactId, OrderId, TenantId};
 use dinghuo_store::Database;
+use dinghuo_tests::ceiling::{self, Ceiling, Length};
 use dinghuo_tests::{Backend, TestDb, World};
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
@@ -38,32 +46,30 @@ const MAX_TASKS: usize = 16;
 const TASKS: [usize; 3] = [1, 4, MAX_TASKS];
 const PRODUCTS: usize = 3;
 
-/// postgres-es's and sqlite-es's own statements (their `SqlQueryFactory`), so both sides send
-/// the same text to the server.
-const PG_SELECT: &str = "
-SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
-  FROM events
-  WHERE aggregate_type = $1 AND aggregate_id = $2
-  ORDER BY sequence";
+/// postgres-es's and sqlite-es's own inserts (their `SqlQueryFactory`), so both sides send the
+/// same text to the server; the reads are the command layer's (`streams::POSTGRES_LOAD`, …).
 const PG_INSERT: &str = "
 INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
 VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const LITE_SELECT: &str = "
-SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
-  FROM events
-  WHERE aggregate_type = ? AND aggregate_id = ?
-  ORDER BY sequence";
 const LITE_INSERT: &str = "
 INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
 VALUES (?, ?, ?, ?, ?, ?, ?)";
 
-/// Which implementation an iteration runs.
+/// What each task of an iteration runs.
 #[derive(Debug, Clone, Copy)]
-enum Path {
+enum Work {
     /// `Commands::submit_order`, as the API calls it.
     CommandLayer,
     /// The same statements with sqlx alone; see [`Bench::raw_submit`].
     RawSqlx,
+}
+
+/// Which implementation an iteration runs.
+#[derive(Debug, Clone, Copy)]
+enum Path {
+    Tasks(Work),
+    /// One transaction per order reading its stream and inserting its event, from pgbench.
+    Ceiling,
 }
 
 /// One backend's database, world and per-contact baseline templates.
@@ -79,6 +85,8 @@ struct Bench {
     /// Per contact: the stored `OrderSubmitted` payload of its warm-up order.
     payloads: Vec<Value>,
     event_version: String,
+    /// The pgbench workload (Postgres with pgbench only).
+    ceiling: Option<Arc<Ceiling>>,
 }
 
 impl Bench {
@@ -105,12 +113,26 @@ impl Bench {
             contacts,
             payloads: Vec::with_capacity(MAX_TASKS),
             event_version: String::new(),
+            ceiling: None,
         };
         for task in 0..MAX_TASKS {
             let order = bench.command_submit(task).await;
             let (version, payload) = bench.stored_order(&order).await;
             bench.event_version = version;
             bench.payloads.push(payload);
+        }
+        if backend == Backend::Postgres {
+            let metadata = bench.metadata(0, &Uuid::now_v7().to_string());
+            match Ceiling::prepare(
+                &bench.test_db.db,
+                &bench.test_db.url,
+                &bench.event_version,
+                &bench.payloads[0].to_string(),
+                &metadata.to_string(),
+            ) {
+                Ok(ceiling) => bench.ceiling = Some(Arc::new(ceiling)),
+                Err(why) => eprintln!("{}", ceiling::skipped(&why)),
+            }
         }
         Some(bench)
     }
@@ -169,57 +191,60 @@ impl Bench {
         (version, payload)
     }
 
-    /// The baseline: what `submit_order` sends to the database, without cqrs-es, postgres-es /
-    /// sqlite-es, the domain or the lookup. Counted from the code (commands `service/order.rs`,
-    /// `lookup.rs`, domain `order/aggregate.rs`, cqrs-es `PersistedEventStore` in event-store
-    /// mode), per order:
+    /// The 6-key metadata object of an order of contact `task` (tenant, actor id and role,
+    /// correlation, causation and request ids), as the command layer writes it.
+    fn metadata(&self, task: usize, request: &str) -> Value {
+        json!({
+            "tenant_id": self.tenant,
+            "actor_id": self.contacts[task].to_string(),
+            "actor_role": "contact",
+            "correlation_id": request,
+            "causation_id": request,
+            "request_id": request,
+        })
+    }
+
+    /// The like-for-like baseline: what `submit_order` sends to the database, without cqrs-es,
+    /// postgres-es / sqlite-es, the domain or the lookup. Counted from the code (commands
+    /// `service/order.rs`, `service/mod.rs`, `streams.rs`, `lookup.rs`, domain
+    /// `order/aggregate.rs`, cqrs-es `PersistedEventStore` in event-store mode), per order:
     ///
-    /// 1. `submit_order` loads the calling contact to find its partner: SELECT Contact stream;
-    /// 2. cqrs-es `execute_with_metadata` loads the order: SELECT Order stream (fresh id, empty);
-    /// 3. `Order::submit` looks up the tenant, the partner, the contact again and each line's
-    ///    product: SELECT Tenant, Partner, Contact and 3 × Product streams;
-    /// 4. `commit`: BEGIN, one INSERT of the `OrderSubmitted` row (sequence 1), COMMIT.
+    /// 1. `submit_order` reads the calling contact to find its partner: one streams read of
+    ///    the Contact stream;
+    /// 2. the first attempt reads the order's own stream and every stream `SubmitOrder` needs
+    ///    but the contact, already read: one streams read of the Order (fresh id, empty),
+    ///    Tenant, Partner and 3 Product streams; the lookups of `Order::submit` are answered
+    ///    from what was read;
+    /// 3. `commit`: BEGIN, one INSERT of the `OrderSubmitted` row (sequence 1), COMMIT.
     ///
-    /// That is 8 SELECTs with postgres-es's / sqlite-es's own text, each on a connection taken
-    /// from the same pool as the framework does (9 acquisitions per order on both sides), then
-    /// one transaction. Rows are fetched whole but not decoded: no JSON parsing, no upcasting,
-    /// no `apply`. The insert binds `serde_json::Value`s as postgres-es does (so the server sees
-    /// the same `jsonb` parameters): the contact's real `OrderSubmitted` payload and a fresh
-    /// 6-key metadata object (tenant, actor id and role, correlation, causation and request ids).
+    /// That is 2 SELECTs with the command layer's own text, each on a connection taken from
+    /// the same pool (3 acquisitions per order on both sides), then one transaction. Rows are
+    /// fetched whole but not decoded: no JSON parsing, no upcasting, no `apply`. The insert
+    /// binds `serde_json::Value`s as postgres-es does (so the server sees the same `jsonb`
+    /// parameters): the contact's real `OrderSubmitted` payload and a fresh metadata object.
     /// What the baseline leaves out is exactly the framework's cost: input parsing, domain
     /// rules, (de)serialisation of every loaded event, the metadata map, event wrapping.
     async fn raw_submit(&self, task: usize) -> Result<(), sqlx::Error> {
         let contact = self.contacts[task].to_string();
         let order = OrderId::from_uuid(Uuid::now_v7()).to_string();
-        let request = Uuid::now_v7().to_string();
-        let metadata = json!({
-            "tenant_id": self.tenant,
-            "actor_id": contact,
-            "actor_role": "contact",
-            "correlation_id": request,
-            "causation_id": request,
-            "request_id": request,
-        });
-        let reads: [(&str, &str); 5 + PRODUCTS] = [
-            ("Contact", &contact),
+        let metadata = self.metadata(task, &Uuid::now_v7().to_string());
+        let first: [(&str, &str); 1] = [("Contact", &contact)];
+        let second: [(&str, &str); 3 + PRODUCTS] = [
             ("Order", &order),
-            ("Tenant", &self.tenant),
             ("Partner", &self.partner),
-            ("Contact", &contact),
             ("Product", &self.products[0]),
             ("Product", &self.products[1]),
             ("Product", &self.products[2]),
+            ("Tenant", &self.tenant),
         ];
+        let reads: [&[(&str, &str)]; 2] = [&first, &second];
         let payload = &self.payloads[task];
-        // One body for both backends: the pools differ in type, the statements in placeholders.
+        // One body for both backends: the pools differ in type, the reads in how streams are
+        // named (Postgres: two arrays; SQLite: a JSON array of pairs), the insert in placeholders.
         macro_rules! submit {
-            ($pool:expr, $select:expr, $insert:expr) => {{
-                for (aggregate_type, aggregate_id) in reads {
-                    let rows = sqlx::query($select)
-                        .bind(aggregate_type)
-                        .bind(aggregate_id)
-                        .fetch_all($pool)
-                        .await?;
+            ($pool:expr, $read:expr, $insert:expr) => {{
+                for streams in reads {
+                    let rows = $read(streams).fetch_all($pool).await?;
                     black_box(rows);
                 }
                 let mut tx = $pool.begin().await?;
@@ -237,23 +262,57 @@ impl Bench {
             }};
         }
         match &self.test_db.db {
-            Database::Postgres(pool) => submit!(pool, PG_SELECT, PG_INSERT),
-            Database::Sqlite(pool) => submit!(pool, LITE_SELECT, LITE_INSERT),
+            Database::Postgres(pool) => {
+                let read = |streams: &[(&str, &str)]| {
+                    let (types, ids): (Vec<String>, Vec<String>) = streams
+                        .iter()
+                        .map(|(kind, id)| (kind.to_string(), id.to_string()))
+                        .unzip();
+                    sqlx::query(POSTGRES_LOAD).bind(types).bind(ids)
+                };
+                submit!(pool, read, PG_INSERT)
+            }
+            Database::Sqlite(pool) => {
+                let read = |streams: &[(&str, &str)]| {
+                    let pairs: Value = streams.iter().map(|(t, i)| json!([t, i])).collect();
+                    sqlx::query(SQLITE_LOAD).bind(pairs.to_string())
+                };
+                submit!(pool, read, LITE_INSERT)
+            }
         }
     }
 
-    async fn submit(&self, path: Path, task: usize) {
-        match path {
-            Path::CommandLayer => {
+    /// `orders` orders of the ceiling over `tasks` pgbench clients; the time they took.
+    async fn ceiling(&self, tasks: usize, orders: u64) -> Duration {
+        let Some(ceiling) = self.ceiling.clone() else {
+            return Duration::ZERO;
+        };
+        let per_client = orders.div_ceil(tasks as u64);
+        let tps = tokio::task::spawn_blocking(move || {
+            ceiling.run(tasks, Length::Transactions(per_client))
+        })
+        .await
+        .expect("the pgbench task")
+        .unwrap_or_else(|why| panic!("the ceiling failed mid-run: {why}"));
+        Duration::from_secs_f64((per_client * tasks as u64) as f64 / tps)
+    }
+
+    async fn submit(&self, work: Work, task: usize) {
+        match work {
+            Work::CommandLayer => {
                 black_box(self.command_submit(task).await);
             }
-            Path::RawSqlx => self.raw_submit(task).await.expect("raw sqlx submit"),
+            Work::RawSqlx => self.raw_submit(task).await.expect("raw sqlx submit"),
         }
     }
 }
 
 /// Submits `orders` orders spread over `tasks` concurrent tasks; the wall time of the whole.
 async fn run(bench: Arc<Bench>, path: Path, tasks: usize, orders: u64) -> Duration {
+    let work = match path {
+        Path::Tasks(work) => work,
+        Path::Ceiling => return bench.ceiling(tasks, orders).await,
+    };
     let start = Instant::now();
     let handles: Vec<_> = (0..tasks)
         .map(|task| {
@@ -261,7 +320,7 @@ async fn run(bench: Arc<Bench>, path: Path, tasks: usize, orders: u64) -> Durati
             let bench = Arc::clone(&bench);
             tokio::spawn(async move {
                 for _ in 0..share {
-                    bench.submit(path, task).await;
+                    bench.submit(work, task).await;
                 }
             })
         })
@@ -297,9 +356,13 @@ fn submit_order(c: &mut Criterion) {
             .throughput(Throughput::Elements(1));
         for tasks in TASKS {
             for (label, path) in [
-                ("command_layer", Path::CommandLayer),
-                ("raw_sqlx", Path::RawSqlx),
+                ("command_layer", Path::Tasks(Work::CommandLayer)),
+                ("raw_sqlx", Path::Tasks(Work::RawSqlx)),
+                ("ceiling", Path::Ceiling),
             ] {
+                if matches!(path, Path::Ceiling) && bench.ceiling.is_none() {
+                    continue;
+                }
                 group.bench_with_input(BenchmarkId::new(label, tasks), &tasks, |b, &tasks| {
                     b.to_async(&runtime)
                         .iter_custom(|orders| run(Arc::clone(&bench), path, tasks, orders));

@@ -18,6 +18,8 @@
 //!   (load benchmarks);
 //! - [`ws`]: a GraphQL client over the server's WebSocket (subscriptions);
 //! - [`bench_env`]: the benchmarks' settings from the environment;
+//! - [`ceiling`]: the pgbench ceiling of `submitOrder` on Postgres (one transaction per order:
+//!   read its stream, insert its event), a baseline of the load benchmarks;
 //! - [`cpu`]: the CPU time a benchmark phase took, client side and Postgres side;
 //! - [`generated_log`]: a realistic event log of any size, bulk-loaded (rebuild benchmark and
 //!   rebuild-under-load tests);
@@ -25,6 +27,7 @@
 
 pub mod at_rest;
 pub mod bench_env;
+pub mod ceiling;
 pub mod cpu;
 pub mod faults;
 pub mod fuzz;

@@ -19,7 +19,7 @@ use dinghuo_domain::order::Order;
 use dinghuo_domain::partner::Partner;
 use dinghuo_domain::product::Product;
 use dinghuo_domain::tenant::Tenant;
-use dinghuo_domain::{DomainError, Services, TenantId, ValidationError};
+use dinghuo_domain::{DomainError, Needs, Services, TenantId, ValidationError};
 use dinghuo_store::announce::CommitAnnouncer;
 use dinghuo_store::Database;
 
@@ -42,10 +42,11 @@ pub use self::tenant::{
 };
 use crate::context::{RequestContext, Role};
 use crate::error::CommandError;
-use crate::lookup::EventStoreLookup;
+use crate::lookup::{stream_ids, EventStoreLookup};
 use crate::policy::{self, CommandName};
 use crate::retry::RetryPolicy;
 use crate::store::AggregateStore;
+use crate::streams::{LoadError, StreamId, Streams};
 use crate::throttle::{Clock, SystemClock};
 
 /// The write side. Cheap to share behind an `Arc`; every method takes the caller's context.
@@ -68,14 +69,13 @@ pub struct Commands {
 impl Commands {
     pub fn new(db: Database) -> Self {
         let lookup = Arc::new(EventStoreLookup::new(&db));
-        let services: Services = lookup.clone();
         let announcer = CommitAnnouncer::for_database(&db);
         Self {
-            tenants: AggregateStore::new(&db, services.clone()),
-            partners: AggregateStore::new(&db, services.clone()),
-            contacts: AggregateStore::new(&db, services.clone()),
-            products: AggregateStore::new(&db, services.clone()),
-            orders: AggregateStore::new(&db, services),
+            tenants: AggregateStore::new(&db),
+            partners: AggregateStore::new(&db),
+            contacts: AggregateStore::new(&db),
+            products: AggregateStore::new(&db),
+            orders: AggregateStore::new(&db),
             lookup,
             db,
             retry: RetryPolicy::default(),
@@ -153,10 +153,12 @@ impl Commands {
         command: A::Command,
     ) -> Result<(), CommandError>
     where
-        A: Aggregate<Error = DomainError>,
-        A::Command: Clone,
+        A: Aggregate<Error = DomainError, Services = Services>,
+        A::Command: Clone + Needs,
     {
-        let result = self.execute(store, ctx, tenant, &id, command).await;
+        let result = self
+            .execute(store, ctx, tenant, &id, command, Streams::default())
+            .await;
         if let Err(error) = &result {
             log_refusal(A::TYPE, &id, error);
         }
@@ -165,6 +167,8 @@ impl Commands {
 
     /// [`Self::run`] without logging a refusal, for a caller that may find the refusal is no
     /// refusal at all (an idempotent replay of `submitOrder`) and logs what it decides itself.
+    /// `read`: streams the caller already read (the contact an order is submitted by), which
+    /// the first attempt decides on instead of reading them again.
     async fn execute<A>(
         &self,
         store: &AggregateStore<A>,
@@ -172,19 +176,41 @@ impl Commands {
         tenant: TenantId,
         id: &str,
         command: A::Command,
+        read: Streams,
     ) -> Result<(), CommandError>
     where
-        A: Aggregate<Error = DomainError>,
-        A::Command: Clone,
+        A: Aggregate<Error = DomainError, Services = Services>,
+        A::Command: Clone + Needs,
     {
         let metadata = ctx.metadata(tenant);
+        let (command, metadata) = (&command, &metadata);
+        // Every stream the decision reads, the command's own first, in one statement.
+        let wanted = command.needs();
+        let streams: Vec<StreamId> = std::iter::once(StreamId::of::<A>(id))
+            .chain(stream_ids(&wanted))
+            .collect();
+        let mut first = Some(read);
         let result = self
             .retry
-            .run(|| async {
-                store
-                    .execute(id, command.clone(), metadata.clone())
-                    .await
-                    .map_err(CommandError::from)
+            .run(|| {
+                // A retry decides on fresh state: only the first attempt reuses `read`.
+                let mut read = first.take().unwrap_or_default();
+                let streams = streams.iter().cloned();
+                async move {
+                    read.load(&self.db, streams)
+                        .await
+                        .map_err(|error| match error {
+                            LoadError::Database(error) => CommandError::from(error),
+                            too_many => CommandError::Internal(too_many.to_string()),
+                        })?;
+                    let read = Arc::new(read);
+                    let services: Services =
+                        Arc::new(EventStoreLookup::with_read(&self.db, read.clone()));
+                    store
+                        .execute(id, command.clone(), metadata.clone(), read, services)
+                        .await
+                        .map_err(CommandError::from)
+                }
             })
             .await;
         match &result {

@@ -4,10 +4,9 @@ use cqrs_es::{Aggregate, DomainEvent};
 use dinghuo_domain::order::{
     Order, OrderActor, OrderCommand, OrderEvent, OrderLine, RequestedLine,
 };
-use dinghuo_domain::Lookup;
 use dinghuo_domain::{
     Carrier, ContactId, DomainError, Note, OrderId, ProductId, Quantity, Reason, Scoped, TenantId,
-    TrackingNumber, ValidationError,
+    TrackingNumber, ValidationError, Wanted,
 };
 use uuid::Uuid;
 
@@ -15,6 +14,7 @@ use super::{authorize, optional, own_tenant, Commands};
 use crate::context::{RequestContext, Role};
 use crate::error::CommandError;
 use crate::policy::CommandName;
+use crate::streams::Streams;
 
 /// One requested line: a product and a quantity. Never a price: prices come from the catalog.
 #[derive(Debug, Clone, Default)]
@@ -173,11 +173,14 @@ impl Commands {
             Some(key) => OrderId::for_idempotency_key(tenant, contact_id, key),
             None => OrderId::from_uuid(Uuid::now_v7()),
         };
-        // The contact orders for the partner it is a their-side contact of.
-        let partner_id = self
+        // The contact orders for the partner it is a their-side contact of. The order's
+        // decision reads the contact again: it is kept, not read twice.
+        let (found, read) = self
             .lookup
-            .contact(contact_id)
-            .await?
+            .load_keeping(&Wanted::new().contact(contact_id))
+            .await?;
+        let partner_id = found
+            .contact(contact_id)?
             .their_side_partner()
             .ok_or_else(CommandError::forbidden)?;
         let command = OrderCommand::SubmitOrder {
@@ -195,6 +198,7 @@ impl Commands {
                 tenant,
                 &order_id.to_string(),
                 Scoped::new(tenant, command),
+                read,
             )
             .await;
         let result = match executed {
@@ -335,7 +339,14 @@ impl Commands {
             KeyUse::Unused => {
                 let scoped = Scoped::new(tenant, command);
                 match self
-                    .execute(&self.orders, ctx, tenant, &stream, scoped)
+                    .execute(
+                        &self.orders,
+                        ctx,
+                        tenant,
+                        &stream,
+                        scoped,
+                        Streams::default(),
+                    )
                     .await
                 {
                     Ok(()) => Ok(true),

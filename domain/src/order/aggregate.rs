@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{price_line, OrderActor, OrderCommand, OrderEvent, OrderLine, RequestedLine};
 use crate::error::{DomainError, ValidationError};
 use crate::ids::{ContactId, PartnerId, TenantId};
-use crate::lookup::{Lookup, Scoped, Services};
+use crate::lookup::{Lookup, Scoped, Services, Wanted};
 use crate::values::{App, Money, Note, Permission, Side};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,31 +153,37 @@ impl Order {
             }
         }
 
-        let upstream = lookup.tenant(tenant).await?;
+        // Everything the rules below read, asked for at once: one round trip to the store.
+        let wanted = Wanted::new()
+            .tenant(tenant)
+            .partner(partner_id)
+            .contact(contact_id)
+            .products(requested.iter().map(|line| line.product_id));
+        let found = lookup.load(&wanted).await?;
+        let upstream = found.tenant(tenant)?;
         if !upstream.is_registered() {
             return Err(DomainError::NotFound { what: "tenant" });
         }
         if !upstream.has_enabled(App::Ordering) {
             return Err(DomainError::AppNotEnabled { app: App::Ordering });
         }
-        lookup
-            .partner(partner_id)
-            .await?
+        found
+            .partner(partner_id)?
             .check_may_order(tenant, App::Ordering)?;
-        let contact = lookup.contact(contact_id).await?;
+        let contact = found.contact(contact_id)?;
         if !contact.belongs_to(tenant) || !contact.is_linked(partner_id, Side::Theirs) {
             return Err(DomainError::Forbidden);
         }
         if !contact.is_bound() {
             return Err(DomainError::ContactNotBound);
         }
-        contact.check_permission(&upstream, App::Ordering, Permission::CreateSalesOrder)?;
+        contact.check_permission(upstream, App::Ordering, Permission::CreateSalesOrder)?;
 
         let mut lines = Vec::with_capacity(requested.len());
         let mut total: Option<Money> = None;
         let too_large = || ValidationError::new("lines", "the order total is too large");
         for line in requested {
-            let product = lookup.product(line.product_id).await?;
+            let product = found.product(line.product_id)?;
             let entry = product
                 .listed_in(tenant)
                 .ok_or(DomainError::ProductNotListed {

@@ -1,4 +1,5 @@
 use crate::ids::{ContactId, PartnerId, ProductId};
+use crate::lookup::{Needs, Scoped, Wanted};
 use crate::values::{Carrier, Note, Quantity, Reason, TrackingNumber};
 
 /// A line as the client asks for it: which product, how many. Never a price or a name: those
@@ -50,4 +51,43 @@ pub enum OrderCommand {
 impl OrderCommand {
     /// The most lines one order may have.
     pub const MAX_LINES: usize = 200;
+}
+
+impl Needs for Scoped<OrderCommand> {
+    /// A submission reads its tenant, partner, contact and every product at once; a later
+    /// change reads the acting employee or contact (and, for a contact's cancellation, the
+    /// tenant's default permissions).
+    fn needs(&self) -> Wanted {
+        use OrderActor as A;
+        use OrderCommand as C;
+        let wanted = Wanted::new();
+        match &self.command {
+            C::SubmitOrder {
+                partner_id,
+                contact_id,
+                lines,
+                ..
+            } => wanted
+                .tenant(self.tenant_id)
+                .partner(*partner_id)
+                .contact(*contact_id)
+                .products(lines.iter().map(|line| line.product_id)),
+            C::ConfirmOrder {
+                by: A::Employee(id),
+            }
+            | C::RejectOrder {
+                by: A::Employee(id),
+                ..
+            }
+            | C::ShipOrder {
+                by: A::Employee(id),
+                ..
+            }
+            | C::ReceiveOrder { by: A::Contact(id) } => wanted.contact(*id),
+            C::CancelOrder {
+                by: A::Contact(id), ..
+            } => wanted.contact(*id).tenant(self.tenant_id),
+            _ => wanted,
+        }
+    }
 }

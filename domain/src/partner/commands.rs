@@ -1,3 +1,4 @@
+use crate::lookup::{Needs, Scoped, Wanted};
 use crate::values::{Address, App, Name, PartnerMode, Phone};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,4 +24,19 @@ pub enum PartnerCommand {
     },
     SuspendPartner,
     ReinstatePartner,
+}
+
+impl Needs for Scoped<PartnerCommand> {
+    fn needs(&self) -> Wanted {
+        use PartnerCommand as C;
+        match &self.command {
+            C::RecordCustomer { .. } | C::AddPartner { .. } | C::AssignApp { .. } => {
+                Wanted::new().tenant(self.tenant_id)
+            }
+            C::UpdateCustomer { .. }
+            | C::UnassignApp { .. }
+            | C::SuspendPartner
+            | C::ReinstatePartner => Wanted::new(),
+        }
+    }
 }

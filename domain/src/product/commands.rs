@@ -1,3 +1,4 @@
+use crate::lookup::{Needs, Scoped, Wanted};
 use crate::values::{Money, Name, Sku, Unit};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -12,4 +13,13 @@ pub enum ProductCommand {
         price: Money,
     },
     DelistProduct,
+}
+
+impl Needs for Scoped<ProductCommand> {
+    fn needs(&self) -> Wanted {
+        match &self.command {
+            ProductCommand::ListProduct { .. } => Wanted::new().tenant(self.tenant_id),
+            ProductCommand::RepriceProduct { .. } | ProductCommand::DelistProduct => Wanted::new(),
+        }
+    }
 }

@@ -1,5 +1,6 @@
 use std::collections::BTreeSet;
 
+use crate::lookup::{Needs, Wanted};
 use crate::values::{App, MenuButton, Name, Permission, WechatAppId};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,4 +33,11 @@ pub enum TenantCommand {
         app: App,
         permissions: BTreeSet<Permission>,
     },
+}
+
+impl Needs for TenantCommand {
+    /// A tenant decides on its own events alone.
+    fn needs(&self) -> Wanted {
+        Wanted::new()
+    }
 }
