@@ -8,7 +8,7 @@ use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_projections::{Progress, Wakeup};
 
 use crate::auth::{Standings, Tokens};
-use crate::graphql::types::order::OrderReader;
+use crate::graphql::order_reads::OrderReader;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
