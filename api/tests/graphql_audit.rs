@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_graphql::{Request, Variables};
 use chrono::{DateTime, Utc};
 use dinghuo_api::auth::{JwtSecret, Tokens};
-use dinghuo_api::graphql::types::order::OrderReads;
+use dinghuo_api::graphql::order_reads::OrderReads;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{

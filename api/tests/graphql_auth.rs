@@ -21,7 +21,7 @@ use dinghuo_api::auth::binding::{self, BindingCode, CodeGenerator, MAX_TRIES};
 use dinghuo_api::auth::limits::{self, Subject};
 use dinghuo_api::auth::login;
 use dinghuo_api::auth::{JwtSecret, Tokens};
-use dinghuo_api::graphql::types::order::OrderReads;
+use dinghuo_api::graphql::order_reads::OrderReads;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{

@@ -11,9 +11,10 @@ use std::time::Duration;
 use async_graphql::dataloader::Loader;
 use async_graphql::{Request, Variables};
 use dinghuo_api::auth::{JwtSecret, Tokens};
+use dinghuo_api::graphql::caller::scope_of;
+use dinghuo_api::graphql::order_reads::{OrderKey, OrderReads};
 use dinghuo_api::graphql::types::contact::DomainLoaders;
-use dinghuo_api::graphql::types::order::{self, OrderKey, OrderReads};
-use dinghuo_api::graphql::types::Scope;
+use dinghuo_api::graphql::types::order;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{
@@ -658,12 +659,12 @@ on_both_backends! {
         let mut keys: Vec<OrderKey> = askers
             .iter()
             .map(|(actor, _)| OrderKey {
-                scope: Scope::of(actor).expect("a tenant scope"),
+                scope: scope_of(actor).expect("a tenant scope"),
                 order_id: order_id.clone(),
             })
             .collect();
         keys.push(OrderKey {
-            scope: Scope::of(&world.admin_ctx().actor).expect("a tenant scope"),
+            scope: scope_of(&world.admin_ctx().actor).expect("a tenant scope"),
             order_id: Uuid::now_v7().to_string(),
         });
         let found = OrderReads::new(&db.db)
@@ -671,7 +672,7 @@ on_both_backends! {
             .await
             .expect("one batch of reads");
         for (key, (actor, allowed)) in keys.iter().zip(&askers) {
-            let batched = found.get(key).map(|order| order.id.to_string());
+            let batched = found.get(key).map(|order| order.order_id.clone());
             let alone = order::find(&db.db, &key.scope, &key.order_id)
                 .await
                 .expect("a single read")

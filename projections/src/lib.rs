@@ -4,6 +4,7 @@
 //! - [`models`]: the read models, one projection per file;
 //! - [`outbox`]: the SMS outbox reactor (`notifications`), its dispatcher and SMS providers;
 //! - [`projection`]: the `Projection` trait and the naming of its tables;
+//! - [`read`]: the read models' queries (typed rows and filters, keyset pages, scope rules);
 //! - [`runner`]: following the feed in batches, read models and checkpoint in one transaction;
 //! - [`prepare`]: a projection's tables made ready (created, rebuilt on a new schema, leftovers
 //!   removed) before its runner starts;
@@ -24,6 +25,7 @@ pub mod models;
 pub mod outbox;
 pub mod prepare;
 pub mod projection;
+pub mod read;
 pub mod rebuild;
 pub mod runner;
 pub mod settings;

@@ -296,7 +296,13 @@ fn where_postgres(query: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter) 
         .push(" WHERE tenant_id = ")
         .push_bind(filter.tenant.as_uuid());
     if let Some(id) = &filter.aggregate_id {
-        query.push(" AND aggregate_id = ").push_bind(id.clone());
+        // Every type named, so that the primary key finds the stream (see `AGGREGATE_TYPES`)
+        // instead of a walk through the tenant's events.
+        query
+            .push(" AND aggregate_type = ANY(")
+            .push_bind(AGGREGATE_TYPES.map(str::to_owned).to_vec())
+            .push(") AND aggregate_id = ")
+            .push_bind(id.clone());
     }
     if !filter.event_types.is_empty() {
         query
@@ -328,7 +334,13 @@ fn where_sqlite(query: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter) {
         .push(" WHERE tenant_id = ")
         .push_bind(filter.tenant.to_string());
     if let Some(id) = &filter.aggregate_id {
-        query.push(" AND aggregate_id = ").push_bind(id.clone());
+        // As on Postgres: the primary key finds the stream.
+        query.push(" AND aggregate_type IN (");
+        let mut types = query.separated(", ");
+        for aggregate_type in AGGREGATE_TYPES {
+            types.push_bind(aggregate_type);
+        }
+        query.push(") AND aggregate_id = ").push_bind(id.clone());
     }
     if !filter.event_types.is_empty() {
         query.push(" AND event_type IN (");

@@ -51,6 +51,20 @@ pub struct Loaded {
     pub events: u64,
     pub transactions: u64,
     pub by_type: std::collections::BTreeMap<String, u64>,
+    /// Each tenant and the id of its admin, in the order they were set up.
+    pub tenants: Vec<(TenantId, Uuid)>,
+    /// The product whose stream is [`Shape::long_stream`] events long, if one was asked for.
+    pub long_stream: Option<ProductId>,
+}
+
+/// What a log holds beyond its size. The default is the rebuild benchmark's log.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shape {
+    /// How many tenants share the log; `None`: one per 100,000 events.
+    pub tenants: Option<u64>,
+    /// When more than 1: the first tenant's first product is repriced at set-up until its
+    /// stream holds this many events (a long stream to replay).
+    pub long_stream: u64,
 }
 
 impl Loaded {
@@ -68,8 +82,17 @@ impl Loaded {
 
 /// Appends `count` generated events (from `seed`) to the log of `db`.
 pub async fn load(db: &Database, count: u64, seed: u64) -> Loaded {
-    let mut generator = Generator::new(count, seed);
-    let mut loaded = Loaded::default();
+    load_shaped(db, count, seed, Shape::default()).await
+}
+
+/// [`load`] of a log of the given shape.
+pub async fn load_shaped(db: &Database, count: u64, seed: u64, shape: Shape) -> Loaded {
+    let mut generator = Generator::with_shape(count, seed, shape);
+    let mut loaded = Loaded {
+        tenants: generator.tenants.iter().map(|t| (t.id, t.admin)).collect(),
+        long_stream: (shape.long_stream > 1).then(|| generator.tenants[0].products[0].id),
+        ..Loaded::default()
+    };
     let mut batch = Vec::with_capacity(LOAD_BATCH);
     while loaded.events + (batch.len() as u64) < count {
         batch.push(generator.next_row());
@@ -235,15 +258,23 @@ impl Generator {
     const OPEN_ORDERS: usize = 2_000;
 
     pub fn new(count: u64, seed: u64) -> Self {
+        Self::with_shape(count, seed, Shape::default())
+    }
+
+    pub fn with_shape(count: u64, seed: u64, shape: Shape) -> Self {
         let mut generator = Self {
             rng: StdRng::seed_from_u64(seed),
             tenants: Vec::new(),
             setup: VecDeque::new(),
             open: VecDeque::new(),
         };
-        let tenants = (count / 100_000).max(1);
+        let tenants = shape.tenants.unwrap_or(count / 100_000).max(1);
         for number in 0..tenants {
             generator.set_up_tenant(number);
+        }
+        for _ in 1..shape.long_stream {
+            let row = generator.reprice_at(0, 0);
+            generator.setup.push_back(row);
         }
         generator
     }
@@ -495,8 +526,14 @@ impl Generator {
 
     fn reprice(&mut self) -> Row {
         let tenant = self.rng.gen_range(0..self.tenants.len());
+        let product = self.rng.gen_range(0..Self::PRODUCTS);
+        self.reprice_at(tenant, product)
+    }
+
+    /// A new price for product `product` of tenant `tenant`.
+    fn reprice_at(&mut self, tenant: usize, product: usize) -> Row {
         let t = &mut self.tenants[tenant];
-        let product = &mut t.products[self.rng.gen_range(0..Self::PRODUCTS)];
+        let product = &mut t.products[product];
         product.sequence += 1;
         product.price = Money::price(self.rng.gen_range(500..50_000), Currency::CNY, "price")
             .expect("a valid price");

@@ -1,21 +1,21 @@
 //! Who is asking: the actor proven by the bearer token (none for anonymous calls such as
 //! `bindContact`), the request id, and the client address (for rate limits); whether a
-//! contact's token still stands, and the one rule of which orders a caller may read
-//! ([`Caller::order_scope`]).
+//! contact's token still stands, which partners' data it may read ([`scope_of`]), and the one
+//! rule of which orders it may read ([`Caller::order_scope`]).
 
 use std::net::IpAddr;
 
 use async_graphql::Context;
 use chrono::{DateTime, Utc};
 use dinghuo_commands::{Actor, RequestContext, Role, Written};
-use dinghuo_domain::{ContactId, ErrorCode, TenantId};
+use dinghuo_domain::{ContactId, ErrorCode, Side, TenantId};
+use dinghuo_projections::read::Scope;
 use uuid::Uuid;
 
 use crate::auth::{Standing, Verified};
 
 use super::error::{ApiError, ApiResult};
 use super::state::ApiState;
-use super::types::Scope;
 
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -94,13 +94,18 @@ impl Caller {
         }
     }
 
+    /// Which partners' data this caller may read ([`scope_of`] its actor).
+    pub fn scope(&self) -> Result<Scope, ApiError> {
+        scope_of(&self.actor()?)
+    }
+
     /// Which orders this caller may read: its [`Scope`], or `None` for none at all, that is a
     /// contact not granted `VIEW_ORDERS` (the tenant's defaults minus its own denials, as
     /// `effectivePermissions` shows). Every read of orders — `orders`, `order`, `orderUpdated`,
     /// the order mutations' payloads — asks here. A denied read answers as if there were no
     /// such order: an empty list, `null`, `NOT_FOUND` for a subscription.
     pub async fn order_scope(&self, state: &ApiState) -> ApiResult<Option<Scope>> {
-        let scope = Scope::of(&self.actor()?)?;
+        let scope = self.scope()?;
         match self.standing(state).await? {
             Some(standing) if !standing.may_view_orders() => Ok(None),
             _ => Ok(Some(scope)),
@@ -131,6 +136,20 @@ impl Caller {
         ctx.causation_id = self.request_id;
         ctx.written = self.written.clone();
         ctx
+    }
+}
+
+/// Which partners' data `actor` may read (DESIGN §1): an admin, auditor or analyst the whole
+/// tenant, an employee the partners it is linked to on our side, a contact its own partner
+/// (linked on theirs). The operator belongs to no tenant and reads no tenant data.
+pub fn scope_of(actor: &Actor) -> Result<Scope, ApiError> {
+    let tenant = actor.tenant_id.ok_or_else(ApiError::forbidden)?.to_string();
+    let contact = actor.id.to_string();
+    match actor.role {
+        Role::Admin | Role::Auditor | Role::Analyst => Ok(Scope::tenant(tenant)),
+        Role::Employee => Ok(Scope::linked(tenant, contact, Side::Ours)),
+        Role::Contact => Ok(Scope::linked(tenant, contact, Side::Theirs)),
+        Role::Operator => Err(ApiError::forbidden()),
     }
 }
 

@@ -18,8 +18,8 @@
 
 use async_graphql::EnumType;
 
-use crate::graphql::queries::{DEFAULT_PAGE, MAX_PAGE};
-use crate::graphql::types::tenant::{App, Permission};
+use crate::graphql::queries::paging::{DEFAULT_PAGE, MAX_PAGE};
+use crate::graphql::types::apps::{App, Permission};
 
 /// What a root query field that reads the database costs on top of its selection: each runs at
 /// least one statement, which a field's count of 1 does not reflect. At the default limit

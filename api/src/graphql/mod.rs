@@ -6,7 +6,7 @@
 //! - [`caller`]: who is asking (from the bearer token) and the request id;
 //! - [`error`]: every error carries `extensions.code` (DESIGN §2) and the request id;
 //! - [`rw`]: read-your-writes, so a mutation answers with what it changed;
-//! - [`types`]: the object types, read from the read models;
+//! - [`types`]: the object types, mapped from the rows of `projections::read`;
 //! - [`mutations`], [`queries`]: the roots, one file per area, merged here;
 //! - [`subscriptions`]: `orderUpdated` and `events`, following the log (over WebSocket);
 //! - [`metrics`]: an extension recording each mutation as a command (name, outcome, latency);
@@ -16,7 +16,8 @@
 //!   sign-in field per request), on HTTP and WebSocket;
 //! - [`documents`]: parsed documents kept by query text, for HTTP requests (bounded in bytes,
 //!   only documents that validated);
-//! - [`coalesce`]: reads of one kind batched across concurrent requests (order read-backs);
+//! - [`coalesce`]: reads of one kind batched across concurrent requests;
+//! - [`order_reads`]: the order read-backs so batched, each under its caller's scope;
 //! - [`complexity`]: what each list field and each root field counts towards the complexity
 //!   limit;
 //! - [`roots`]: the three roots as served, each root field with the base cost of its kind;
@@ -31,6 +32,7 @@ pub mod error;
 pub mod gate;
 pub mod metrics;
 pub mod mutations;
+pub mod order_reads;
 pub mod queries;
 pub mod response_size;
 pub mod roots;

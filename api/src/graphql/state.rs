@@ -9,7 +9,7 @@ use dinghuo_projections::{Progress, Wakeup};
 use dinghuo_store::Database;
 
 use crate::auth::{Standings, Tokens};
-use crate::graphql::types::order::OrderReader;
+use crate::graphql::order_reads::OrderReader;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]

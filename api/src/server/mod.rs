@@ -49,7 +49,7 @@ use dinghuo_store::Database;
 use tokio::net::TcpListener;
 
 use crate::auth::{load_outbox_key, JwtSecret, Tokens};
-use crate::graphql::types::order::OrderReads;
+use crate::graphql::order_reads::OrderReads;
 use crate::graphql::{self, ApiState};
 pub use settings::ServeArgs;
 

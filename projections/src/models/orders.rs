@@ -70,9 +70,10 @@ impl Projection for OrdersProjection {
     }
 
     /// 2: key columns compare as bytes; the keys of `order_lines` and `sales_daily` are unique
-    /// indexes.
+    /// indexes. 3: the orders' indexes end with the list's keyset order (`submitted_at,
+    /// order_id`), and one leads with the status (`read::orders`).
     fn schema_version(&self) -> i32 {
-        2
+        3
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -163,14 +164,21 @@ impl Projection for OrdersProjection {
                 names.index("order_lines", "key"),
                 names.table("order_lines")
             ),
+            // One per filter of `read::orders::list`, each ending in the list's order, so that a
+            // page is the next rows of one index range whatever the size of the tenant.
             format!(
-                "CREATE INDEX {} ON {} (tenant_id, submitted_at)",
+                "CREATE INDEX {} ON {} (tenant_id, submitted_at, order_id)",
                 names.index("orders", "tenant_time"),
                 names.table("orders")
             ),
             format!(
-                "CREATE INDEX {} ON {} (partner_id, submitted_at)",
+                "CREATE INDEX {} ON {} (partner_id, submitted_at, order_id)",
                 names.index("orders", "partner_time"),
+                names.table("orders")
+            ),
+            format!(
+                "CREATE INDEX {} ON {} (tenant_id, status, submitted_at, order_id)",
+                names.index("orders", "status_time"),
                 names.table("orders")
             ),
             // Last: `finish_rebuild` fills this table, and an index built after is cheaper.

@@ -13,7 +13,7 @@ use crate::graphql::error::ApiResult;
 use crate::graphql::rw;
 use crate::graphql::types::contact::{self, Side};
 use crate::graphql::types::tenant::{App, Permission};
-use crate::graphql::types::{Contact, Scope};
+use crate::graphql::types::Contact;
 
 #[derive(Default)]
 pub struct ContactMutations;
@@ -63,7 +63,7 @@ pub struct ContactPayload {
 async fn payload(ctx: &Context<'_>, contact_id: String) -> ApiResult<ContactPayload> {
     let (caller, state) = caller::of(ctx);
     rw::wait(ctx, "Contact", &contact_id, &["contacts"]).await;
-    let scope = Scope::of(&caller.actor()?)?;
+    let scope = caller.scope()?;
     let contact = contact::find(state.db(), &scope, &contact_id).await?;
     Ok(ContactPayload {
         contact_id: ID(contact_id),

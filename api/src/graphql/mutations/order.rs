@@ -10,7 +10,7 @@ use dinghuo_commands::{
 use crate::graphql::caller;
 use crate::graphql::error::ApiResult;
 use crate::graphql::rw;
-use crate::graphql::types::{order, Order, Scope};
+use crate::graphql::types::{order, Order};
 
 #[derive(Default)]
 pub struct OrderMutations;
@@ -76,7 +76,7 @@ async fn payload(ctx: &Context<'_>, order_id: String, created: bool) -> ApiResul
     rw::wait(ctx, "Order", &order_id, &["orders"]).await;
     let scope = match caller.order_scope(state).await? {
         Some(scope) => scope,
-        None if created => Scope::of(&caller.actor()?)?,
+        None if created => caller.scope()?,
         None => {
             return Ok(OrderPayload {
                 order_id: ID(order_id),

@@ -12,7 +12,7 @@ use crate::graphql::error::ApiResult;
 use crate::graphql::rw;
 use crate::graphql::types::partner::{self, PartnerMode};
 use crate::graphql::types::tenant::App;
-use crate::graphql::types::{Partner, Scope};
+use crate::graphql::types::Partner;
 
 #[derive(Default)]
 pub struct PartnerMutations;
@@ -57,7 +57,7 @@ pub struct PartnerPayload {
 async fn payload(ctx: &Context<'_>, partner_id: String) -> ApiResult<PartnerPayload> {
     let (caller, state) = caller::of(ctx);
     rw::wait(ctx, "Partner", &partner_id, &["partners"]).await;
-    let scope = Scope::of(&caller.actor()?)?;
+    let scope = caller.scope()?;
     let partner = partner::find(state.db(), &scope, &partner_id).await?;
     Ok(PartnerPayload {
         partner_id: ID(partner_id),

@@ -9,7 +9,7 @@ use dinghuo_commands::{
 use crate::graphql::caller;
 use crate::graphql::error::ApiResult;
 use crate::graphql::rw;
-use crate::graphql::types::{product, Product, Scope};
+use crate::graphql::types::{product, Product};
 
 #[derive(Default)]
 pub struct ProductMutations;
@@ -63,9 +63,8 @@ pub struct ProductPayload {
 async fn payload(ctx: &Context<'_>, product_id: String) -> ApiResult<ProductPayload> {
     let (caller, state) = caller::of(ctx);
     rw::wait(ctx, "Product", &product_id, &["products"]).await;
-    let actor = caller.actor()?;
-    let scope = Scope::of(&actor)?;
-    let product = product::find(state.db(), &scope, actor.role, &product_id).await?;
+    let scope = caller.scope()?;
+    let product = product::find(state.db(), &scope, &product_id).await?;
     Ok(ProductPayload {
         product_id: ID(product_id),
         product,

@@ -10,7 +10,8 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use dinghuo_commands::Role;
-use dinghuo_store::sql::{fetch_all, Arg};
+use dinghuo_projections::read::analytics::{self as read, FunnelRow, SalesAt};
+use dinghuo_projections::read::Scope;
 
 use crate::graphql::caller;
 use crate::graphql::error::{ApiError, ApiResult};
@@ -23,7 +24,7 @@ pub const ANALYTICS_ROLES: &[Role] = &[Role::Analyst, Role::Admin];
 const MAX_SALES_DAYS: i64 = 367;
 
 /// Report order: day, then partner, then product (each as stored: text).
-type SalesCursor = OpaqueCursor<(String, String, String)>;
+type SalesCursor = OpaqueCursor<SalesAt>;
 
 /// A calendar date, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,17 +62,6 @@ pub struct SalesDay {
     pub amount: Money,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct SalesRow {
-    day: String,
-    partner_id: String,
-    product_id: String,
-    orders: i64,
-    quantity: i64,
-    amount_minor: i64,
-    currency: String,
-}
-
 /// A step of the onboarding funnel (DESIGN §3 "Projections").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum OnboardingStep {
@@ -107,28 +97,16 @@ pub struct OnboardingFunnel {
     pub median_hours_to_first_order: Option<f64>,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct FunnelRow {
-    customer_recorded_ms: i64,
-    partner_added_ms: Option<i64>,
-    ordering_assigned_ms: Option<i64>,
-    first_contact_added_ms: Option<i64>,
-    first_contact_bound_ms: Option<i64>,
-    first_order_ms: Option<i64>,
-}
-
-impl FunnelRow {
-    /// The moment of each step, in [`STEPS`] order.
-    fn moments(&self) -> [Option<i64>; 6] {
-        [
-            Some(self.customer_recorded_ms),
-            self.partner_added_ms,
-            self.ordering_assigned_ms,
-            self.first_contact_added_ms,
-            self.first_contact_bound_ms,
-            self.first_order_ms,
-        ]
-    }
+/// The moment of each step of a customer, in [`STEPS`] order.
+fn moments(row: &FunnelRow) -> [Option<i64>; 6] {
+    [
+        Some(row.customer_recorded_ms),
+        row.partner_added_ms,
+        row.ordering_assigned_ms,
+        row.first_contact_added_ms,
+        row.first_contact_bound_ms,
+        row.first_order_ms,
+    ]
 }
 
 const STEPS: [OnboardingStep; 6] = [
@@ -159,7 +137,7 @@ fn median(mut values: Vec<i64>) -> Option<f64> {
 }
 
 fn funnel(rows: &[FunnelRow]) -> OnboardingFunnel {
-    let moments: Vec<[Option<i64>; 6]> = rows.iter().map(FunnelRow::moments).collect();
+    let moments: Vec<[Option<i64>; 6]> = rows.iter().map(moments).collect();
     let steps = STEPS
         .iter()
         .enumerate()
@@ -193,10 +171,10 @@ fn funnel(rows: &[FunnelRow]) -> OnboardingFunnel {
     }
 }
 
-fn analytics_tenant(ctx: &Context<'_>) -> ApiResult<String> {
+/// The caller's scope, if the caller may read analytics (its whole tenant).
+fn analytics_scope(ctx: &Context<'_>) -> ApiResult<Scope> {
     let (caller, _) = caller::of(ctx);
-    let actor = caller.require(ANALYTICS_ROLES)?;
-    Ok(actor.tenant_id.ok_or_else(ApiError::forbidden)?.to_string())
+    caller::scope_of(&caller.require(ANALYTICS_ROLES)?)
 }
 
 #[Object]
@@ -205,7 +183,7 @@ impl AnalyticsQueries {
     /// (at most a year), optionally of one partner or one product; by day, then partner, then
     /// product, a page at a time (`first` at most 100, 20 when absent): a year of a whole
     /// tenant holds a row per day, partner and product sold.
-    #[graphql(complexity = "super::page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn sales_daily(
         &self,
@@ -217,7 +195,7 @@ impl AnalyticsQueries {
         #[graphql(validator(minimum = 0, maximum = 100))] first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Connection<SalesCursor, SalesDay, EmptyFields, EmptyFields>> {
-        let tenant = analytics_tenant(ctx)?;
+        let scope = analytics_scope(ctx)?;
         let (_, state) = caller::of(ctx);
         let page = super::paging::Page::<SalesCursor>::new(first, after)?;
         if to < from {
@@ -229,65 +207,26 @@ impl AnalyticsQueries {
                 format!("at most {MAX_SALES_DAYS} days at a time"),
             ));
         }
-        // `day` is `YYYY-MM-DD` text on both backends: text order is date order.
-        let mut sql = "SELECT day, partner_id, product_id, orders, quantity, amount_minor, currency
-                         FROM rm_sales_daily
-                        WHERE tenant_id = $1 AND day >= $2 AND day <= $3"
-            .to_owned();
-        let mut args = vec![
-            Arg::from(tenant),
-            Arg::from(from.0.format("%Y-%m-%d").to_string()),
-            Arg::from(to.0.format("%Y-%m-%d").to_string()),
-        ];
-        if let Some(partner) = &partner_id {
-            args.push(partner.as_str().into());
-            sql.push_str(&format!(" AND partner_id = ${}", args.len()));
-        }
-        if let Some(product) = &product_id {
-            args.push(product.as_str().into());
-            sql.push_str(&format!(" AND product_id = ${}", args.len()));
-        }
-        if let Some(cursor) = &page.after {
-            let (day, partner, product) = &cursor.0;
-            args.push(day.as_str().into());
-            args.push(partner.as_str().into());
-            args.push(product.as_str().into());
-            let n = args.len();
-            sql.push_str(&format!(
-                " AND (day, partner_id, product_id) > (${}, ${}, ${n})",
-                n - 2,
-                n - 1
-            ));
-        }
-        // One more than asked, to know whether there is a next page.
-        sql.push_str(&format!(
-            " ORDER BY day, partner_id, product_id LIMIT {}",
-            page.limit()
-        ));
-        let rows: Vec<SalesRow> = fetch_all(state.db(), &sql, &args).await?;
-        page.connection(
-            rows,
-            |row| {
-                OpaqueCursor((
-                    row.day.clone(),
-                    row.partner_id.clone(),
-                    row.product_id.clone(),
-                ))
-            },
-            |row| {
-                let day = NaiveDate::parse_from_str(&row.day, "%Y-%m-%d").map_err(|_| {
-                    ApiError::internal(format!("rm_sales_daily has a malformed day {:?}", row.day))
-                })?;
-                Ok(SalesDay {
-                    day: Date(day),
-                    partner_id: ID(row.partner_id),
-                    product_id: ID(row.product_id),
-                    orders: row.orders,
-                    quantity: row.quantity,
-                    amount: Money::from_minor(row.amount_minor, &row.currency),
-                })
-            },
-        )
+        let filter = read::SalesFilter {
+            from: from.0,
+            to: to.0,
+            partner_id: partner_id.map(|id| id.0),
+            product_id: product_id.map(|id| id.0),
+        };
+        let rows = read::sales_daily(state.db(), &scope, &filter, &page.request()).await?;
+        page.connection_of(rows, |row| {
+            let day = read::parse_day(&row.day).ok_or_else(|| {
+                ApiError::internal(format!("rm_sales_daily has a malformed day {:?}", row.day))
+            })?;
+            Ok(SalesDay {
+                day: Date(day),
+                partner_id: ID(row.partner_id),
+                product_id: ID(row.product_id),
+                orders: row.orders,
+                quantity: row.quantity,
+                amount: Money::from_minor(row.amount_minor, &row.currency),
+            })
+        })
     }
 
     /// The caller's tenant's onboarding funnel: how many customers reached each step and the
@@ -299,25 +238,16 @@ impl AnalyticsQueries {
         recorded_from: Option<DateTime<Utc>>,
         recorded_to: Option<DateTime<Utc>>,
     ) -> ApiResult<OnboardingFunnel> {
-        let tenant = analytics_tenant(ctx)?;
+        let scope = analytics_scope(ctx)?;
         let (_, state) = caller::of(ctx);
-        // The `_ms` columns keep the filter and the durations plain integer arithmetic on both
-        // backends; medians are computed here (portable SQL has no median).
-        let mut sql = "SELECT customer_recorded_ms, partner_added_ms, ordering_assigned_ms,
-                              first_contact_added_ms, first_contact_bound_ms, first_order_ms
-                         FROM rm_onboarding_partners
-                        WHERE tenant_id = $1"
-            .to_owned();
-        let mut args = vec![Arg::from(tenant)];
-        if let Some(from) = recorded_from {
-            args.push(from.timestamp_millis().into());
-            sql.push_str(&format!(" AND customer_recorded_ms >= ${}", args.len()));
-        }
-        if let Some(to) = recorded_to {
-            args.push(to.timestamp_millis().into());
-            sql.push_str(&format!(" AND customer_recorded_ms < ${}", args.len()));
-        }
-        let rows: Vec<FunnelRow> = fetch_all(state.db(), &sql, &args).await?;
+        // Medians are computed here: portable SQL has no median.
+        let rows = read::funnel(
+            state.db(),
+            &scope,
+            recorded_from.map(|from| from.timestamp_millis()),
+            recorded_to.map(|to| to.timestamp_millis()),
+        )
+        .await?;
         Ok(funnel(&rows))
     }
 }

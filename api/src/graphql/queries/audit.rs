@@ -238,7 +238,7 @@ async fn replay<A: Aggregate<Error = dinghuo_domain::DomainError>>(
 impl AuditQueries {
     /// The caller's tenant's events in log order, filtered by aggregate, type, actor and time
     /// (auditors and admins).
-    #[graphql(complexity = "super::page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -248,7 +248,7 @@ impl AuditQueries {
     ) -> async_graphql::Result<Connection<EventCursor, AuditEvent, EmptyFields, EmptyFields>> {
         let tenant = audit_tenant(ctx)?;
         let (_, state) = caller::of(ctx);
-        let first = super::page_size(first)?;
+        let first = super::paging::page_size(first)?;
         let after = after
             .map(|cursor| {
                 EventCursor::decode_cursor(&cursor)
@@ -291,7 +291,7 @@ impl AuditQueries {
     /// One aggregate's events in stream order (oldest first), a page at a time: `first` at most
     /// 100, 20 when absent. `null` when the caller's tenant has no such aggregate (another
     /// tenant's is indistinguishable from one that does not exist).
-    #[graphql(complexity = "super::page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn aggregate_history(
         &self,
         ctx: &Context<'_>,

@@ -6,7 +6,7 @@ use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_commands::Role;
-use dinghuo_store::sql::{fetch_all, Arg, StoredTime};
+use dinghuo_projections::read::notifications::{self as read, NotificationAt, NotificationRow};
 
 use crate::graphql::caller;
 use crate::graphql::error::ApiError;
@@ -14,7 +14,9 @@ use crate::graphql::error::ApiError;
 #[derive(Default)]
 pub struct NotificationQueries;
 
+// The outbox's status, mirrored for GraphQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "dinghuo_projections::read::notifications::NotificationStatus")]
 pub enum NotificationStatus {
     /// Waiting for its (next) attempt.
     Pending,
@@ -23,23 +25,6 @@ pub enum NotificationStatus {
     Sent,
     /// Given up on: attempts exhausted, refused by the provider, or cancelled.
     Failed,
-}
-
-impl NotificationStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Sending => "SENDING",
-            Self::Sent => "SENT",
-            Self::Failed => "FAILED",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        [Self::Pending, Self::Sending, Self::Sent, Self::Failed]
-            .into_iter()
-            .find(|status| status.as_str() == text)
-    }
 }
 
 /// One message of the outbox, without its text.
@@ -66,27 +51,11 @@ pub struct Notification {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct NotificationRow {
-    message_id: String,
-    contact_id: String,
-    partner_id: String,
-    channel: String,
-    template: String,
-    phone_masked: String,
-    status: String,
-    attempts: i64,
-    next_attempt_at: StoredTime,
-    last_error: Option<String>,
-    queued_at: StoredTime,
-    sent_at: Option<StoredTime>,
-}
-
 impl TryFrom<NotificationRow> for Notification {
     type Error = ApiError;
 
     fn try_from(row: NotificationRow) -> Result<Self, ApiError> {
-        let status = NotificationStatus::parse(&row.status).ok_or_else(|| {
+        let status = read::NotificationStatus::parse(&row.status).ok_or_else(|| {
             ApiError::internal(format!("unknown notification status {:?}", row.status))
         })?;
         Ok(Self {
@@ -96,7 +65,7 @@ impl TryFrom<NotificationRow> for Notification {
             channel: row.channel,
             template: row.template,
             phone_masked: row.phone_masked,
-            status,
+            status: status.into(),
             attempts: row.attempts,
             next_attempt_at: row.next_attempt_at.0,
             failure_reason: row.last_error,
@@ -107,12 +76,12 @@ impl TryFrom<NotificationRow> for Notification {
 }
 
 /// Newest first: the position of a message in that order.
-type NotificationCursor = OpaqueCursor<(DateTime<Utc>, String)>;
+type NotificationCursor = OpaqueCursor<NotificationAt>;
 
 #[Object]
 impl NotificationQueries {
     /// The tenant's outgoing messages, newest first, optionally of one status (admins only).
-    #[graphql(complexity = "super::page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,
@@ -122,44 +91,11 @@ impl NotificationQueries {
     ) -> async_graphql::Result<Connection<NotificationCursor, Notification, EmptyFields, EmptyFields>>
     {
         let (caller, state) = caller::of(ctx);
-        let actor = caller.require(&[Role::Admin])?;
-        let tenant = actor.tenant_id.ok_or_else(ApiError::forbidden)?;
+        let scope = caller::scope_of(&caller.require(&[Role::Admin])?)?;
         let page = super::paging::Page::<NotificationCursor>::new(first, after)?;
-
-        // `attempts` is a 32-bit integer on Postgres: widened so one row type reads both.
-        let mut sql = "SELECT message_id, contact_id, partner_id, channel, template, phone_masked,
-                              status, CAST(attempts AS bigint) AS attempts, next_attempt_at,
-                              last_error, queued_at, sent_at
-                         FROM notification_messages
-                        WHERE tenant_id = $1"
-            .to_owned();
-        let mut args = vec![Arg::from(tenant.to_string())];
-        if let Some(status) = status {
-            args.push(status.as_str().into());
-            sql.push_str(&format!(" AND status = ${}", args.len()));
-        }
-        if let Some(cursor) = &page.after {
-            let (at, id) = &cursor.0;
-            args.push((*at).into());
-            args.push(id.as_str().into());
-            sql.push_str(&format!(
-                " AND (queued_at, message_id) < (${}, ${})",
-                args.len() - 1,
-                args.len()
-            ));
-        }
-        // One more than asked, to know whether there is a next page.
-        sql.push_str(&format!(
-            " ORDER BY queued_at DESC, message_id DESC LIMIT {}",
-            page.limit()
-        ));
-        let rows: Vec<NotificationRow> = fetch_all(state.db(), &sql, &args)
+        let rows = read::list(state.db(), &scope, status.map(Into::into), &page.request())
             .await
             .map_err(ApiError::from)?;
-        Ok(page.connection(
-            rows,
-            |row| OpaqueCursor((row.queued_at.0, row.message_id.clone())),
-            Notification::try_from,
-        )?)
+        Ok(page.connection_of(rows, Notification::try_from)?)
     }
 }

@@ -3,12 +3,12 @@
 
 use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, InputObject, Object, ID};
-use dinghuo_store::sql::{fetch_all, Arg};
+use dinghuo_projections::read::partners::{self as read, PartnerAt};
 
 use crate::graphql::caller;
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::graphql::types::partner::{self, PartnerMode, PartnerRow, PARTNER_COLUMNS};
-use crate::graphql::types::{Partner, Scope};
+use crate::graphql::types::partner::{self, PartnerMode};
+use crate::graphql::types::Partner;
 
 #[derive(Default)]
 pub struct PartnerQueries;
@@ -24,26 +24,25 @@ pub struct PartnerFilter {
     pub name_prefix: Option<String>,
 }
 
-/// ` AND <column> starts with <prefix>`, case-sensitive on both backends (SQLite's `LIKE` is
-/// not, and would need escaping of `%` and `_`).
-pub(super) fn prefix_condition(column: &str, args: &mut Vec<Arg>, prefix: String) -> String {
-    args.push(prefix.clone().into());
-    args.push(prefix.into());
-    format!(
-        " AND substr({column}, 1, length(${})) = ${}",
-        args.len() - 1,
-        args.len()
-    )
+impl From<PartnerFilter> for read::PartnerFilter {
+    fn from(filter: PartnerFilter) -> Self {
+        Self {
+            is_partner: filter.is_partner,
+            suspended: filter.suspended,
+            mode: filter.mode.map(Into::into),
+            name_prefix: filter.name_prefix,
+        }
+    }
 }
 
 /// By name: the position of a partner in that order.
-type PartnerCursor = OpaqueCursor<(String, String)>;
+type PartnerCursor = OpaqueCursor<PartnerAt>;
 
 #[Object]
 impl PartnerQueries {
     /// The tenant's customers and partners the caller may see, by name: an admin, auditor or
     /// analyst sees all, an employee the partners it is linked to, a contact its own partner.
-    #[graphql(complexity = "super::page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn partners(
         &self,
         ctx: &Context<'_>,
@@ -52,60 +51,20 @@ impl PartnerQueries {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<PartnerCursor, Partner, EmptyFields, EmptyFields>> {
         let (caller, state) = caller::of(ctx);
-        let scope = Scope::of(&caller.actor()?)?;
+        let scope = caller.scope()?;
         let page = super::paging::Page::<PartnerCursor>::new(first, after)?;
-        let filter = filter.unwrap_or_default();
-
-        let mut sql = format!("SELECT {PARTNER_COLUMNS} FROM rm_partners WHERE tenant_id = $1");
-        let mut args = vec![Arg::from(scope.tenant_id.as_str())];
-        let (condition, extra) = scope.partner_condition(state.db(), "partner_id", args.len() + 1);
-        sql.push_str(&condition);
-        args.extend(extra);
-        if let Some(is_partner) = filter.is_partner {
-            args.push(is_partner.into());
-            sql.push_str(&format!(" AND is_partner = ${}", args.len()));
-        }
-        if let Some(suspended) = filter.suspended {
-            args.push(suspended.into());
-            sql.push_str(&format!(" AND suspended = ${}", args.len()));
-        }
-        if let Some(mode) = filter.mode {
-            args.push(mode.as_str().into());
-            sql.push_str(&format!(" AND mode = ${}", args.len()));
-        }
-        if let Some(prefix) = filter.name_prefix.filter(|p| !p.is_empty()) {
-            sql.push_str(&prefix_condition("name", &mut args, prefix));
-        }
-        if let Some(cursor) = &page.after {
-            let (name, id) = &cursor.0;
-            args.push(name.as_str().into());
-            args.push(id.as_str().into());
-            sql.push_str(&format!(
-                " AND (name, partner_id) > (${}, ${})",
-                args.len() - 1,
-                args.len()
-            ));
-        }
-        // One more than asked, to know whether there is a next page.
-        sql.push_str(&format!(
-            " ORDER BY name, partner_id LIMIT {}",
-            page.limit()
-        ));
-        let rows: Vec<PartnerRow> = fetch_all(state.db(), &sql, &args)
+        let filter = read::PartnerFilter::from(filter.unwrap_or_default());
+        let rows = read::list(state.db(), &scope, &filter, &page.request())
             .await
             .map_err(ApiError::from)?;
-        Ok(page.connection(
-            rows,
-            |row| OpaqueCursor((row.name.clone(), row.partner_id.clone())),
-            |row| Ok(Partner::from(row)),
-        )?)
+        Ok(page.connection_of(rows, |row| Ok(Partner::from(row)))?)
     }
 
     /// One customer or partner, if the caller may see it (`null` otherwise: another tenant's or
     /// another partner's is indistinguishable from one that does not exist).
     async fn partner(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Partner>> {
         let (caller, state) = caller::of(ctx);
-        let scope = Scope::of(&caller.actor()?)?;
+        let scope = caller.scope()?;
         partner::find(state.db(), &scope, &id).await
     }
 }

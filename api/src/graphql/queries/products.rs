@@ -2,13 +2,11 @@
 
 use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, InputObject, Object};
-use dinghuo_store::sql::{fetch_all, Arg};
+use dinghuo_projections::read::products::{self as read, ProductAt};
 
-use super::partners::prefix_condition;
 use crate::graphql::caller;
 use crate::graphql::error::ApiError;
-use crate::graphql::types::product::{self, ProductRow, PRODUCT_COLUMNS};
-use crate::graphql::types::{Product, Scope};
+use crate::graphql::types::Product;
 
 #[derive(Default)]
 pub struct ProductQueries;
@@ -22,14 +20,23 @@ pub struct ProductFilter {
     pub sku_prefix: Option<String>,
 }
 
+impl From<ProductFilter> for read::ProductFilter {
+    fn from(filter: ProductFilter) -> Self {
+        Self {
+            listed: filter.listed,
+            sku_prefix: filter.sku_prefix,
+        }
+    }
+}
+
 /// By SKU, which is unique within a tenant.
-type ProductCursor = OpaqueCursor<String>;
+type ProductCursor = OpaqueCursor<ProductAt>;
 
 #[Object]
 impl ProductQueries {
     /// The catalog, by SKU. The tenant's staff see every product ever listed; a partner's
     /// contact sees only listed ones, which are what it can order.
-    #[graphql(complexity = "super::page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -38,38 +45,12 @@ impl ProductQueries {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<ProductCursor, Product, EmptyFields, EmptyFields>> {
         let (caller, state) = caller::of(ctx);
-        let actor = caller.actor()?;
-        let scope = Scope::of(&actor)?;
+        let scope = caller.scope()?;
         let page = super::paging::Page::<ProductCursor>::new(first, after)?;
-        let filter = filter.unwrap_or_default();
-
-        let mut sql = format!(
-            "SELECT {PRODUCT_COLUMNS} FROM rm_products WHERE tenant_id = $1{}",
-            product::visible_condition(actor.role)
-        );
-        let mut args = vec![Arg::from(scope.tenant_id.as_str())];
-        if let Some(listed) = filter.listed {
-            args.push(listed.into());
-            sql.push_str(&format!(" AND listed = ${}", args.len()));
-        }
-        if let Some(prefix) = filter.sku_prefix.map(|p| p.trim().to_uppercase()) {
-            if !prefix.is_empty() {
-                sql.push_str(&prefix_condition("sku", &mut args, prefix));
-            }
-        }
-        if let Some(cursor) = &page.after {
-            args.push(cursor.0.as_str().into());
-            sql.push_str(&format!(" AND sku > ${}", args.len()));
-        }
-        // One more than asked, to know whether there is a next page.
-        sql.push_str(&format!(" ORDER BY sku LIMIT {}", page.limit()));
-        let rows: Vec<ProductRow> = fetch_all(state.db(), &sql, &args)
+        let filter = read::ProductFilter::from(filter.unwrap_or_default());
+        let rows = read::list(state.db(), &scope, &filter, &page.request())
             .await
             .map_err(ApiError::from)?;
-        Ok(page.connection(
-            rows,
-            |row| OpaqueCursor(row.sku.clone()),
-            |row| Ok(Product::from(row)),
-        )?)
+        Ok(page.connection_of(rows, |row| Ok(Product::from(row)))?)
     }
 }

@@ -1,7 +1,7 @@
-//! `Contact` (a person: a CRM contact of a customer, or an employee of the tenant), read from
-//! `rm_contacts`, its partner links from `rm_partner_contacts`, and the loaders that resolve them
-//! for a whole page at once. A full phone number is never answered: the read model keeps only
-//! the masked one.
+//! `Contact` (a person: a CRM contact of a customer, or an employee of the tenant) and its
+//! partner links, mapped from the rows of `projections::read::contacts`, and the loaders that
+//! resolve them for a whole page at once. A full phone number is never answered: the read model
+//! keeps only the masked one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,11 +9,11 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use dinghuo_store::sql::{fetch_all, placeholders, Arg, StoredTime};
+use dinghuo_projections::read::contacts::{self, ContactRow};
+use dinghuo_projections::read::{Reach, Scope};
 use dinghuo_store::Database;
 
 use super::partner::{Partner, PartnersLoader};
-use super::scope::Scope;
 use super::tenant::{permissions, time, Permission};
 use crate::graphql::caller;
 use crate::graphql::error::{ApiError, ApiResult};
@@ -29,16 +29,22 @@ pub enum Side {
 
 impl Side {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ours => dinghuo_domain::Side::Ours.as_str(),
-            Self::Theirs => dinghuo_domain::Side::Theirs.as_str(),
-        }
+        dinghuo_domain::Side::from(self).as_str()
     }
 
     fn parse(text: &str) -> Option<Self> {
         match dinghuo_domain::Side::parse(text).ok()? {
             dinghuo_domain::Side::Ours => Some(Self::Ours),
             dinghuo_domain::Side::Theirs => Some(Self::Theirs),
+        }
+    }
+}
+
+impl From<Side> for dinghuo_domain::Side {
+    fn from(side: Side) -> Self {
+        match side {
+            Side::Ours => Self::Ours,
+            Side::Theirs => Self::Theirs,
         }
     }
 }
@@ -91,32 +97,6 @@ pub enum ContactKind {
     Customer,
     /// An employee of the tenant (an our-side contact once added).
     Employee,
-}
-
-/// The columns of `rm_contacts` every contact query selects (as `c.`).
-pub const CONTACT_COLUMNS: &str = "c.contact_id, c.name, c.phone_masked, c.kind, c.customer_id,
-    c.recorded_at, c.bound, c.bound_channel, c.bound_at, c.denies_create_sales_order,
-    c.denies_cancel_order, c.denies_view_orders, c.can_create_sales_order, c.can_cancel_order,
-    c.can_view_orders, c.updated_at";
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ContactRow {
-    pub contact_id: String,
-    pub name: String,
-    pub phone_masked: Option<String>,
-    pub kind: String,
-    pub customer_id: Option<String>,
-    pub recorded_at: StoredTime,
-    pub bound: bool,
-    pub bound_channel: Option<String>,
-    pub bound_at: Option<StoredTime>,
-    pub denies_create_sales_order: bool,
-    pub denies_cancel_order: bool,
-    pub denies_view_orders: bool,
-    pub can_create_sales_order: bool,
-    pub can_cancel_order: bool,
-    pub can_view_orders: bool,
-    pub updated_at: StoredTime,
 }
 
 /// A person as the read model shows it.
@@ -217,12 +197,12 @@ impl Contact {
     )]
     async fn partner_links(&self, ctx: &Context<'_>) -> ApiResult<Vec<PartnerLink>> {
         let (caller, _) = caller::of(ctx);
-        let scope = Scope::of(&caller.actor()?)?;
+        let scope = caller.scope()?;
         let loader = loader::<LinksLoader>(ctx)?;
         Ok(loader
             .load_one(LinkKey {
                 contact_id: self.id.to_string(),
-                viewer: scope.linked,
+                viewer: scope.reach().clone(),
             })
             .await
             .map_err(ApiError::from)?
@@ -230,37 +210,12 @@ impl Contact {
     }
 }
 
-/// One contact the caller may see, or `None` (see [`visible_condition`]).
+/// One contact the caller may see, or `None`.
 pub async fn find(db: &Database, scope: &Scope, contact_id: &str) -> ApiResult<Option<Contact>> {
-    let mut args = vec![Arg::from(scope.tenant_id.as_str()), Arg::from(contact_id)];
-    let (condition, extra) = visible_condition(db, scope, args.len() + 1);
-    args.extend(extra);
-    let rows: Vec<ContactRow> = fetch_all(
-        db,
-        &format!(
-            "SELECT {CONTACT_COLUMNS} FROM rm_contacts c
-              WHERE c.tenant_id = $1 AND c.contact_id = $2{condition}"
-        ),
-        &args,
-    )
-    .await?;
-    rows.into_iter().next().map(Contact::try_from).transpose()
-}
-
-/// Which contacts (`c`) a scope sees: the whole tenant, or those linked (on any side) to a
-/// partner the caller is linked to.
-pub fn visible_condition(db: &Database, scope: &Scope, next: usize) -> (String, Vec<Arg>) {
-    if scope.linked.is_none() {
-        return (String::new(), Vec::new());
-    }
-    let (partners, args) = scope.partner_condition(db, "v.partner_id", next);
-    (
-        format!(
-            " AND EXISTS (SELECT 1 FROM rm_partner_contacts v
-                           WHERE v.contact_id = c.contact_id{partners})"
-        ),
-        args,
-    )
+    contacts::find(db, scope, contact_id)
+        .await?
+        .map(Contact::try_from)
+        .transpose()
 }
 
 /// Loads many contacts by id in one query. Only fed ids the caller may already see (an
@@ -274,42 +229,24 @@ impl Loader<String> for ContactsLoader {
     type Error = Arc<sqlx::Error>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Contact>, Self::Error> {
-        let args: Vec<Arg> = keys.iter().map(|key| Arg::from(key.as_str())).collect();
-        let rows: Vec<ContactRow> = fetch_all(
-            &self.db,
-            &format!(
-                "SELECT {CONTACT_COLUMNS} FROM rm_contacts c WHERE c.contact_id IN ({})",
-                placeholders(1, keys.len())
-            ),
-            &args,
-        )
-        .await
-        .map_err(Arc::new)?;
-        let mut contacts = HashMap::with_capacity(rows.len());
+        let rows = contacts::by_ids(&self.db, keys).await.map_err(Arc::new)?;
+        let mut found = HashMap::with_capacity(rows.len());
         for row in rows {
             let id = row.contact_id.clone();
             // An unknown kind is logged by `try_from`; the contact is then left out.
             if let Ok(contact) = Contact::try_from(row) {
-                contacts.insert(id, contact);
+                found.insert(id, contact);
             }
         }
-        Ok(contacts)
+        Ok(found)
     }
 }
 
-/// The links of one contact as seen by one viewer (`Scope::linked`: `None` sees every link).
+/// The links of one contact as seen by one viewer (how far its scope reaches).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LinkKey {
     pub contact_id: String,
-    pub viewer: Option<(String, Option<&'static str>)>,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct LinkRow {
-    contact_id: String,
-    partner_id: String,
-    side: String,
-    added_at: StoredTime,
+    pub viewer: Reach,
 }
 
 /// Loads the links of many contacts: one query per viewer, and a request has one viewer.
@@ -325,38 +262,18 @@ impl Loader<LinkKey> for LinksLoader {
         &self,
         keys: &[LinkKey],
     ) -> Result<HashMap<LinkKey, Vec<PartnerLink>>, Self::Error> {
-        let mut by_viewer: HashMap<&Option<(String, Option<&'static str>)>, Vec<&LinkKey>> =
-            HashMap::new();
+        let mut by_viewer: HashMap<&Reach, Vec<String>> = HashMap::new();
         for key in keys {
-            by_viewer.entry(&key.viewer).or_default().push(key);
+            by_viewer
+                .entry(&key.viewer)
+                .or_default()
+                .push(key.contact_id.clone());
         }
         let mut out: HashMap<LinkKey, Vec<PartnerLink>> = HashMap::new();
-        for (viewer, keys) in by_viewer {
-            let mut args: Vec<Arg> = keys
-                .iter()
-                .map(|key| Arg::from(key.contact_id.as_str()))
-                .collect();
-            // Only `linked` shapes the condition; the tenant is implied by the contact ids.
-            let scope = Scope {
-                tenant_id: String::new(),
-                linked: viewer.clone(),
-            };
-            let (condition, extra) =
-                scope.partner_condition(&self.db, "l.partner_id", args.len() + 1);
-            args.extend(extra);
-            let rows: Vec<LinkRow> = fetch_all(
-                &self.db,
-                &format!(
-                    "SELECT l.contact_id, l.partner_id, l.side, l.added_at
-                       FROM rm_partner_contacts l
-                      WHERE l.contact_id IN ({}){condition}
-                      ORDER BY l.contact_id, l.added_at, l.partner_id",
-                    placeholders(1, keys.len())
-                ),
-                &args,
-            )
-            .await
-            .map_err(Arc::new)?;
+        for (viewer, contact_ids) in by_viewer {
+            let rows = contacts::links(&self.db, viewer, &contact_ids)
+                .await
+                .map_err(Arc::new)?;
             for row in rows {
                 let Some(side) = Side::parse(&row.side) else {
                     continue;

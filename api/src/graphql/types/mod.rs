@@ -1,11 +1,11 @@
-//! Object types, each read from its read model.
+//! Object types, each mapped from the rows of its read model (`projections::read`).
 
+pub mod apps;
 pub mod contact;
 pub mod money;
 pub mod order;
 pub mod partner;
 pub mod product;
-pub mod scope;
 pub mod tenant;
 
 pub use contact::Contact;
@@ -13,5 +13,4 @@ pub use money::Money;
 pub use order::{Order, OrderLine, OrderStatus};
 pub use partner::Partner;
 pub use product::Product;
-pub use scope::Scope;
 pub use tenant::Tenant;

@@ -1,5 +1,6 @@
-//! `Partner` (a CRM customer and, once added, a partner enterprise), read from `rm_partners`,
-//! and the `PartnersLoader` that resolves `Order.partner` for a whole page at once.
+//! `Partner` (a CRM customer and, once added, a partner enterprise), mapped from the rows of
+//! `projections::read::partners`, and the `PartnersLoader` that resolves `Order.partner` for a
+//! whole page at once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,10 +9,10 @@ use async_graphql::dataloader::Loader;
 use async_graphql::{Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use dinghuo_projections::outbox::providers::mask_phone;
-use dinghuo_store::sql::{fetch_all, placeholders, Arg, StoredTime};
+use dinghuo_projections::read::partners::{self, PartnerRow};
+use dinghuo_projections::read::Scope;
 use dinghuo_store::Database;
 
-use super::scope::Scope;
 use super::tenant::{time, App};
 use crate::graphql::error::ApiResult;
 
@@ -26,10 +27,7 @@ pub enum PartnerMode {
 
 impl PartnerMode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Tenantless => dinghuo_domain::PartnerMode::Tenantless.as_str(),
-            Self::Tenant => dinghuo_domain::PartnerMode::Tenant.as_str(),
-        }
+        dinghuo_domain::PartnerMode::from(self).as_str()
     }
 
     fn parse(text: &str) -> Option<Self> {
@@ -40,32 +38,13 @@ impl PartnerMode {
     }
 }
 
-/// The columns of `rm_partners` every partner query selects.
-pub const PARTNER_COLUMNS: &str = "partner_id, name, phone, address, customer_recorded_at,
-    is_partner, mode, partner_added_at, ordering_assigned, ordering_assigned_at, suspended,
-    suspended_at, their_side_contacts, our_side_contacts, orders_count, first_order_at,
-    last_order_at, updated_at";
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct PartnerRow {
-    pub partner_id: String,
-    pub name: String,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    pub customer_recorded_at: StoredTime,
-    pub is_partner: bool,
-    pub mode: Option<String>,
-    pub partner_added_at: Option<StoredTime>,
-    pub ordering_assigned: bool,
-    pub ordering_assigned_at: Option<StoredTime>,
-    pub suspended: bool,
-    pub suspended_at: Option<StoredTime>,
-    pub their_side_contacts: i64,
-    pub our_side_contacts: i64,
-    pub orders_count: i64,
-    pub first_order_at: Option<StoredTime>,
-    pub last_order_at: Option<StoredTime>,
-    pub updated_at: StoredTime,
+impl From<PartnerMode> for dinghuo_domain::PartnerMode {
+    fn from(mode: PartnerMode) -> Self {
+        match mode {
+            PartnerMode::Tenantless => Self::Tenantless,
+            PartnerMode::Tenant => Self::Tenant,
+        }
+    }
 }
 
 /// A CRM customer of the tenant; once added, a partner enterprise (its id stays the same).
@@ -134,19 +113,9 @@ impl From<PartnerRow> for Partner {
 
 /// One partner (or customer) the caller may see, or `None`.
 pub async fn find(db: &Database, scope: &Scope, partner_id: &str) -> ApiResult<Option<Partner>> {
-    let (condition, extra) = scope.partner_condition(db, "partner_id", 3);
-    let mut args = vec![Arg::from(scope.tenant_id.as_str()), Arg::from(partner_id)];
-    args.extend(extra);
-    let rows: Vec<PartnerRow> = fetch_all(
-        db,
-        &format!(
-            "SELECT {PARTNER_COLUMNS} FROM rm_partners
-              WHERE tenant_id = $1 AND partner_id = $2{condition}"
-        ),
-        &args,
-    )
-    .await?;
-    Ok(rows.into_iter().next().map(Partner::from))
+    Ok(partners::find(db, scope, partner_id)
+        .await?
+        .map(Partner::from))
 }
 
 /// Loads many partners by id in one query. Only fed ids the caller may already see (an order's
@@ -160,17 +129,7 @@ impl Loader<String> for PartnersLoader {
     type Error = Arc<sqlx::Error>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Partner>, Self::Error> {
-        let args: Vec<Arg> = keys.iter().map(|key| Arg::from(key.as_str())).collect();
-        let rows: Vec<PartnerRow> = fetch_all(
-            &self.db,
-            &format!(
-                "SELECT {PARTNER_COLUMNS} FROM rm_partners WHERE partner_id IN ({})",
-                placeholders(1, keys.len())
-            ),
-            &args,
-        )
-        .await
-        .map_err(Arc::new)?;
+        let rows = partners::by_ids(&self.db, keys).await.map_err(Arc::new)?;
         Ok(rows
             .into_iter()
             .map(|row| (row.partner_id.clone(), Partner::from(row)))

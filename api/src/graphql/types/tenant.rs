@@ -1,115 +1,17 @@
-//! `Tenant` (from `rm_tenants`, its WeChat accounts and menus) and the vocabularies of apps and
-//! function permissions.
+//! `Tenant` (from `rm_tenants`, its WeChat accounts and menus), mapped from the rows of
+//! `projections::read::tenants`.
 
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use dinghuo_store::sql::{fetch_all, Arg, StoredTime};
+use dinghuo_projections::read::tenants::{self, ButtonRow, TenantRow};
+use dinghuo_store::sql::StoredTime;
 use dinghuo_store::Database;
 
+pub use super::apps::{permissions, App, Permission};
 use crate::graphql::error::{ApiError, ApiResult};
-
-/// An interconnect app a tenant can license (DESIGN §2). Only the ordering app exists today.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
-pub enum App {
-    /// 订货通, the ordering app.
-    Ordering,
-}
-
-impl App {
-    /// The command layer's spelling.
-    pub fn as_str(self) -> &'static str {
-        dinghuo_domain::App::from(self).as_str()
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        dinghuo_domain::App::parse(text).ok().map(Self::from)
-    }
-}
-
-// Both directions are exhaustive matches, so a new domain app fails to compile here until the
-// API names it too.
-impl From<App> for dinghuo_domain::App {
-    fn from(app: App) -> Self {
-        match app {
-            App::Ordering => Self::Ordering,
-        }
-    }
-}
-
-impl From<dinghuo_domain::App> for App {
-    fn from(app: dinghuo_domain::App) -> Self {
-        match app {
-            dinghuo_domain::App::Ordering => Self::Ordering,
-        }
-    }
-}
-
-/// A function permission of an app, granted to their-side contacts by the tenant's defaults and
-/// restricted per contact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
-pub enum Permission {
-    CreateSalesOrder,
-    CancelOrder,
-    ViewOrders,
-}
-
-impl Permission {
-    pub fn as_str(self) -> &'static str {
-        dinghuo_domain::Permission::from(self).as_str()
-    }
-}
-
-impl From<Permission> for dinghuo_domain::Permission {
-    fn from(permission: Permission) -> Self {
-        match permission {
-            Permission::CreateSalesOrder => Self::CreateSalesOrder,
-            Permission::CancelOrder => Self::CancelOrder,
-            Permission::ViewOrders => Self::ViewOrders,
-        }
-    }
-}
-
-/// The permissions whose flag is set, in a stable order (the read models keep one boolean
-/// column per permission).
-pub fn permissions(
-    create_sales_order: bool,
-    cancel_order: bool,
-    view_orders: bool,
-) -> Vec<Permission> {
-    [
-        (create_sales_order, Permission::CreateSalesOrder),
-        (cancel_order, Permission::CancelOrder),
-        (view_orders, Permission::ViewOrders),
-    ]
-    .into_iter()
-    .filter_map(|(set, permission)| set.then_some(permission))
-    .collect()
-}
 
 pub(crate) fn time(stored: Option<StoredTime>) -> Option<DateTime<Utc>> {
     stored.map(|t| t.0)
-}
-
-const TENANT_COLUMNS: &str = "tenant_id, name, registered_at, interconnect_enabled,
-    interconnect_enabled_at, ordering_purchased, ordering_purchased_at, ordering_enabled,
-    ordering_enabled_at, ordering_grants_create_sales_order, ordering_grants_cancel_order,
-    ordering_grants_view_orders, updated_at";
-
-#[derive(Debug, sqlx::FromRow)]
-struct TenantRow {
-    tenant_id: String,
-    name: String,
-    registered_at: StoredTime,
-    interconnect_enabled: bool,
-    interconnect_enabled_at: Option<StoredTime>,
-    ordering_purchased: bool,
-    ordering_purchased_at: Option<StoredTime>,
-    ordering_enabled: bool,
-    ordering_enabled_at: Option<StoredTime>,
-    ordering_grants_create_sales_order: bool,
-    ordering_grants_cancel_order: bool,
-    ordering_grants_view_orders: bool,
-    updated_at: StoredTime,
 }
 
 /// An upstream enterprise as the read model shows it.
@@ -204,24 +106,6 @@ pub struct MenuButton {
     pub url: Option<String>,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct AccountRow {
-    app_id: String,
-    name: String,
-    bound_at: StoredTime,
-    menu_published_at: Option<StoredTime>,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct ButtonRow {
-    app_id: String,
-    position: i64,
-    name: String,
-    action_type: String,
-    app: Option<String>,
-    url: Option<String>,
-}
-
 #[ComplexObject]
 impl Tenant {
     /// The official accounts bound to the tenant, with their menus. Two queries: a tenant is
@@ -231,21 +115,7 @@ impl Tenant {
     )]
     async fn wechat_accounts(&self, ctx: &Context<'_>) -> ApiResult<Vec<WechatAccount>> {
         let (_, state) = crate::graphql::caller::of(ctx);
-        let tenant = Arg::from(self.id.as_str());
-        let accounts: Vec<AccountRow> = fetch_all(
-            state.db(),
-            "SELECT app_id, name, bound_at, menu_published_at FROM rm_tenant_wechat_accounts
-              WHERE tenant_id = $1 ORDER BY bound_at, app_id",
-            std::slice::from_ref(&tenant),
-        )
-        .await?;
-        let buttons: Vec<ButtonRow> = fetch_all(
-            state.db(),
-            "SELECT app_id, position, name, action_type, app, url
-               FROM rm_tenant_wechat_menu_buttons WHERE tenant_id = $1 ORDER BY app_id, position",
-            &[tenant],
-        )
-        .await?;
+        let (accounts, buttons) = tenants::wechat_accounts(state.db(), &self.id).await?;
         let mut out = Vec::with_capacity(accounts.len());
         for account in accounts {
             let menu = buttons
@@ -282,11 +152,5 @@ fn menu_button(row: &ButtonRow) -> ApiResult<MenuButton> {
 
 /// One tenant by id. The caller decides who may ask (its own tenant, or the operator any).
 pub async fn find(db: &Database, tenant_id: &str) -> ApiResult<Option<Tenant>> {
-    let rows: Vec<TenantRow> = fetch_all(
-        db,
-        &format!("SELECT {TENANT_COLUMNS} FROM rm_tenants WHERE tenant_id = $1"),
-        &[Arg::from(tenant_id)],
-    )
-    .await?;
-    Ok(rows.into_iter().next().map(Tenant::from))
+    Ok(tenants::find(db, tenant_id).await?.map(Tenant::from))
 }
