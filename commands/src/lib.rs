@@ -1,8 +1,6 @@
 //! Dinghuo's write side: every command of DESIGN §3 from entry point to stored event.
 //!
 //! Modules:
-//! - [`store`]: one aggregate type's cqrs-es framework over postgres-es / sqlite-es;
-//! - [`streams`]: several aggregates' committed events read in one statement;
 //! - [`lookup`]: the domain's `Lookup`, answered from committed events;
 //! - [`context`]: the caller (`Actor`, `Role`) and the metadata every event carries;
 //! - [`policy`]: which role may run which command;
@@ -17,8 +15,6 @@ pub mod lookup;
 pub mod policy;
 pub mod retry;
 pub mod service;
-pub mod store;
-pub mod streams;
 pub mod throttle;
 pub mod written;
 

@@ -1,6 +1,6 @@
 //! The domain's `Lookup`, answered from the event store: the named aggregates are loaded from
 //! their committed events, all those of one [`Lookup::load`] in one statement
-//! ([`crate::streams`]). Never from read models, which may lag behind the log.
+//! ([`dinghuo_store::streams`]). Never from read models, which may lag behind the log.
 //!
 //! A command's lookup starts with the streams read before it ran (its own and those it
 //! [`Needs`](dinghuo_domain::Needs)), answers from them without a round trip, and reads what
@@ -22,10 +22,10 @@ use dinghuo_domain::tenant::Tenant;
 use dinghuo_domain::{
     ContactId, DomainError, Found, Lookup, PartnerId, ProductId, TenantId, Wanted,
 };
+use dinghuo_store::streams::{LoadError, StreamId, Streams};
 use dinghuo_store::Database;
 
 use crate::error::CommandError;
-use crate::streams::{LoadError, StreamId, Streams};
 
 pub struct EventStoreLookup {
     db: Database,

@@ -5,6 +5,9 @@
 //! - [`private`]: the data directory and database files, private to the service's user;
 //! - [`sqlite_busy`]: how a SQLite connection waits for the write lock;
 //! - [`sql`]: the one dialect layer: a transaction, argument and row type over both backends;
+//! - [`event_store`]: cqrs-es over postgres-es / sqlite-es, the append path, and reading an
+//!   aggregate from its committed events;
+//! - [`streams`]: "load these streams": several aggregates' events in one statement;
 //! - [`feed`]: the commit-safe global feed every projection follows, and the log's head;
 //! - [`lock`]: locks across processes by name (one runner per projection, one rebuild at a time);
 //! - [`stream_head`]: where one event stream stands after a write;
@@ -15,12 +18,14 @@
 pub mod announce;
 pub mod audit;
 pub mod database;
+pub mod event_store;
 pub mod feed;
 pub mod lock;
 pub mod private;
 pub mod sql;
 pub mod sqlite_busy;
 pub mod stream_head;
+pub mod streams;
 pub mod transient;
 
 pub use announce::COMMIT_CHANNEL;

@@ -31,9 +31,9 @@ use std::time::{Duration, Instant};
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use dinghuo_commands::streams::{POSTGRES_LOAD, SQLITE_LOAD};
 use dinghuo_commands::{Actor, Commands, OrderLineInput, RequestContext, Role, SubmitOrderInput};
 use dinghuo_domain::{ContactId, OrderId, TenantId};
+use dinghuo_store::streams::{POSTGRES_LOAD, SQLITE_LOAD};
 use dinghuo_store::Database;
 use dinghuo_tests::ceiling::{self, Ceiling, Length};
 use dinghuo_tests::{Backend, TestDb, World};

@@ -4,8 +4,6 @@
 //! the lookup that reads it as it always did, and no other.
 
 use cqrs_es::Aggregate;
-use dinghuo_commands::store::EventLoader;
-use dinghuo_commands::streams::{LoadError, StreamId, Streams, MAX_STREAMS};
 use dinghuo_commands::{Commands, SubmitOrderInput};
 use dinghuo_domain::contact::Contact;
 use dinghuo_domain::order::Order;
@@ -13,6 +11,8 @@ use dinghuo_domain::partner::Partner;
 use dinghuo_domain::product::Product;
 use dinghuo_domain::tenant::Tenant;
 use dinghuo_domain::{DomainError, Lookup, OrderId, ProductId, Wanted};
+use dinghuo_store::event_store::EventLoader;
+use dinghuo_store::streams::{LoadError, StreamId, Streams, MAX_STREAMS};
 use dinghuo_store::Database;
 use dinghuo_tests::submit_load::lines;
 use dinghuo_tests::{on_both_backends, World};

@@ -21,6 +21,8 @@ use dinghuo_domain::product::Product;
 use dinghuo_domain::tenant::Tenant;
 use dinghuo_domain::{DomainError, Needs, Services, TenantId, ValidationError};
 use dinghuo_store::announce::CommitAnnouncer;
+use dinghuo_store::event_store::AggregateStore;
+use dinghuo_store::streams::{LoadError, StreamId, Streams};
 use dinghuo_store::Database;
 
 pub use self::contact::{
@@ -45,8 +47,6 @@ use crate::error::CommandError;
 use crate::lookup::{stream_ids, EventStoreLookup};
 use crate::policy::{self, CommandName};
 use crate::retry::RetryPolicy;
-use crate::store::AggregateStore;
-use crate::streams::{LoadError, StreamId, Streams};
 use crate::throttle::{Clock, SystemClock};
 
 /// The write side. Cheap to share behind an `Arc`; every method takes the caller's context.

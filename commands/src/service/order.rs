@@ -8,13 +8,13 @@ use dinghuo_domain::{
     Carrier, ContactId, DomainError, Note, OrderId, ProductId, Quantity, Reason, Scoped, TenantId,
     TrackingNumber, ValidationError, Wanted,
 };
+use dinghuo_store::streams::Streams;
 use uuid::Uuid;
 
 use super::{authorize, optional, own_tenant, Commands};
 use crate::context::{RequestContext, Role};
 use crate::error::CommandError;
 use crate::policy::CommandName;
-use crate::streams::Streams;
 
 /// One requested line: a product and a quantity. Never a price: prices come from the catalog.
 #[derive(Debug, Clone, Default)]

@@ -9,12 +9,12 @@ use async_graphql::connection::{
 use async_graphql::{Context, InputObject, Json, Object, OneofObject, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
-use dinghuo_commands::store::AggregateStore;
 use dinghuo_commands::Role;
 use dinghuo_store::audit::{
     read_page, read_stream_page, EventFilter, EventReadError, EventSnapshot, StoredEvent,
     StreamFilter,
 };
+use dinghuo_store::event_store::AggregateStore;
 use dinghuo_store::FeedEvent;
 use serde_json::Value;
 use uuid::Uuid;

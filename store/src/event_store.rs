@@ -10,10 +10,10 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::database::Database;
 use async_trait::async_trait;
 use cqrs_es::persist::{EventStoreAggregateContext, EventUpcaster, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventEnvelope, EventStore, Query};
-use dinghuo_store::Database;
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
