@@ -11,7 +11,8 @@
 //! - [`policy`]: which role may run which command;
 //! - [`service`]: the entry points (`Commands`), input parsing, idempotency;
 //! - [`retry`]: re-running a command that lost the race for its stream;
-//! - [`throttle`]: counting failed identity verifications;
+//! - [`limiter`]: the one rate limiter: attempts per subject within a window (bind guesses
+//!   here, every sign-in path in `dinghuo-identity`);
 //! - [`transient`]: a database that could not be reached, told from a statement that failed;
 //! - [`error`]: `CommandError` and its stable codes.
 
@@ -19,6 +20,7 @@ pub mod announce;
 pub mod context;
 pub mod db;
 pub mod error;
+pub mod limiter;
 pub mod lookup;
 pub mod policy;
 pub mod private;
@@ -26,7 +28,6 @@ pub mod retry;
 pub mod service;
 pub mod sqlite_busy;
 pub mod store;
-pub mod throttle;
 pub mod transient;
 pub mod written;
 

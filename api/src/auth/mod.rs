@@ -7,19 +7,13 @@
 //!   [`TokenError`] naming each reason a token is refused;
 //! - [`secret`]: the signing secret and the outbox key (which seals pending SMS secrets), each
 //!   from a `DINGHUO_*` variable or generated once into a private file of the data directory;
-//! - [`binding`]: one-time SMS codes that let a their-side contact bind (`requestBindingCode`,
-//!   `bindContact`);
-//! - [`login`]: tenant-mode contacts' passwords, checked against argon2id hashes;
-//! - [`limits`]: the rate limits of all contact sign-in, per phone, client address and contact;
 //! - [`standing`]: whether a contact's token still stands (bound, linked, same binding epoch)
 //!   and whether it may read orders, from committed state, kept a few seconds.
 //!
-//! Contacts are not minted by the CLI: they get their tokens from binding or login.
+//! Contacts are not minted by the CLI: they get their tokens from binding or login, whose codes,
+//! passwords and rate limits live in `dinghuo-identity`.
 
-pub mod binding;
 pub mod claims;
-pub mod limits;
-pub mod login;
 pub mod secret;
 pub mod standing;
 pub mod token;

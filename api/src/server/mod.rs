@@ -6,6 +6,8 @@
 //! - [`transport`]: the accept loop: HTTP/1.1 connections, the header time limit, the
 //!   connection limit, graceful shutdown;
 //! - [`routes`]: the router and the GraphQL handlers;
+//! - [`client_addr`]: the client address the sign-in limits count per (`X-Forwarded-For` only
+//!   with `--trusted-proxy-hops`);
 //! - [`body_deadline`]: a request body must arrive in time and within the size limit;
 //! - [`content_type`]: `POST /graphql` takes JSON only;
 //! - [`graphql_body`]: the body of `POST /graphql` decoded as a GraphQL request;
@@ -20,6 +22,7 @@
 //! - [`first_run`]: `--demo`: load the demo tenant into an empty store and print tokens.
 
 pub mod body_deadline;
+pub mod client_addr;
 pub mod content_type;
 pub mod edge_error;
 pub mod first_run;
@@ -84,6 +87,7 @@ pub async fn serve(
         order_reader: OrderReads::shared(&db),
         outbox_key: outbox_key.clone(),
         standings: Arc::default(),
+        sessions: Arc::default(),
     };
 
     let demo = match args.demo {

@@ -42,11 +42,11 @@ use crate::announce::CommitAnnouncer;
 use crate::context::{RequestContext, Role};
 use crate::db::Database;
 use crate::error::CommandError;
+use crate::limiter::{Clock, SystemClock};
 use crate::lookup::EventStoreLookup;
 use crate::policy::{self, CommandName};
 use crate::retry::RetryPolicy;
 use crate::store::AggregateStore;
-use crate::throttle::{Clock, SystemClock};
 
 /// The write side. Cheap to share behind an `Arc`; every method takes the caller's context.
 pub struct Commands {
