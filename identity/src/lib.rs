@@ -8,6 +8,15 @@
 //! - [`binding`]: the codes that let a their-side contact bind;
 //! - [`password`]: the rules of a chosen password, argon2id hashing and verifying of secrets;
 //! - [`accounts`]: tenant-mode contacts' platform accounts (`credentials`);
+//! - [`claims`]: what a token says (subject, tenant, role, times, issuer, session, binding
+//!   epoch) and the rules tying a role to a tenant, both ways between claims and `Actor`;
+//! - [`token`]: issuing an HS256 token for an actor and verifying one back, with `TokenError`
+//!   naming each reason a token is refused;
+//! - [`secret`]: the token signing secret and the outbox key (which seals the codes and
+//!   passwords sign-in sends), each from a `DINGHUO_*` variable or generated once into a private
+//!   file of the data directory;
+//! - [`standing`]: whether a contact's token still stands (bound, linked, same binding epoch)
+//!   and whether it may read orders, from committed state, kept a few seconds;
 //! - [`sessions`]: sign-in sessions, which every signed-in token names and which signing out or
 //!   a password change ends;
 //! - [`sms`]: queuing an SMS that carries a secret, sealed, in the notifications outbox;
@@ -18,11 +27,15 @@
 
 pub mod accounts;
 pub mod binding;
+pub mod claims;
 pub mod codes;
 pub mod error;
 pub mod limits;
 pub mod password;
+pub mod secret;
 pub mod sessions;
 pub mod sms;
+pub mod standing;
+pub mod token;
 
 pub use error::{IdentityError, IdentityResult};

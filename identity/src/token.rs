@@ -18,8 +18,8 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use uuid::Uuid;
 
-use super::claims::{Claims, ISSUER};
-use super::secret::JwtSecret;
+use crate::claims::{Claims, ISSUER};
+use crate::secret::JwtSecret;
 
 /// How far the clocks of the issuing and the verifying machine may disagree: a token is still
 /// accepted this long after its `exp`, and this long before its `nbf` or `iat`.

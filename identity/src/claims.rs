@@ -3,7 +3,7 @@
 //! A token carries the actor's id (`sub`), its tenant (`tenant`, absent for the operator), its
 //! role by name, when it was issued and when it expires (seconds since the epoch), `iss`
 //! = `"dinghuo"`, and for a contact the binding epoch it was issued in (`binding_epoch`, see
-//! [`crate::auth::standing`]), and for a signed-in person its session (`sid`, and `pwd_change`
+//! [`crate::standing`]), and for a signed-in person its session (`sid`, and `pwd_change`
 //! when that session may only change its password). Dinghuo never issues `nbf`; one that a token carries is checked. The tenant rule of DESIGN §1 is checked both when issuing and when verifying:
 //! the operator belongs to no tenant, every other role to exactly one.
 
@@ -12,7 +12,7 @@ use dinghuo_domain::TenantId;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::token::TokenError;
+use crate::token::TokenError;
 
 /// The `iss` of every token Dinghuo issues, and the only one it accepts.
 pub const ISSUER: &str = "dinghuo";
