@@ -1,9 +1,10 @@
 //! Platform accounts of tenant-mode partners' contacts (seed: "the SMS gives the login account —
 //! the contact's mobile number — and a password"): checking a password against the argon2id hash
-//! the notifications reactor stored in `credentials`, and changing it.
+//! the notifications reactor stored in `credentials`, and changing it; and how the read models
+//! show a signed-in contact.
 
 use dinghuo_commands::Database;
-use dinghuo_domain::{Phone, TenantId};
+use dinghuo_domain::{ContactId, Phone, TenantId};
 use dinghuo_projections::sql;
 use uuid::Uuid;
 
@@ -97,4 +98,33 @@ impl Account {
         .await?;
         Ok(changed == 1)
     }
+}
+
+/// A signed-in contact as the `contacts` read model shows it, to greet it in a sign-in's answer.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Shown {
+    pub name: Option<String>,
+    /// The partner it orders for.
+    pub partner_id: Option<String>,
+}
+
+/// How the read models show `contact` of `tenant` (nothing yet, when they lag behind).
+pub async fn as_shown(
+    db: &Database,
+    tenant: TenantId,
+    contact: ContactId,
+) -> IdentityResult<Shown> {
+    Ok(sql::fetch_all(
+        db,
+        "SELECT c.name, l.partner_id
+           FROM rm_contacts c
+           LEFT JOIN rm_partner_contacts l ON l.contact_id = c.contact_id AND l.side = 'THEIRS'
+          WHERE c.contact_id = $1 AND c.tenant_id = $2
+          LIMIT 1",
+        &[contact.to_string().into(), tenant.to_string().into()],
+    )
+    .await?
+    .into_iter()
+    .next()
+    .unwrap_or_default())
 }

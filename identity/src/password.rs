@@ -20,8 +20,10 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 /// unbounded work.
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
-/// Passwords people choose most often (of at least [`MIN_PASSWORD_CHARS`], the only ones the
-/// length rule lets through), one a line, lower case. Compared without regard to case.
+/// Passwords people choose most often, of at least [`MIN_PASSWORD_CHARS`] (the only ones the
+/// length rule lets through), one a line, lower case, compared without regard to case: common
+/// words and names (English and pinyin) with the digits people append, digit runs and repeats,
+/// keyboard walks. Generated from those patterns for this project, not copied from a leak list.
 const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
 
 /// The argon2id hash (PHC string) of `secret`, with the parameters the reactor provisions with.
@@ -119,4 +121,56 @@ pub fn check_given_password(password: &str, field: &str) -> IdentityResult<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phone() -> Phone {
+        Phone::parse("13800138000").expect("a phone")
+    }
+
+    #[test]
+    fn a_common_password_is_refused_whatever_its_case() {
+        for common in [
+            "password123",
+            "QwertyUiop",
+            "1234567890",
+            "Woaini1314",
+            " iloveyou12 ",
+        ] {
+            assert!(is_common(common), "{common}");
+            assert!(
+                check_new_password(common, "whatever1", &phone()).is_err(),
+                "{common}"
+            );
+        }
+        assert!(!is_common("a fine password"));
+    }
+
+    #[test]
+    fn a_password_holding_the_phone_number_is_refused() {
+        let refused = check_new_password("my-13800138000-pw", "whatever1", &phone());
+        assert!(
+            matches!(&refused, Err(IdentityError::Validation { field, .. }) if field == "newPassword"),
+            "{refused:?}"
+        );
+        assert!(check_new_password("138-0013-8000 ok", "whatever1", &phone()).is_err());
+        assert!(check_new_password("13800138001 ok", "whatever1", &phone()).is_ok());
+    }
+
+    #[test]
+    fn every_listed_password_could_pass_the_length_rule_and_the_list_is_thousands_long() {
+        let listed: Vec<&str> = COMMON_PASSWORDS.lines().collect();
+        assert!(listed.len() >= 3_000, "{}", listed.len());
+        for common in listed {
+            let chars = common.chars().count();
+            assert!(
+                (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars),
+                "{common}"
+            );
+            assert_eq!(common, common.to_lowercase(), "compared in lower case");
+        }
+    }
 }

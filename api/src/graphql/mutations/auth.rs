@@ -14,7 +14,6 @@ use dinghuo_commands::{Actor, BindContactInput as BindCommand, RequestContext, R
 use dinghuo_domain::{
     Channel, ContactId, ErrorCode, Lookup, OpenId, Phone, TenantId, ValidationError,
 };
-use dinghuo_projections::sql;
 use tracing::instrument;
 
 use crate::graphql::caller::{self, Caller};
@@ -201,36 +200,18 @@ async fn token_for(
     Ok((token, Utc::now() + ttl))
 }
 
-#[derive(sqlx::FromRow)]
-struct ContactRow {
-    name: Option<String>,
-    partner_id: Option<String>,
-}
-
 /// The contact as the `contacts` read model shows it.
 async fn signed_in(
     state: &ApiState,
     tenant: TenantId,
     contact: ContactId,
 ) -> ApiResult<SignedInContact> {
-    let row: Option<ContactRow> = sql::fetch_all(
-        state.db(),
-        "SELECT c.name, l.partner_id
-           FROM rm_contacts c
-           LEFT JOIN rm_partner_contacts l ON l.contact_id = c.contact_id AND l.side = 'THEIRS'
-          WHERE c.contact_id = $1 AND c.tenant_id = $2
-          LIMIT 1",
-        &[contact.to_string().into(), tenant.to_string().into()],
-    )
-    .await?
-    .into_iter()
-    .next();
-    let (name, partner_id) = row.map_or((None, None), |row| (row.name, row.partner_id));
+    let shown = accounts::as_shown(state.db(), tenant, contact).await?;
     Ok(SignedInContact {
         id: ID(contact.to_string()),
         tenant_id: ID(tenant.to_string()),
-        partner_id: partner_id.map(ID),
-        name,
+        partner_id: shown.partner_id.map(ID),
+        name: shown.name,
     })
 }
 
