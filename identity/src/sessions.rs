@@ -1,6 +1,6 @@
 //! Sign-in sessions. Every token a sign-in issues names its session (`sid`), and a request or
 //! WebSocket message carrying it is served only while the session is live: not ended (signed
-//! out, or its password changed) and not expired. A token without a session (`dinghuo token`,
+//! out, its password changed, or, for a contact, its binding cleared) and not expired. A token without a session (`dinghuo token`,
 //! for operators and automation) is not affected.
 //!
 //! Sessions live in the `sessions` table so that every API node sees an ending. Each node keeps
@@ -13,11 +13,12 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use dinghuo_commands::{Actor, Database};
+use dinghuo_domain::{ContactId, Lookup};
 use dinghuo_projections::sql;
 use lru::LruCache;
 use uuid::Uuid;
 
-use crate::error::IdentityResult;
+use crate::error::{IdentityError, IdentityResult};
 
 /// How long a node trusts what it read about a live session.
 pub const CACHE_TTL: Duration = Duration::from_secs(2);
@@ -40,6 +41,8 @@ pub enum SessionState {
 pub enum EndReason {
     SignedOut,
     PasswordChanged,
+    /// The contact's bindings were cleared (removed from its partner).
+    Unbound,
 }
 
 impl EndReason {
@@ -47,6 +50,7 @@ impl EndReason {
         match self {
             Self::SignedOut => "SIGNED_OUT",
             Self::PasswordChanged => "PASSWORD_CHANGED",
+            Self::Unbound => "UNBOUND",
         }
     }
 }
@@ -196,6 +200,30 @@ impl Sessions {
         // rare; the next requests read again).
         self.cache().clear();
         Ok(ended)
+    }
+}
+
+impl Sessions {
+    /// Ends every session of `contact` if, by its committed events, it is a partner's contact
+    /// whose bindings are cleared (after `removePartnerContact`): its sessions proved a binding
+    /// that is undone. (Its tokens already stop standing then; this also ends them in the
+    /// table, with the reason.) Answers how many ended.
+    pub async fn end_if_unbound(
+        &self,
+        db: &Database,
+        lookup: &dyn Lookup,
+        contact: ContactId,
+        now_ms: i64,
+    ) -> IdentityResult<u64> {
+        let state = lookup
+            .contact(contact)
+            .await
+            .map_err(|error| IdentityError::Command(error.into()))?;
+        if state.is_employee() || state.is_bound() {
+            return Ok(0);
+        }
+        self.end_all_of(db, contact.as_uuid(), EndReason::Unbound, now_ms)
+            .await
     }
 }
 

@@ -19,7 +19,7 @@ CREATE TABLE sessions
     created_at_ms         bigint  NOT NULL,
     expires_at_ms         bigint  NOT NULL,
     revoked_at_ms         bigint,
-    -- Why it was revoked: `SIGNED_OUT`, `PASSWORD_CHANGED`.
+    -- Why it was revoked: `SIGNED_OUT`, `PASSWORD_CHANGED`, `UNBOUND`.
     revoked_reason        text
 );
 

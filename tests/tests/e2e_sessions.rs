@@ -1,6 +1,7 @@
 //! Sessions and the sign-in limits' client address against a real server on both backends
 //! (issue 17, item 3): a contact signed in with an SMS code holds a token of a session;
-//! `signOut` ends it for HTTP at once and for an open subscription at its next check. The
+//! `signOut` ends it for HTTP at once and for an open subscription at its next check, and
+//! removing the contact from its partner ends it too. The
 //! sign-in limits count per `X-Forwarded-For` address only with `--trusted-proxy-hops`; without
 //! it the header is ignored and the TCP peer is counted.
 
@@ -178,6 +179,32 @@ on_both_backends! {
         assert_eq!(ws::error_code(&ended), Some("UNAUTHENTICATED"), "{ended:#}");
         let complete = ws::next_message(&mut socket).await;
         assert_eq!(complete["type"], "complete", "{complete:#}");
+        server.stop().await;
+    }
+
+    async fn removing_a_contact_from_its_partner_ends_its_sessions(test) {
+        let (_commands, world) = world(&test).await;
+        let server = TestServer::start(&test.db, &[]).await;
+        let token = sign_in_with_a_code(&server, &test.db, &world).await;
+        server.ok(Some(&token), "{ viewer { id } }", json!({})).await;
+        let admin = server.token(&world.admin);
+        server
+            .ok(
+                Some(&admin),
+                "mutation($c: ID!, $p: ID!) { removePartnerContact(input: {contactId: $c, partnerId: $p}) { contactId } }",
+                json!({"c": world.contact.to_string(), "p": world.partner.to_string()}),
+            )
+            .await;
+        let reasons: Vec<(Option<String>,)> = sql::fetch_all(
+            &test.db,
+            "SELECT revoked_reason FROM sessions WHERE subject_id = $1",
+            &[world.contact.to_string().into()],
+        )
+        .await
+        .expect("read sessions");
+        assert_eq!(reasons, vec![(Some("UNBOUND".to_owned()),)]);
+        let code = server.refused(Some(&token), "{ viewer { id } }", json!({})).await;
+        assert_eq!(code, "UNAUTHENTICATED");
         server.stop().await;
     }
 
