@@ -49,6 +49,7 @@ impl Api {
             order_reader,
             outbox_key: dinghuo_projections::outbox::OutboxKey::generate(),
             standings: Default::default(),
+            sessions: Default::default(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }
@@ -68,6 +69,8 @@ impl Api {
                 written: Default::default(),
                 valid_until: None,
                 binding_epoch: None,
+                session: None,
+                password_change_only: false,
             })
             .data(lines_loader(&self.state))
     }
@@ -873,6 +876,7 @@ async fn the_alias_attack_on_a_history_is_refused_before_the_database_is_asked()
         order_reader,
         outbox_key: dinghuo_projections::outbox::OutboxKey::generate(),
         standings: Default::default(),
+        sessions: Default::default(),
     };
     let api = Api {
         schema: graphql::build(state.clone(), Limits::default()),

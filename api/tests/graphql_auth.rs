@@ -17,18 +17,19 @@ use std::time::Duration;
 
 use async_graphql::{Request, Variables};
 use chrono::Utc;
-use dinghuo_api::auth::binding::{self, BindingCode, CodeGenerator, MAX_TRIES};
-use dinghuo_api::auth::limits::{self, Subject};
-use dinghuo_api::auth::login;
 use dinghuo_api::auth::{JwtSecret, Tokens};
 use dinghuo_api::graphql::order_reads::OrderReads;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
+use dinghuo_commands::limiter::{Limit, Subject};
 use dinghuo_commands::{
     Actor, AddPartnerContactInput, AddPartnerInput, Commands, RecordContactInput,
     RecordCustomerInput, Role, UpdateContactInput,
 };
 use dinghuo_domain::{ContactId, PartnerId, Phone, TenantId};
+use dinghuo_identity::binding::{self, BindingCode, CodeGenerator, MAX_TRIES};
+use dinghuo_identity::limits::{self, Attempt, PhoneKey};
+use dinghuo_identity::password;
 use dinghuo_projections::outbox::{
     Delivery, Dispatcher, OutboxKey, OutgoingSms, SendError, SmsProvider, SmsSettings, Stored,
 };
@@ -88,6 +89,7 @@ impl Api {
             order_reader,
             outbox_key: OutboxKey::generate(),
             standings: Default::default(),
+            sessions: Default::default(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self { state, schema }
@@ -118,6 +120,8 @@ impl Api {
                 written: Default::default(),
                 valid_until: None,
                 binding_epoch: None,
+                session: None,
+                password_change_only: false,
             })
             .data(lines_loader(&self.state))
             .data(CodeGenerator::new(|| {
@@ -130,12 +134,18 @@ impl Api {
     /// Runs `query` with a bearer `token`, as the server does: the caller is what the token
     /// proves (the schema's extension then checks that a contact's token still stands).
     async fn with_token(&self, token: &str, query: &str) -> Value {
+        self.with_token_and(token, query, Value::Null).await
+    }
+
+    /// [`Self::with_token`] with `input` as the `$input` variable.
+    async fn with_token_and(&self, token: &str, query: &str, input: Value) -> Value {
         let verified = self
             .state
             .tokens
             .verify_until(token)
             .expect("a valid token");
         let request = Request::new(query)
+            .variables(Variables::from_json(json!({ "input": input })))
             .data(Caller::new(Some(verified), Uuid::now_v7(), addr(9)))
             .data(lines_loader(&self.state));
         let response = self.schema.execute(request).await;
@@ -188,6 +198,16 @@ struct Message {
     body: String,
     secret: Option<String>,
     status: String,
+}
+
+/// Spends `attempts` of `subject`'s limit, as failed attempts would.
+async fn spend(api: &Api, subject: (Subject, Limit), attempts: i64) {
+    for _ in 0..attempts {
+        limits::reserve(api.db(), std::slice::from_ref(&subject), limits::now_ms())
+            .await
+            .expect("within the limit")
+            .failed();
+    }
 }
 
 async fn messages(db: &Database, template: &str) -> Vec<Message> {
@@ -633,13 +653,18 @@ on_both_backends! {
         // The code survived: it was never tried.
         assert_eq!(code_rows(api.db()).await.len(), 1);
 
-        // Per address, over many phones (known or not): five, then refused.
+        // Per address, over many phones (known or not): an office's worth, then refused.
         for i in 0..5 {
             let phone = format!("1370000{:04}", i);
             ok(&api.anonymous(addr(30), REQUEST_CODE, request_input(&world, &phone)).await);
         }
+        // Issue 17: an address may ask for 150 codes an hour and guess wrong 100 times in fifteen
+        // minutes, so that 50 staff behind one NAT can sign up (it was five): spend the rest.
+        let office = addr(30).expect("an address");
+        spend(&api, limits::address(Attempt::CodeRequest, office), limits::ADDRESS_CODES_PER_HOUR - 5).await;
         let limited = api.anonymous(addr(30), REQUEST_CODE, request_input(&world, "13700009999")).await;
         assert_eq!(code_of(&limited).as_deref(), Some("RATE_LIMITED"), "{limited}");
+        spend(&api, limits::address(Attempt::Guess, office), limits::ADDRESS_GUESSES_PER_WINDOW).await;
         let limited = api
             .anonymous(
                 addr(30),
@@ -651,7 +676,7 @@ on_both_backends! {
 
         // The window is fifteen minutes: later, the same subjects may try again.
         let phone = Phone::parse(PHONE).expect("a phone");
-        let subjects = limits::subjects(world.tenant, &phone, addr(30));
+        let subjects = limits::subjects(Attempt::Guess, &PhoneKey::in_tenant(world.tenant, &phone), addr(30));
         let now = limits::now_ms();
         assert!(limits::reserve(api.db(), &subjects, now).await.is_err());
         let later = now + 15 * 60 * 1000 + 1;
@@ -745,6 +770,112 @@ on_both_backends! {
     }
 }
 
+const CHANGE_PASSWORD_FOR_TOKEN: &str = "mutation($input: ChangePasswordInput!) {
+    changePassword(input: $input) { mustChangePassword token }
+}";
+
+const SIGN_OUT: &str = "mutation { signOut { signedOut } }";
+
+const OWN_TENANT: &str = "{ tenant { id } }";
+
+#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
+struct SessionRow {
+    revoked_reason: Option<String>,
+    must_change_password: bool,
+}
+
+async fn sessions_of(db: &Database, contact: ContactId) -> Vec<SessionRow> {
+    sql::fetch_all(
+        db,
+        "SELECT revoked_reason, must_change_password FROM sessions
+          WHERE subject_id = $1 ORDER BY created_at_ms, session_id",
+        &[contact.to_string().into()],
+    )
+    .await
+    .expect("read sessions")
+}
+
+on_both_backends! {
+    async fn a_session_that_must_change_its_password_may_only_do_that_and_the_change_ends_it(db) {
+        let api = Api::new(&db);
+        let world = World::build(api.commands(), 0).await;
+        let (_, contact) = tenant_mode_contact(&api, &world, PHONE).await;
+        let password = initial_password(&api, contact).await;
+        let login = json!({ "tenantId": world.tenant.to_string(), "phone": PHONE, "password": password });
+        let first = api.anonymous(addr(1), LOGIN, login).await;
+        let first = ok(&first)["login"]["token"].as_str().expect("a token").to_owned();
+
+        // The SMS password's session may read nothing and run nothing but changePassword; the
+        // viewer tells it so.
+        let read = api.with_token(&first, OWN_TENANT).await;
+        assert_eq!(code_of(&read).as_deref(), Some("PASSWORD_CHANGE_REQUIRED"), "{read}");
+        let viewer = api.with_token(&first, "{ viewer { id mustChangePassword } }").await;
+        assert_eq!(
+            ok(&viewer)["viewer"],
+            json!({ "id": contact.to_string(), "mustChangePassword": true })
+        );
+        let change = json!({ "currentPassword": password, "newPassword": "a new secret" });
+        let changed = api.with_token_and(&first, CHANGE_PASSWORD_FOR_TOKEN, change).await;
+        let changed = &ok(&changed)["changePassword"];
+        assert_eq!(changed["mustChangePassword"], json!(false));
+        let second = changed["token"].as_str().expect("a new token").to_owned();
+
+        // The change ended the session that made it; the new token reads.
+        let old = api.with_token(&first, OWN_TENANT).await;
+        assert_eq!(code_of(&old).as_deref(), Some("UNAUTHENTICATED"), "{old}");
+        let read = api.with_token(&second, OWN_TENANT).await;
+        assert_eq!(ok(&read)["tenant"]["id"], json!(world.tenant.to_string()));
+
+        // Signing out ends the new one too, at once.
+        let out = api.with_token(&second, SIGN_OUT).await;
+        assert_eq!(ok(&out)["signOut"]["signedOut"], json!(true));
+        let after = api.with_token(&second, OWN_TENANT).await;
+        assert_eq!(code_of(&after).as_deref(), Some("UNAUTHENTICATED"), "{after}");
+        assert_eq!(
+            sessions_of(api.db(), contact).await,
+            vec![
+                SessionRow { revoked_reason: Some("PASSWORD_CHANGED".into()), must_change_password: true },
+                SessionRow { revoked_reason: Some("SIGNED_OUT".into()), must_change_password: false },
+            ]
+        );
+    }
+
+    async fn a_token_minted_without_a_session_cannot_sign_out_and_still_works(db) {
+        let api = Api::new(&db);
+        let world = World::build(api.commands(), 0).await;
+        api.project().await;
+        let token = api.state.tokens.issue(&world.admin, Duration::from_secs(600)).expect("a token");
+        let out = api.with_token(&token, SIGN_OUT).await;
+        assert_eq!(code_of(&out).as_deref(), Some("FORBIDDEN"), "{out}");
+        let read = api.with_token(&token, OWN_TENANT).await;
+        assert_eq!(ok(&read)["tenant"]["id"], json!(world.tenant.to_string()));
+    }
+
+    async fn fifty_contacts_behind_one_address_all_bind_within_the_hour(db) {
+        let api = Api::new(&db);
+        let world = World::build(api.commands(), 0).await;
+        let office = addr(77);
+        let mut contacts = Vec::new();
+        for i in 0..50 {
+            let phone = format!("1370000{i:04}");
+            let contact = World::add_unbound_contact(api.commands(), &world.admin_ctx(), world.partner, &phone).await;
+            contacts.push((phone, contact));
+        }
+        api.project().await;
+        // Each asks for a code and mistypes it once, all from the office's one address.
+        for (phone, _) in &contacts {
+            ok(&api.anonymous(office, REQUEST_CODE, request_input(&world, phone)).await);
+            let wrong = api.anonymous(office, BIND, bind_input(&world, phone, "000000")).await;
+            assert_eq!(code_of(&wrong).as_deref(), Some("UNAUTHENTICATED"), "{wrong}");
+        }
+        for (phone, contact) in &contacts {
+            let bound = api.anonymous(office, BIND, bind_input(&world, phone, CODE)).await;
+            assert!(ok(&bound)["bindContact"]["token"].is_string(), "{bound}");
+            assert_eq!(bindings(&contact_events(&db, *contact).await), 1);
+        }
+    }
+}
+
 // The pieces, without a database.
 
 #[test]
@@ -775,17 +906,17 @@ fn the_sms_text_holds_one_placeholder_whatever_the_tenant_is_called() {
 fn an_ipv6_client_is_counted_by_its_slash_64() {
     let v6 = |text: &str| IpAddr::V6(text.parse().expect("an address"));
     assert_eq!(
-        Subject::address(v6("2001:db8:1:2:aaaa::1")),
-        Subject::address(v6("2001:db8:1:2:bbbb::2"))
+        limits::address(Attempt::Guess, v6("2001:db8:1:2:aaaa::1")),
+        limits::address(Attempt::Guess, v6("2001:db8:1:2:bbbb::2"))
     );
     assert_ne!(
-        Subject::address(v6("2001:db8:1:2::1")),
-        Subject::address(v6("2001:db8:1:3::1"))
+        limits::address(Attempt::Guess, v6("2001:db8:1:2::1")),
+        limits::address(Attempt::Guess, v6("2001:db8:1:3::1"))
     );
     let mapped = IpAddr::V6(Ipv4Addr::new(10, 0, 0, 7).to_ipv6_mapped());
     assert_eq!(
-        Subject::address(mapped),
-        Subject::address(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)))
+        limits::address(Attempt::Guess, mapped),
+        limits::address(Attempt::Guess, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)))
     );
 }
 
@@ -802,28 +933,33 @@ fn a_phone_key_depends_on_the_tenant_and_hides_the_number() {
 }
 
 #[test]
-fn a_new_password_has_eight_to_128_characters_and_differs_from_the_current_one() {
-    assert!(login::check_new_password("short7!", "whatever1").is_err());
-    assert!(login::check_new_password("        ", "whatever1").is_err());
-    assert!(login::check_new_password(&"x".repeat(129), "whatever1").is_err());
-    assert!(login::check_new_password("same-password", "same-password").is_err());
-    assert!(login::check_new_password("长城长城长城长城", "whatever1").is_ok());
-    assert!(login::check_new_password("a fine password", "whatever1").is_ok());
+fn a_new_password_has_ten_to_128_characters_and_differs_from_the_current_one() {
+    let phone = Phone::parse("13800138000").expect("a phone");
+    assert!(password::check_new_password("short7!", "whatever1", &phone).is_err());
+    assert!(password::check_new_password("        ", "whatever1", &phone).is_err());
+    assert!(password::check_new_password(&"x".repeat(129), "whatever1", &phone).is_err());
+    assert!(password::check_new_password("same-password", "same-password", &phone).is_err());
+    // Issue 17: at least ten characters (it was eight).
+    assert!(password::check_new_password("长城长城长城长城", "whatever1", &phone).is_err());
+    assert!(password::check_new_password("长城长城长城长城长城", "whatever1", &phone).is_ok());
+    assert!(password::check_new_password("a fine password", "whatever1", &phone).is_ok());
 }
 
 #[tokio::test]
 async fn a_secret_verifies_only_against_its_own_hash_and_never_without_one() {
-    let hash = login::hash_secret("123456".to_owned()).await.expect("hash");
+    let hash = password::hash_secret("123456".to_owned())
+        .await
+        .expect("hash");
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(
-        login::verify_secret("123456".to_owned(), Some(hash.clone()))
+        password::verify_secret("123456".to_owned(), Some(hash.clone()))
             .await
             .expect("verify")
     );
-    assert!(!login::verify_secret("123457".to_owned(), Some(hash))
+    assert!(!password::verify_secret("123457".to_owned(), Some(hash))
         .await
         .expect("verify"));
-    assert!(!login::verify_secret("123456".to_owned(), None)
+    assert!(!password::verify_secret("123456".to_owned(), None)
         .await
         .expect("verify"));
 }

@@ -70,6 +70,7 @@ impl Api {
             order_reader,
             outbox_key: OutboxKey::generate(),
             standings: Default::default(),
+            sessions: Default::default(),
         };
         let schema = graphql::build(state.clone(), Limits::default());
         Self {
@@ -114,6 +115,8 @@ impl Api {
                 written: Default::default(),
                 valid_until: None,
                 binding_epoch: None,
+                session: None,
+                password_change_only: false,
             })
             .data(lines_loader(&self.state));
         let request = DomainLoaders::new(self.state.db()).add_to(request);

@@ -86,6 +86,17 @@ impl From<DomainError> for CommandError {
     }
 }
 
+impl From<crate::limiter::LimitError> for CommandError {
+    fn from(error: crate::limiter::LimitError) -> Self {
+        match error {
+            crate::limiter::LimitError::Limited { retry_after_secs } => {
+                Self::RateLimited { retry_after_secs }
+            }
+            crate::limiter::LimitError::Database(error) => error.into(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for CommandError {
     fn from(error: sqlx::Error) -> Self {
         if is_unavailable(&error) {

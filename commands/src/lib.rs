@@ -6,16 +6,17 @@
 //! - [`policy`]: which role may run which command;
 //! - [`service`]: the entry points (`Commands`), input parsing, idempotency;
 //! - [`retry`]: re-running a command that lost the race for its stream;
-//! - [`throttle`]: counting failed identity verifications;
+//! - [`limiter`]: the one rate limiter: attempts per subject within a window (bind guesses
+//!   here, every sign-in path in `dinghuo-identity`);
 //! - [`error`]: `CommandError` and its stable codes.
 
 pub mod context;
 pub mod error;
+pub mod limiter;
 pub mod lookup;
 pub mod policy;
 pub mod retry;
 pub mod service;
-pub mod throttle;
 pub mod written;
 
 pub use context::{Actor, RequestContext, Role};

@@ -420,7 +420,7 @@ async fn bind_refusals(
         async move { commands.bind_contact(&ctx, input).await }
     };
     let wrong = wrong_phone(&contact.phone);
-    for attempt in 1..=dinghuo_commands::throttle::MAX_FAILURES {
+    for attempt in 1..=dinghuo_commands::limiter::MAX_FAILURES {
         attempts
             .must_refuse(
                 ErrorCode::PhoneMismatch,
@@ -439,7 +439,7 @@ async fn bind_refusals(
             format!(
                 "{} tries the right number after {} wrong ones",
                 contact.name,
-                dinghuo_commands::throttle::MAX_FAILURES
+                dinghuo_commands::limiter::MAX_FAILURES
             ),
             true,
             bind(contact.phone.clone()),

@@ -37,6 +37,9 @@ pub enum ErrorCode {
     /// The request body is larger than the server takes (`--max-body-bytes`): it was not read
     /// to the end nor run; send less (fewer operations in a batch, smaller variables).
     PayloadTooLarge,
+    /// The caller signed in with a password someone else chose (sent by SMS): until it changes
+    /// it (`changePassword`), its session may only do that, sign out or read `viewer`.
+    PasswordChangeRequired,
     /// The database is down or unreachable, or the connection was lost in the middle of the
     /// request: it may or may not have taken effect. Retry after the suggested delay; a command
     /// retried with the same idempotency key takes effect at most once.
@@ -71,6 +74,7 @@ impl ErrorCode {
             Self::WrongSide => "WRONG_SIDE",
             Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use dinghuo_api::auth::{JwtSecret, Tokens};
+use dinghuo_api::auth::{load_outbox_key, JwtSecret, Tokens};
 use dinghuo_api::server::{self, ServeArgs};
 use dinghuo_commands::{Actor, Commands};
 use dinghuo_domain::{ContactId, Lookup};
+use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_store::Database;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -108,6 +109,12 @@ impl TestServer {
     /// that [`Tokens`] would never issue.
     pub fn jwt_secret(&self) -> JwtSecret {
         JwtSecret::load(&self.data_dir).expect("the server's JWT secret")
+    }
+
+    /// The key the server seals pending SMS secrets with (from its data directory), to read a
+    /// code or password the way the phone receives it.
+    pub fn outbox_key(&self) -> OutboxKey {
+        load_outbox_key(&self.data_dir).expect("the server's outbox key")
     }
 
     /// A contact's token as signing in makes it: naming the contact's binding epoch now, read

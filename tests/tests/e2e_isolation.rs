@@ -483,12 +483,22 @@ fn cases() -> Vec<Case> {
             field: "changePassword",
             document: "mutation { changePassword(input: {currentPassword: \"wrong-password\", newPassword: \"another-password\"}) { __typename } }",
             variables: |_| json!({}),
+            // Both contacts are tenantless: no platform account. (Before issue 17 the per-address
+            // limit, 5, always cut in first here; sized for an office now, it does not.)
             expect: |who| match who {
                 Who::ContactA1 | Who::ContactA2 => {
-                    Expect::UnlessLimited(&Expect::Refused("UNAUTHENTICATED"))
+                    Expect::UnlessLimited(&Expect::Refused("NOT_FOUND"))
                 }
                 who => signed_in(who, Expect::Refused("FORBIDDEN")),
             },
+        },
+        Case {
+            field: "signOut",
+            document: "mutation { signOut { signedOut } }",
+            variables: |_| json!({}),
+            // These tokens are minted, as `dinghuo token` mints them: no session to end
+            // (e2e_sessions signs out of real ones).
+            expect: |who| signed_in(who, Expect::Refused("FORBIDDEN")),
         },
         Case {
             field: "registerTenant",

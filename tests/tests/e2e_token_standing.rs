@@ -302,6 +302,8 @@ on_both_backends! {
             iss: ISSUER.to_owned(),
             nbf,
             binding_epoch: None,
+            sid: None,
+            pwd_change: false,
         };
         let secret = setup.server.jwt_secret();
         let craft = |header: &str, claims: &Claims| {

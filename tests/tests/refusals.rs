@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use dinghuo_commands::throttle::{Clock, MAX_FAILURES, WINDOW};
+use dinghuo_commands::limiter::{Clock, MAX_FAILURES, WINDOW};
 use dinghuo_commands::{
     Actor, AddPartnerContactInput, AddPartnerInput, AppAssignmentInput, AppInput, BindContactInput,
     BindWechatAccountInput, CancelOrderInput, CommandError, Commands, ConfirmOrderInput,

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use dinghuo_api::auth::binding::{self, BindingCode, Recipient};
 use dinghuo_commands::{AddPartnerInput, Commands, RecordCustomerInput, RequestContext};
 use dinghuo_domain::{ContactId, PartnerId, Phone};
+use dinghuo_identity::binding::{self, BindingCode, Recipient};
 use dinghuo_projections::outbox::{
     Delivery, Dispatcher, OutboxKey, OutgoingSms, SendError, SmsProvider, SmsSettings,
     PASSWORD_PLACEHOLDER, SEALED_PREFIX,

@@ -1,28 +1,11 @@
-//! Authentication: who a request comes from, proven by an HS256 JSON Web Token.
-//!
-//! Modules:
-//! - [`claims`]: what a token says (subject, tenant, role, times, issuer) and the rules tying a
-//!   role to a tenant, both ways between claims and [`Actor`](dinghuo_commands::Actor);
-//! - [`token`]: issuing a token for an actor and verifying one back into an actor, with
-//!   [`TokenError`] naming each reason a token is refused;
-//! - [`secret`]: the signing secret and the outbox key (which seals pending SMS secrets), each
-//!   from a `DINGHUO_*` variable or generated once into a private file of the data directory;
-//! - [`binding`]: one-time SMS codes that let a their-side contact bind (`requestBindingCode`,
-//!   `bindContact`);
-//! - [`login`]: tenant-mode contacts' passwords, checked against argon2id hashes;
-//! - [`limits`]: the rate limits of all contact sign-in, per phone, client address and contact;
-//! - [`standing`]: whether a contact's token still stands (bound, linked, same binding epoch)
-//!   and whether it may read orders, from committed state, kept a few seconds.
+//! Authentication: who a request comes from, proven by an HS256 JSON Web Token. The tokens,
+//! their claims, the secrets and whether a contact's token still stands are `dinghuo-identity`'s
+//! (`claims`, `token`, `secret`, `standing` there); they are re-exported here under the paths
+//! the server, the CLI and the tests use.
 //!
 //! Contacts are not minted by the CLI: they get their tokens from binding or login.
 
-pub mod binding;
-pub mod claims;
-pub mod limits;
-pub mod login;
-pub mod secret;
-pub mod standing;
-pub mod token;
+pub use dinghuo_identity::{claims, secret, standing, token};
 
 pub use claims::{Claims, ISSUER};
 pub use secret::{

@@ -12,6 +12,8 @@ use dinghuo_domain::{ContactId, ErrorCode, Side, TenantId};
 use dinghuo_projections::read::Scope;
 use uuid::Uuid;
 
+use dinghuo_identity::sessions::SessionState;
+
 use crate::auth::{Standing, Verified};
 
 use super::error::{ApiError, ApiResult};
@@ -29,6 +31,10 @@ pub struct Caller {
     /// A contact's binding epoch its token was issued in (`None`: not a contact token, or one
     /// from before epochs were recorded, which counts as epoch 0); see `auth::standing`.
     pub binding_epoch: Option<u64>,
+    /// The sign-in session the token names (`None`: a token of `dinghuo token`, or none).
+    pub session: Option<Uuid>,
+    /// The session may only change its password: every other operation is `FORBIDDEN`.
+    pub password_change_only: bool,
     /// What this caller's commands appended, for reading the writes back without a query.
     pub written: Written,
 }
@@ -40,14 +46,30 @@ impl Caller {
             actor: verified.map(|verified| verified.actor),
             valid_until: verified.map(|verified| verified.valid_until),
             binding_epoch: verified.and_then(|verified| verified.binding_epoch),
+            session: verified.and_then(|verified| verified.session),
+            password_change_only: verified.is_some_and(|verified| verified.password_change_only),
             request_id,
             client_addr,
             written: Written::default(),
         }
     }
 
-    /// The authenticated actor, or `UNAUTHENTICATED` (also once the token has expired).
+    /// The authenticated actor, or `UNAUTHENTICATED` (also once the token has expired);
+    /// `PASSWORD_CHANGE_REQUIRED` while its session may only change its password.
     pub fn actor(&self) -> Result<Actor, ApiError> {
+        let actor = self.signed_in()?;
+        if self.password_change_only {
+            return Err(ApiError::new(
+                ErrorCode::PasswordChangeRequired,
+                "the password must be changed first (changePassword)",
+            ));
+        }
+        Ok(actor)
+    }
+
+    /// The authenticated actor even when its session may only change its password: for
+    /// `changePassword`, `signOut` and `viewer`.
+    pub fn signed_in(&self) -> Result<Actor, ApiError> {
         if self.valid_until.is_some_and(|until| until <= Utc::now()) {
             return Err(ApiError::unauthenticated());
         }
@@ -69,11 +91,13 @@ impl Caller {
         }
     }
 
-    /// For a contact, its standing from committed state (kept a few seconds): `UNAUTHENTICATED`
+    /// That the token's session is live ([`Self::session_live`]), then for a contact, its
+    /// standing from committed state (kept a few seconds): `UNAUTHENTICATED`
     /// when its token no longer stands (unbound, unlinked, or bound again since the token was
     /// issued). `None` for every other caller: employees' reads and commands are scoped by their
     /// links as they are now, and the other roles' by their tenant.
     pub async fn standing(&self, state: &ApiState) -> ApiResult<Option<Standing>> {
+        self.session_live(state).await?;
         let Some(actor) = self.actor.filter(|actor| actor.role == Role::Contact) else {
             return Ok(None);
         };
@@ -97,6 +121,22 @@ impl Caller {
     /// Which partners' data this caller may read ([`scope_of`] its actor).
     pub fn scope(&self) -> Result<Scope, ApiError> {
         scope_of(&self.actor()?)
+    }
+
+    /// `UNAUTHENTICATED` once the session the token names has ended (signed out, its password
+    /// changed) or expired; a token without a session is not affected.
+    pub async fn session_live(&self, state: &ApiState) -> ApiResult<()> {
+        let Some(session) = self.session else {
+            return Ok(());
+        };
+        let now_ms = Utc::now().timestamp_millis();
+        match state.sessions.state(state.db(), session, now_ms).await? {
+            SessionState::Live { .. } => Ok(()),
+            SessionState::Ended => Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the session has ended (signed out, or the password changed): sign in again",
+            )),
+        }
     }
 
     /// Which orders this caller may read: its [`Scope`], or `None` for none at all, that is a

@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_graphql::ErrorExtensions;
 use dinghuo_commands::CommandError;
 use dinghuo_domain::{DomainError, ErrorCode};
+use dinghuo_identity::IdentityError;
 use dinghuo_store::transient::{is_unavailable, is_unavailable_cause};
 
 /// How long a client waits before retrying after `UNAVAILABLE`: about the first pauses of the
@@ -119,6 +120,20 @@ impl From<CommandError> for ApiError {
                 field: error.field().map(str::to_owned),
                 ..Self::new(error.code(), error.to_string())
             },
+        }
+    }
+}
+
+/// A sign-in step's refusal or failure, mapped to its code at the edge.
+impl From<IdentityError> for ApiError {
+    fn from(error: IdentityError) -> Self {
+        match error {
+            IdentityError::Validation { field, message } => Self::validation(&field, message),
+            IdentityError::RateLimited { retry_after } => Self::rate_limited(retry_after),
+            IdentityError::Command(error) => error.into(),
+            IdentityError::Database(error) => error.into(),
+            IdentityError::Internal(detail) => Self::internal(detail),
+            other => Self::new(other.code(), other.to_string()),
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The schema extension that keeps contacts' tokens honest: before each operation (HTTP, or a
-//! query or mutation over WebSocket) and throughout each subscription, a contact's token must
-//! still stand ([`Caller::standing`]: bound, linked, bound in the epoch the token names), or the
+//! The schema extension that keeps tokens honest: before each operation (HTTP, or a query or
+//! mutation over WebSocket) and throughout each subscription, the session a token names must be
+//! live and a contact's token must still stand ([`Caller::standing`]: bound, linked, bound in
+//! the epoch the token names), or the
 //! operation is refused with `UNAUTHENTICATED` and a subscription ends with it. After an
 //! operation, the contacts and tenants its commands wrote are forgotten by the standings' cache,
 //! so that a change made through this server counts from the next request on.
@@ -77,8 +78,12 @@ impl Extension for ContactStandingExtension {
     ) -> BoxStream<'s, Response> {
         let stream = next.run(ctx, stream);
         match caller_and_state(ctx) {
-            // Only a contact's token can stop standing before it expires.
-            Some((caller, state)) if caller.actor.is_some_and(|a| a.role == Role::Contact) => {
+            // Only a contact's token, or one a session backs, can stop standing before it
+            // expires.
+            Some((caller, state))
+                if caller.session.is_some()
+                    || caller.actor.is_some_and(|a| a.role == Role::Contact) =>
+            {
                 while_standing(stream, caller, state).boxed()
             }
             _ => stream,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dinghuo_commands::Commands;
+use dinghuo_identity::sessions::Sessions;
 use dinghuo_projections::outbox::OutboxKey;
 use dinghuo_projections::{Progress, Wakeup};
 use dinghuo_store::Database;
@@ -31,6 +32,8 @@ pub struct ApiState {
     pub outbox_key: OutboxKey,
     /// Contacts' standing (is the token still good, may it read orders), kept a few seconds.
     pub standings: Arc<Standings>,
+    /// Sign-in sessions (signed-in tokens name one), with what this node read of them.
+    pub sessions: Arc<Sessions>,
 }
 
 impl ApiState {

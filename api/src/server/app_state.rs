@@ -16,4 +16,6 @@ pub struct AppState {
     pub ready_max_lag_secs: f64,
     pub ready_max_lag_events: i64,
     pub documents: DocumentCache,
+    /// `--trusted-proxy-hops`: how far to trust `X-Forwarded-For` (0: not at all).
+    pub trusted_proxy_hops: usize,
 }

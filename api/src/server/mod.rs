@@ -8,6 +8,8 @@
 //! - [`routes`]: the router and the GraphQL handlers;
 //! - [`app_state`]: what every handler shares;
 //! - [`request_id`]: a request id per request, in the answer, its errors and the logs;
+//! - [`client_addr`]: the client address the sign-in limits count per (`X-Forwarded-For` only
+//!   with `--trusted-proxy-hops`);
 //! - [`body_deadline`]: a request body must arrive in time and within the size limit;
 //! - [`content_type`]: `POST /graphql` takes JSON only;
 //! - [`graphql_body`]: the body of `POST /graphql` decoded as a GraphQL request;
@@ -23,6 +25,7 @@
 
 pub mod app_state;
 pub mod body_deadline;
+pub mod client_addr;
 pub mod content_type;
 pub mod edge_error;
 pub mod first_run;
@@ -89,6 +92,7 @@ pub async fn serve(
         order_reader: OrderReads::shared(&db),
         outbox_key: outbox_key.clone(),
         standings: Arc::default(),
+        sessions: Arc::default(),
     };
 
     let demo = match args.demo {

@@ -4,7 +4,7 @@
 //! a request id per request (the client's `x-request-id`, or a fresh one), answered in the
 //! `x-request-id` header, in every GraphQL error and in the logs.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 use super::app_state::AppState;
 use super::body_deadline::{read_body_in_time, BodyLimits};
+use super::client_addr::client_address;
 use super::content_type::json_only;
 use super::graphql_body::GraphqlBody;
 use super::origin::same_site_only;
@@ -54,6 +55,7 @@ pub fn router(
         ready_max_lag_secs: args.ready_max_lag_secs,
         ready_max_lag_events: args.ready_max_lag_events,
         documents: DocumentCache::default(),
+        trusted_proxy_hops: usize::from(args.trusted_proxy_hops),
     };
     let router = Router::new()
         .route(
@@ -105,11 +107,8 @@ fn caller(
             }
         }
     };
-    Ok(Caller::new(
-        verified,
-        request_id,
-        client.map(|address| address.ip()),
-    ))
+    let client = client.map(|peer| client_address(peer.ip(), headers, state.trusted_proxy_hops));
+    Ok(Caller::new(verified, request_id, client))
 }
 
 async fn graphql(
@@ -163,11 +162,13 @@ pub fn lines_loader(api: &ApiState) -> Arc<DataLoader<LinesLoader>> {
 /// one is anonymous, one with an invalid token is refused.
 async fn graphql_ws(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     axum::Extension(RequestId(request_id)): axum::Extension<RequestId>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let client = client_address(peer.ip(), &headers, state.trusted_proxy_hops);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
@@ -219,7 +220,7 @@ fn ws_caller(
     state: &AppState,
     payload: &serde_json::Value,
     request_id: Uuid,
-    client: SocketAddr,
+    client: IpAddr,
 ) -> async_graphql::Result<Caller> {
     let token = ["Authorization", "authorization"]
         .iter()
@@ -235,7 +236,7 @@ fn ws_caller(
             }
         },
     };
-    Ok(Caller::new(verified, request_id, Some(client.ip())))
+    Ok(Caller::new(verified, request_id, Some(client)))
 }
 
 /// The gated schema as a WebSocket connection runs it: each answer's errors tagged as an HTTP

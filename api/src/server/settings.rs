@@ -87,6 +87,14 @@ pub struct ServeArgs {
     /// burst can leave many events behind while the oldest is still young).
     #[arg(long, env = "DINGHUO_READY_MAX_LAG_EVENTS", default_value_t = 1_000)]
     pub ready_max_lag_events: i64,
+
+    /// How many reverse proxies stand in front of the server, each appending to
+    /// `X-Forwarded-For`: the sign-in rate limits then count per the address the farthest one
+    /// received from. 0 (the default) trusts no header and counts per TCP peer. Set it only
+    /// when every request passes through exactly that many proxies, or clients choose their
+    /// own address.
+    #[arg(long, env = "DINGHUO_TRUSTED_PROXY_HOPS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=8))]
+    pub trusted_proxy_hops: u8,
 }
 
 fn parse_millis(text: &str) -> Result<Duration, String> {

@@ -11,8 +11,8 @@ use super::tenant::parse_permissions;
 use super::{authorize, optional, own_tenant, Commands};
 use crate::context::{RequestContext, Role};
 use crate::error::CommandError;
+use crate::limiter::{self, Limit, Subject};
 use crate::policy::CommandName;
-use crate::throttle;
 
 /// A person is either a CRM contact of a customer (`customer_id`) or an employee (`employee`).
 #[derive(Debug, Clone, Default)]
@@ -169,13 +169,12 @@ impl Commands {
             channel: Channel::parse(&input.channel)?,
             wechat_open_id: optional(input.wechat_open_id.as_deref(), OpenId::parse)?,
         };
-        let key = id.to_string();
-        let attempt = throttle::reserve(&self.db, &key, self.clock.now_ms()).await?;
+        // Guesses at this contact's phone; `bind:` keeps them apart from its password guesses.
+        let subject = [(Subject::new("bind", id), Limit::GUESSES)];
+        let attempt = limiter::reserve(&self.db, &subject, self.clock.now_ms()).await?;
         let result = self.contact_command(ctx, tenant, id, command).await;
         match &result {
-            Err(CommandError::Refused(DomainError::PhoneMismatch)) => {
-                attempt.failed(&self.db, &key, self.clock.now_ms()).await?;
-            }
+            Err(CommandError::Refused(DomainError::PhoneMismatch)) => attempt.failed(),
             _ => attempt.release(&self.db).await?,
         }
         result

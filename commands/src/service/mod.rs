@@ -44,10 +44,10 @@ pub use self::tenant::{
 };
 use crate::context::{RequestContext, Role};
 use crate::error::CommandError;
+use crate::limiter::{Clock, SystemClock};
 use crate::lookup::{stream_ids, EventStoreLookup};
 use crate::policy::{self, CommandName};
 use crate::retry::RetryPolicy;
-use crate::throttle::{Clock, SystemClock};
 
 /// The write side. Cheap to share behind an `Arc`; every method takes the caller's context.
 pub struct Commands {

@@ -1,4 +1,4 @@
-//! Contact sign-in: `requestBindingCode`, `bindContact`, `login`, `changePassword`.
+//! Contact sign-in: `requestBindingCode`, `bindContact`, `login`, `changePassword`, `signOut`.
 //!
 //! The first three are anonymous (a contact has no token yet); the tenant comes from the WeChat
 //! account or app the contact opened, so it is an input. None of their answers tells whether a
@@ -14,19 +14,19 @@ use dinghuo_commands::{Actor, BindContactInput as BindCommand, RequestContext, R
 use dinghuo_domain::{
     Channel, ContactId, ErrorCode, Lookup, OpenId, Phone, TenantId, ValidationError,
 };
-use dinghuo_store::sql;
 use tracing::instrument;
 
-use crate::auth::binding::{self, BindingCode, CodeGenerator, CODE_TTL};
-use crate::auth::limits::{self, Subject};
-use crate::auth::login;
 use crate::graphql::caller::{self, Caller};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::rw;
 use crate::graphql::state::ApiState;
+use dinghuo_identity::binding::{self, BindingCode, CodeGenerator, CODE_TTL};
+use dinghuo_identity::limits::{self, Attempt, PhoneKey};
+use dinghuo_identity::sessions::EndReason;
+use dinghuo_identity::{accounts, password};
 
-/// How long a contact's token is valid. A token cannot be revoked, so not for long; a contact
-/// signs in again (code or password) after a week.
+/// How long a contact's token (and its session) is valid; a contact signs in again (code or
+/// password) after a week. Signing out or changing the password ends it sooner.
 pub const CONTACT_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The channel a password sign-in binds on: the platform's app and login page (seed: tenant-mode
@@ -68,7 +68,7 @@ pub struct LoginInput {
 #[derive(InputObject)]
 pub struct ChangePasswordInput {
     pub current_password: String,
-    /// At least 8 characters, at most 128.
+    /// At least 10 characters, at most 128; not the phone number, not a common password.
     pub new_password: String,
 }
 
@@ -112,6 +112,16 @@ pub struct LoginPayload {
 pub struct ChangePasswordPayload {
     pub contact: SignedInContact,
     pub must_change_password: bool,
+    /// A token of a new session: changing the password ended every session of the contact,
+    /// the one that changed it included.
+    pub token: String,
+    pub token_expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct SignOutPayload {
+    /// Whether the session was live until now (false: it had already ended).
+    pub signed_out: bool,
 }
 
 fn parse_tenant(id: &ID) -> ApiResult<TenantId> {
@@ -156,26 +166,38 @@ async fn binding_epoch(state: &ApiState, contact: ContactId) -> ApiResult<u64> {
     Ok(contact.binding_epoch())
 }
 
-/// A token for `contact`, bound in `binding_epoch`, and when it expires.
-fn token_for(
+/// A token for `contact`, bound in `binding_epoch`, in a session opened for it, and when it
+/// expires. `password_change_only`: the session may only change its password.
+async fn token_for(
     state: &ApiState,
     tenant: TenantId,
     contact: ContactId,
     binding_epoch: u64,
+    password_change_only: bool,
 ) -> ApiResult<(String, DateTime<Utc>)> {
     let actor = Actor::in_tenant(contact.as_uuid(), Role::Contact, tenant);
+    let session = state
+        .sessions
+        .open(
+            state.db(),
+            &actor,
+            password_change_only,
+            CONTACT_TOKEN_TTL,
+            limits::now_ms(),
+        )
+        .await?;
     let token = state
         .tokens
-        .issue_for_contact(&actor, binding_epoch, CONTACT_TOKEN_TTL)
+        .issue_for_session(
+            &actor,
+            session.id,
+            Some(binding_epoch),
+            password_change_only,
+            CONTACT_TOKEN_TTL,
+        )
         .map_err(ApiError::internal)?;
     let ttl = chrono::Duration::from_std(CONTACT_TOKEN_TTL).map_err(ApiError::internal)?;
     Ok((token, Utc::now() + ttl))
-}
-
-#[derive(sqlx::FromRow)]
-struct ContactRow {
-    name: Option<String>,
-    partner_id: Option<String>,
 }
 
 /// The contact as the `contacts` read model shows it.
@@ -184,24 +206,12 @@ async fn signed_in(
     tenant: TenantId,
     contact: ContactId,
 ) -> ApiResult<SignedInContact> {
-    let row: Option<ContactRow> = sql::fetch_all(
-        state.db(),
-        "SELECT c.name, l.partner_id
-           FROM rm_contacts c
-           LEFT JOIN rm_partner_contacts l ON l.contact_id = c.contact_id AND l.side = 'THEIRS'
-          WHERE c.contact_id = $1 AND c.tenant_id = $2
-          LIMIT 1",
-        &[contact.to_string().into(), tenant.to_string().into()],
-    )
-    .await?
-    .into_iter()
-    .next();
-    let (name, partner_id) = row.map_or((None, None), |row| (row.name, row.partner_id));
+    let shown = accounts::as_shown(state.db(), tenant, contact).await?;
     Ok(SignedInContact {
         id: ID(contact.to_string()),
         tenant_id: ID(tenant.to_string()),
-        partner_id: partner_id.map(ID),
-        name,
+        partner_id: shown.partner_id.map(ID),
+        name: shown.name,
     })
 }
 
@@ -240,7 +250,11 @@ impl AuthMutations {
         // A request counts as an attempt: it bounds the SMS one can make us send to a phone.
         let attempt = limits::reserve(
             state.db(),
-            &limits::subjects(tenant, &phone, caller.client_addr),
+            &limits::subjects(
+                Attempt::CodeRequest,
+                &PhoneKey::in_tenant(tenant, &phone),
+                caller.client_addr,
+            ),
             now,
         )
         .await?;
@@ -266,7 +280,7 @@ impl AuthMutations {
             // Nobody to send to: the same hashing and the same one commit (the sweep that
             // issuing also runs) as a real request, and nothing stored.
             None => {
-                login::hash_secret(code.expose().to_owned()).await?;
+                password::hash_secret(code.expose().to_owned()).await?;
                 binding::sweep_expired(state.db(), now).await?;
             }
         }
@@ -297,7 +311,11 @@ impl AuthMutations {
         let now = limits::now_ms();
         let attempt = limits::reserve(
             state.db(),
-            &limits::subjects(tenant, &phone, caller.client_addr),
+            &limits::subjects(
+                Attempt::Guess,
+                &PhoneKey::in_tenant(tenant, &phone),
+                caller.client_addr,
+            ),
             now,
         )
         .await?;
@@ -317,7 +335,7 @@ impl AuthMutations {
         };
         let epoch = binding_epoch(state, contact).await?;
         bind(ctx, tenant, contact, command).await?;
-        let (token, token_expires_at) = token_for(state, tenant, contact, epoch)?;
+        let (token, token_expires_at) = token_for(state, tenant, contact, epoch, false).await?;
         tracing::info!(contact_id = %contact, "contact bound and signed in");
         Ok(BindContactPayload {
             contact: signed_in(state, tenant, contact).await?,
@@ -334,15 +352,19 @@ impl AuthMutations {
         let (caller, state) = caller::of(ctx);
         let tenant = parse_tenant(&input.tenant_id)?;
         let phone = parse_phone(&input.phone)?;
-        login::check_given_password(&input.password, "password")?;
+        password::check_given_password(&input.password, "password")?;
         let attempt = limits::reserve(
             state.db(),
-            &limits::subjects(tenant, &phone, caller.client_addr),
+            &limits::subjects(
+                Attempt::Guess,
+                &PhoneKey::in_tenant(tenant, &phone),
+                caller.client_addr,
+            ),
             limits::now_ms(),
         )
         .await?;
         let Some(account) =
-            login::check_password(state.db(), tenant, &phone, &input.password).await?
+            accounts::check_password(state.db(), tenant, &phone, &input.password).await?
         else {
             attempt.failed();
             return Err(wrong_password());
@@ -367,7 +389,8 @@ impl AuthMutations {
                 _ => error,
             });
         }
-        let (token, token_expires_at) = token_for(state, tenant, contact, epoch)?;
+        let (token, token_expires_at) =
+            token_for(state, tenant, contact, epoch, account.must_change_password).await?;
         tracing::info!(contact_id = %contact, "contact signed in with a password");
         Ok(LoginPayload {
             contact: signed_in(state, tenant, contact).await?,
@@ -385,17 +408,26 @@ impl AuthMutations {
         input: ChangePasswordInput,
     ) -> ApiResult<ChangePasswordPayload> {
         let (caller, state) = caller::of(ctx);
-        let actor = caller.require(&[Role::Contact])?;
-        let tenant = caller.tenant()?;
-        login::check_given_password(&input.current_password, "currentPassword")?;
-        login::check_new_password(&input.new_password, &input.current_password)?;
-        let mut subjects = vec![Subject::contact(actor.id)];
-        subjects.extend(caller.client_addr.map(Subject::address));
+        // The one operation a session that must change its password may run.
+        let actor = caller.signed_in()?;
+        if actor.role != Role::Contact {
+            return Err(ApiError::forbidden());
+        }
+        let tenant = actor.tenant_id.ok_or_else(ApiError::forbidden)?;
+        password::check_given_password(&input.current_password, "currentPassword")?;
+        let subjects = limits::contact_subjects(actor.id, caller.client_addr);
         let attempt = limits::reserve(state.db(), &subjects, limits::now_ms()).await?;
-        let Some(account) = login::account_of(state.db(), tenant, actor.id).await? else {
+        let Some(account) = accounts::account_of(state.db(), tenant, actor.id).await? else {
             attempt.release(state.db()).await?;
             return Err(ApiError::not_found("platform account"));
         };
+        let login = Phone::parse(&account.login).map_err(ApiError::internal)?;
+        if let Err(refused) =
+            password::check_new_password(&input.new_password, &input.current_password, &login)
+        {
+            attempt.release(state.db()).await?;
+            return Err(refused.into());
+        }
         if !account.verifies(&input.current_password).await? {
             attempt.failed();
             return Err(ApiError::new(
@@ -414,10 +446,45 @@ impl AuthMutations {
             ));
         }
         let contact = ContactId::from_uuid(actor.id);
+        // Whoever knew the old password is signed out everywhere, this token included; the
+        // answer carries a token of a new session.
+        state
+            .sessions
+            .end_all_of(
+                state.db(),
+                actor.id,
+                EndReason::PasswordChanged,
+                limits::now_ms(),
+            )
+            .await?;
+        let epoch = binding_epoch(state, contact).await?;
+        let (token, token_expires_at) = token_for(state, tenant, contact, epoch, false).await?;
         tracing::info!(contact_id = %contact, "contact changed its password");
         Ok(ChangePasswordPayload {
             contact: signed_in(state, tenant, contact).await?,
             must_change_password: false,
+            token,
+            token_expires_at,
         })
+    }
+
+    /// Ends the session of the caller's token: it, and every token of the session, is refused
+    /// from the next request on (on every server within a few seconds). A token minted by
+    /// `dinghuo token` has no session to end: `FORBIDDEN`.
+    #[instrument(skip_all)]
+    async fn sign_out(&self, ctx: &Context<'_>) -> ApiResult<SignOutPayload> {
+        let (caller, state) = caller::of(ctx);
+        caller.signed_in()?;
+        let session = caller.session.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Forbidden,
+                "this token belongs to no session (it was minted, not signed in)",
+            )
+        })?;
+        let signed_out = state
+            .sessions
+            .end(state.db(), session, EndReason::SignedOut, limits::now_ms())
+            .await?;
+        Ok(SignOutPayload { signed_out })
     }
 }

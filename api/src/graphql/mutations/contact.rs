@@ -7,6 +7,7 @@ use dinghuo_commands::{
     RemovePartnerContactInput as RemovePartnerContactCommand,
     RestrictContactPermissionsInput as RestrictCommand,
 };
+use dinghuo_domain::ContactId;
 
 use crate::graphql::caller;
 use crate::graphql::error::ApiResult;
@@ -127,6 +128,18 @@ impl ContactMutations {
             .commands
             .remove_partner_contact(&caller.command_context()?, command)
             .await?;
+        // Removed from its partner, a their-side contact is no longer bound: its sessions end.
+        if let Ok(contact) = ContactId::parse(&contact_id, "contactId") {
+            state
+                .sessions
+                .end_if_unbound(
+                    state.db(),
+                    state.commands.lookup(),
+                    contact,
+                    chrono::Utc::now().timestamp_millis(),
+                )
+                .await?;
+        }
         payload(ctx, contact_id).await
     }
 

@@ -16,9 +16,10 @@ use dinghuo_commands::Actor;
 use dinghuo_domain::ErrorCode;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use uuid::Uuid;
 
-use super::claims::{Claims, ISSUER};
-use super::secret::JwtSecret;
+use crate::claims::{Claims, ISSUER};
+use crate::secret::JwtSecret;
 
 /// How far the clocks of the issuing and the verifying machine may disagree: a token is still
 /// accepted this long after its `exp`, and this long before its `nbf` or `iat`.
@@ -130,6 +131,28 @@ impl Tokens {
         self.sign(&claims)
     }
 
+    /// A signed-in person's token, valid from now for `ttl`, naming its `session` (and for a
+    /// contact the binding epoch it proved its identity in); `password_change_only` when the
+    /// session may only change its password.
+    pub fn issue_for_session(
+        &self,
+        actor: &Actor,
+        session: Uuid,
+        binding_epoch: Option<u64>,
+        password_change_only: bool,
+        ttl: Duration,
+    ) -> Result<String, TokenError> {
+        let issued_at =
+            u64::try_from(Utc::now().timestamp()).map_err(|_| TokenError::TimeOutOfRange)?;
+        let claims = Claims {
+            binding_epoch,
+            sid: Some(session),
+            pwd_change: password_change_only,
+            ..Claims::for_actor(actor, issued_at, ttl.as_secs())?
+        };
+        self.sign(&claims)
+    }
+
     /// A token for `actor` as if issued at `issued_at` (tests, and tokens minted for later).
     pub fn issue_at(
         &self,
@@ -184,10 +207,14 @@ impl Tokens {
             .and_then(|secs| DateTime::from_timestamp(secs, 0))
             .ok_or(TokenError::Malformed)?;
         let binding_epoch = claims.binding_epoch;
+        let session = claims.sid;
+        let password_change_only = claims.pwd_change;
         Ok(Verified {
             actor: claims.into_actor()?,
             valid_until,
             binding_epoch,
+            session,
+            password_change_only,
         })
     }
 
@@ -221,6 +248,10 @@ pub struct Verified {
     pub valid_until: DateTime<Utc>,
     /// The contact's binding epoch the token was issued in (see [`Claims::binding_epoch`]).
     pub binding_epoch: Option<u64>,
+    /// The session the token belongs to (see [`Claims::sid`]).
+    pub session: Option<Uuid>,
+    /// The session may only change its password (see [`Claims::pwd_change`]).
+    pub password_change_only: bool,
 }
 
 /// Refuses a token whose header has a `crit` member, whatever its value: it names extensions
@@ -284,6 +315,8 @@ mod tests {
             iss: ISSUER.to_owned(),
             nbf: None,
             binding_epoch: None,
+            sid: None,
+            pwd_change: false,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Whether a contact's token still stands, and whether the contact may read orders.
 //!
 //! A contact's token proves that the contact bound its identity, in the binding epoch the token
-//! names ([`Claims::binding_epoch`](super::Claims::binding_epoch); a token without one counts as
+//! names ([`Claims::binding_epoch`](crate::claims::Claims::binding_epoch); a token without one counts as
 //! epoch 0). Expiry aside, it stands while committed state says:
 //! - the contact is recorded in the token's tenant;
 //! - it is bound and linked to a partner on their side;
@@ -267,7 +267,7 @@ mod tests {
     use std::collections::BTreeSet;
     use std::sync::atomic::AtomicUsize;
 
-    use async_graphql::async_trait::async_trait;
+    use async_trait::async_trait;
     use dinghuo_domain::contact::{Affiliation, ContactEvent};
     use dinghuo_domain::partner::Partner;
     use dinghuo_domain::product::Product;

@@ -3,7 +3,8 @@
 //! A token carries the actor's id (`sub`), its tenant (`tenant`, absent for the operator), its
 //! role by name, when it was issued and when it expires (seconds since the epoch), `iss`
 //! = `"dinghuo"`, and for a contact the binding epoch it was issued in (`binding_epoch`, see
-//! [`crate::auth::standing`]). Dinghuo never issues `nbf`; one that a token carries is checked. The tenant rule of DESIGN §1 is checked both when issuing and when verifying:
+//! [`crate::standing`]), and for a signed-in person its session (`sid`, and `pwd_change`
+//! when that session may only change its password). Dinghuo never issues `nbf`; one that a token carries is checked. The tenant rule of DESIGN §1 is checked both when issuing and when verifying:
 //! the operator belongs to no tenant, every other role to exactly one.
 
 use dinghuo_commands::{Actor, Role};
@@ -11,7 +12,7 @@ use dinghuo_domain::TenantId;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::token::TokenError;
+use crate::token::TokenError;
 
 /// The `iss` of every token Dinghuo issues, and the only one it accepts.
 pub const ISSUER: &str = "dinghuo";
@@ -39,6 +40,13 @@ pub struct Claims {
     /// tokens, and in contact tokens issued before epochs were recorded, which count as epoch 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding_epoch: Option<u64>,
+    /// The sign-in session the token belongs to (`dinghuo_identity::sessions`): refused once it
+    /// ends. Absent in tokens minted by `dinghuo token`, which no session backs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
+    /// Set when the session may only change its password (`mustChangePassword`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pwd_change: bool,
 }
 
 impl Claims {
@@ -56,6 +64,8 @@ impl Claims {
             iss: ISSUER.to_owned(),
             nbf: None,
             binding_epoch: None,
+            sid: None,
+            pwd_change: false,
         })
     }
 
