@@ -7,7 +7,7 @@ use dinghuo_domain::contact::{Affiliation, ContactEvent};
 use dinghuo_domain::tenant::TenantEvent;
 use dinghuo_domain::{App, Permission};
 
-use super::decode;
+use super::event::decode;
 use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
 use crate::sql::{Arg, Tx};

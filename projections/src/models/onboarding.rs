@@ -9,7 +9,7 @@ use dinghuo_domain::contact::ContactEvent;
 use dinghuo_domain::partner::PartnerEvent;
 use dinghuo_domain::{App, Side};
 
-use super::decode;
+use super::event::decode;
 use super::submissions::{self, CountsSubmissions};
 use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, RebuildFold, TableNames};

@@ -22,7 +22,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use dinghuo_domain::order::OrderEvent;
 use dinghuo_domain::{ContactId, Money, Note, PartnerId, TenantId};
 
-use super::{actor, actor_role, decode};
+use super::event::{actor, actor_role, decode};
 use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, RebuildFold, TableNames, Writes};
 use crate::sql::{Arg, Rows, Tx};

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use dinghuo_domain::product::ProductEvent;
 
-use super::decode;
+use super::event::decode;
 use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
 use crate::sql::{Arg, Tx};

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use dinghuo_domain::tenant::TenantEvent;
 use dinghuo_domain::{App, MenuAction, Permission};
 
-use super::decode;
+use super::event::decode;
 use crate::feed::FeedEvent;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
 use crate::sql::{Arg, Tx};

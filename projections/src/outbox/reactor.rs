@@ -28,7 +28,7 @@ use sqlx::Row;
 use super::seal::OutboxKey;
 use super::texts::{self, MessageSettings, Template};
 use crate::feed::FeedEvent;
-use crate::models::decode;
+use crate::models::event::decode;
 use crate::projection::{Dialect, Projection, ProjectionError, TableNames};
 use crate::sql::{Connection, Tx};
 
