@@ -10,7 +10,7 @@ use dinghuo_store::feed::FeedEvent;
 use dinghuo_store::sql::Dialect;
 use dinghuo_store::sql::{Arg, Tx};
 
-use super::decode;
+use super::event::decode;
 use crate::projection::{Projection, ProjectionError, TableNames};
 
 pub struct ContactsProjection;

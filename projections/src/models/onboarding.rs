@@ -12,7 +12,7 @@ use dinghuo_store::feed::FeedEvent;
 use dinghuo_store::sql::Dialect;
 use dinghuo_store::sql::{Arg, Rows, Tx};
 
-use super::decode;
+use super::event::decode;
 use super::submissions::{self, CountsSubmissions};
 use crate::projection::{Projection, ProjectionError, RebuildFold, TableNames};
 

@@ -25,7 +25,7 @@ use dinghuo_store::feed::FeedEvent;
 use dinghuo_store::sql::Dialect;
 use dinghuo_store::sql::{Arg, Rows, Tx};
 
-use super::{actor, actor_role, decode};
+use super::event::{actor, actor_role, decode};
 use crate::projection::{Projection, ProjectionError, RebuildFold, TableNames, Writes};
 
 pub struct OrdersProjection;

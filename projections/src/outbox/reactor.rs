@@ -29,7 +29,7 @@ use rand::Rng;
 
 use super::seal::OutboxKey;
 use super::texts::{self, MessageSettings, Template};
-use crate::models::decode;
+use crate::models::event::decode;
 use crate::projection::{Projection, ProjectionError, TableNames};
 
 /// Characters of generated passwords: no `0/O/o`, `1/l/I`, so a password read off a phone

@@ -19,7 +19,7 @@ use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::{PgConnection, Postgres};
 
-use super::{Arg, Column};
+use super::values::{Arg, Column};
 
 /// The value of one placeholder of a held-back statement.
 #[derive(Debug)]
