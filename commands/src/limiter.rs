@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+use dinghuo_store::sql::{execute, fetch_all};
 use dinghuo_store::Database;
 
 /// Guesses at one secret-bearing subject (a phone, a contact) allowed within [`WINDOW`].
@@ -116,7 +117,7 @@ pub async fn reserve(
     execute(
         db,
         "DELETE FROM auth_attempts WHERE attempted_at_ms <= $1",
-        Binds::Time(forget_before),
+        &[forget_before.into()],
     )
     .await?;
     let mut reservation = Reservation {
@@ -127,7 +128,7 @@ pub async fn reserve(
         execute(
             db,
             "INSERT INTO auth_attempts (attempt_id, subject, attempted_at_ms) VALUES ($1, $2, $3)",
-            Binds::Insert(&id, subject.as_str(), now_ms),
+            &[id.as_str().into(), subject.as_str().into(), now_ms.into()],
         )
         .await?;
         reservation.attempt_ids.push(id);
@@ -161,36 +162,11 @@ impl Reservation {
             execute(
                 db,
                 "DELETE FROM auth_attempts WHERE attempt_id = $1",
-                Binds::Id(id),
+                &[id.as_str().into()],
             )
             .await?;
         }
         Ok(())
-    }
-}
-
-/// The parameters of the limiter's statements.
-enum Binds<'a> {
-    Time(i64),
-    Id(&'a str),
-    Insert(&'a str, &'a str, i64),
-}
-
-async fn execute(db: &Database, statement: &str, binds: Binds<'_>) -> Result<(), sqlx::Error> {
-    macro_rules! run {
-        ($pool:expr) => {{
-            let query = sqlx::query(statement);
-            let query = match binds {
-                Binds::Time(at) => query.bind(at),
-                Binds::Id(id) => query.bind(id),
-                Binds::Insert(id, subject, at) => query.bind(id).bind(subject).bind(at),
-            };
-            query.execute($pool).await.map(|_| ())
-        }};
-    }
-    match db {
-        Database::Postgres(pool) => run!(pool),
-        Database::Sqlite(pool) => run!(pool),
     }
 }
 
@@ -202,22 +178,9 @@ async fn count(
 ) -> Result<(i64, Option<i64>), sqlx::Error> {
     let query = "SELECT COUNT(*), MIN(attempted_at_ms) FROM auth_attempts
                   WHERE subject = $1 AND attempted_at_ms > $2";
-    match db {
-        Database::Postgres(pool) => {
-            sqlx::query_as(query)
-                .bind(subject.as_str())
-                .bind(since)
-                .fetch_one(pool)
-                .await
-        }
-        Database::Sqlite(pool) => {
-            sqlx::query_as(query)
-                .bind(subject.as_str())
-                .bind(since)
-                .fetch_one(pool)
-                .await
-        }
-    }
+    let rows: Vec<(i64, Option<i64>)> =
+        fetch_all(db, query, &[subject.as_str().into(), since.into()]).await?;
+    Ok(rows.into_iter().next().unwrap_or((0, None)))
 }
 
 #[cfg(test)]

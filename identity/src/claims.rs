@@ -12,7 +12,7 @@ use dinghuo_domain::TenantId;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::token::TokenError;
+use crate::token_error::TokenError;
 
 /// The `iss` of every token Dinghuo issues, and the only one it accepts.
 pub const ISSUER: &str = "dinghuo";

@@ -37,5 +37,6 @@ pub mod sessions;
 pub mod sms;
 pub mod standing;
 pub mod token;
+pub mod token_error;
 
 pub use error::{IdentityError, IdentityResult};

@@ -12,22 +12,16 @@ use std::sync::Arc;
 
 use crate::database::Database;
 use async_trait::async_trait;
-use cqrs_es::persist::{EventStoreAggregateContext, EventUpcaster, PersistedEventStore};
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventEnvelope, EventStore, Query};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
 use crate::streams::Streams;
+use crate::upcasters::upcasters;
 
 type PgStore<A> = PersistedEventStore<PostgresEventRepository, A>;
 type LiteStore<A> = PersistedEventStore<SqliteEventRepository, A>;
-
-/// The upcasters every read of an aggregate's events applies, alone or with other streams:
-/// none yet, every stored event is at `EVENT_VERSION` 1.0. An event whose shape changes gets
-/// its upcaster here, and every reader follows.
-pub fn upcasters() -> Vec<Box<dyn EventUpcaster>> {
-    Vec::new()
-}
 
 /// Reads aggregates of type `A` from their committed events.
 pub enum EventLoader<A: Aggregate> {

@@ -13,6 +13,7 @@
 //! - [`stream_head`]: where one event stream stands after a write;
 //! - [`audit`]: one tenant's stored events as auditors read them (filtered, keyset-paged);
 //! - [`announce`]: telling other processes that events were committed (`NOTIFY`);
+//! - [`upcasters`]: old event shapes read as today's, by every reader of the log;
 //! - [`transient`]: a database that could not be reached, told from a statement that failed.
 
 pub mod announce;
@@ -27,6 +28,7 @@ pub mod sqlite_busy;
 pub mod stream_head;
 pub mod streams;
 pub mod transient;
+pub mod upcasters;
 
 pub use announce::COMMIT_CHANNEL;
 pub use database::{Database, DatabaseError, DatabaseSettings, SqliteDurability};

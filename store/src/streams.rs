@@ -3,7 +3,7 @@
 //! needs this way, instead of one round trip per aggregate.
 //!
 //! Rows are kept as cqrs-es's `SerializedEvent`s and folded by cqrs-es's own
-//! `PersistedEventStore::load_aggregate` over them (with the upcasters of [`crate::event_store`]), so a
+//! `PersistedEventStore::load_aggregate` over them (with [`crate::upcasters`]), so a
 //! stream read here deserialises, upcasts and folds exactly as when postgres-es or sqlite-es
 //! reads it alone. Deserialising waits until an aggregate is asked for: an event that cannot be
 //! read fails the decision that reads it, as it did before.
@@ -20,7 +20,7 @@ use dinghuo_domain::order::OrderCommand;
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use crate::event_store::upcasters;
+use crate::upcasters::upcasters;
 
 /// The most streams one load reads. A command names them all before it runs, and the largest
 /// (an order of `OrderCommand::MAX_LINES` lines: its products, its own stream, the tenant, the
