@@ -244,6 +244,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use dinghuo_domain::ErrorCode;
 
     const HOUR: Duration = Duration::from_secs(3600);
 

@@ -2,8 +2,6 @@
 
 use dinghuo_domain::ErrorCode;
 
-use crate::claims::ISSUER;
-
 /// Why a token was refused (or, for the last two variants, could not be issued).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -25,7 +23,7 @@ pub enum TokenError {
     /// none, so it may not accept the token.
     #[error("the token's header names critical extensions")]
     CriticalHeader,
-    #[error("the token was not issued by {ISSUER}")]
+    #[error("the token was not issued by dinghuo")]
     WrongIssuer,
     #[error("the token names an unknown role {0:?}")]
     UnknownRole(String),
