@@ -10,10 +10,6 @@
 //! `recorded_at` as `timestamptz`, `tenant_id` as `uuid` and has `tx_id`; SQLite stores text,
 //! `recorded_at` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (see `migrations/sqlite/0001_events.sql`).
 
-use crate::database::Database;
-use crate::feed::{
-    from_postgres_row, from_sqlite_row, FeedError, FeedEvent, POSTGRES_COLUMNS, SQLITE_COLUMNS,
-};
 use chrono::{DateTime, SubsecRound, Utc};
 use cqrs_es::Aggregate;
 use dinghuo_domain::contact::Contact;
@@ -28,6 +24,11 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 use uuid::Uuid;
+
+use crate::database::Database;
+use crate::feed::{
+    from_postgres_row, from_sqlite_row, FeedError, FeedEvent, POSTGRES_COLUMNS, SQLITE_COLUMNS,
+};
 
 /// The page size when none is chosen.
 pub const DEFAULT_PAGE: u32 = 1000;

@@ -8,7 +8,6 @@
 //! checkpoint that pair. No lock is taken on the write path. SQLite has one writer and assigns
 //! positions inside the writing transaction, so position order is commit order there.
 
-use crate::database::Database;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
@@ -16,7 +15,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{PgExecutor, Row, SqliteExecutor};
 use uuid::Uuid;
 
-use crate::sql::{Connection, Tx};
+use crate::database::Database;
+use crate::sql::{self, Arg, Connection, StoredTime, Tx};
 
 /// Where a reader is in the feed. Compare checkpoints only from the same backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -185,23 +185,14 @@ pub async fn safe_head(db: &Database) -> Result<Checkpoint, FeedError> {
 
 /// How many stored events a reader at `after` has not yet read: how far a projection lags.
 pub async fn count_after(db: &Database, after: Checkpoint) -> Result<i64, sqlx::Error> {
-    match db {
-        Database::Postgres(pool) => {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM events WHERE (tx_id, position) > ($1::text::xid8, $2)",
-            )
-            .bind(after.tx_id.to_string())
-            .bind(after.position)
-            .fetch_one(pool)
-            .await
-        }
-        Database::Sqlite(pool) => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE position > $1")
-                .bind(after.position)
-                .fetch_one(pool)
-                .await
-        }
-    }
+    let (unread, args) = unread_after(db, after);
+    let rows: Vec<(i64,)> = sql::fetch_all(
+        db,
+        &format!("SELECT COUNT(*) FROM events WHERE {unread}"),
+        &args,
+    )
+    .await?;
+    Ok(rows.first().map_or(0, |(count,)| *count))
 }
 
 /// When the oldest event a reader at `after` has not yet read was recorded, if there is one.
@@ -209,24 +200,26 @@ pub async fn oldest_recorded_after(
     db: &Database,
     after: Checkpoint,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    Ok(match db {
-        Database::Postgres(pool) => sqlx::query_scalar(
-            "SELECT MIN(recorded_at) FROM events WHERE (tx_id, position) > ($1::text::xid8, $2)",
-        )
-        .bind(after.tx_id.to_string())
-        .bind(after.position)
-        .fetch_one(pool)
-        .await?,
-        Database::Sqlite(pool) => {
-            let text: Option<String> =
-                sqlx::query_scalar("SELECT MIN(recorded_at) FROM events WHERE position > $1")
-                    .bind(after.position)
-                    .fetch_one(pool)
-                    .await?;
-            text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                .map(|t| t.with_timezone(&Utc))
-        }
-    })
+    let (unread, args) = unread_after(db, after);
+    let sql = format!("SELECT MIN(recorded_at) FROM events WHERE {unread}");
+    let rows: Vec<(Option<StoredTime>,)> = sql::fetch_all(db, &sql, &args).await?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .and_then(|(time,)| time)
+        .map(|time| time.0))
+}
+
+/// The condition on `events` of what a reader at `after` has not read, and its arguments: on
+/// Postgres the feed's order is `(tx_id, position)`, on SQLite `position` alone.
+fn unread_after(db: &Database, after: Checkpoint) -> (&'static str, Vec<Arg>) {
+    match db {
+        Database::Postgres(_) => (
+            "(tx_id, position) > ($1::text::xid8, $2)",
+            vec![after.tx_id.to_string().into(), after.position.into()],
+        ),
+        Database::Sqlite(_) => ("position > $1", vec![after.position.into()]),
+    }
 }
 
 /// [`read_feed`] inside a transaction: a page applied in the transaction that read it takes

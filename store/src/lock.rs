@@ -12,9 +12,10 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
+use sqlx::{Connection, PgConnection};
+
 use crate::database::Database;
 use crate::private::{private_file, PrivateError};
-use sqlx::{Connection, PgConnection};
 
 /// Holds the lock until dropped (dropping closes the connection, which releases it).
 pub struct ProjectionLock {

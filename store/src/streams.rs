@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 
-use crate::database::Database;
 use cqrs_es::persist::{
     EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, PersistenceError,
     ReplayStream, SerializedEvent, SerializedSnapshot,
@@ -20,6 +19,7 @@ use dinghuo_domain::order::OrderCommand;
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
+use crate::database::Database;
 use crate::upcasters::upcasters;
 
 /// The most streams one load reads. A command names them all before it runs, and the largest

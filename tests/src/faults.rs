@@ -21,12 +21,13 @@ use uuid::Uuid;
 pub use clients::{Ledger, Load};
 pub use recovery::{Recovery, RECOVERY};
 
+use clients::Client;
+use counts::{Counts, OrderLog};
+
 use crate::proxy::Proxy;
 use crate::read_model::{dump, rebuild_differs, replayable_projections, settle_feed};
 use crate::server::TestServer;
 use crate::{Backend, TestDb, World};
-use clients::Client;
-use counts::{Counts, OrderLog};
 
 /// Concurrent clients, each a distinct bound contact.
 pub const CLIENTS: usize = 16;

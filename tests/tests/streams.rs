@@ -1,4 +1,4 @@
-//! Reading several streams in one statement (`commands::streams`, issue 17 item 4): every stream
+//! Reading several streams in one statement (`store::streams`, issue 17 item 4): every stream
 //! folds exactly as when cqrs-es and postgres-es / sqlite-es read it alone, a stream named twice
 //! comes back once, the number of streams is bounded, and an event that cannot be read fails
 //! the lookup that reads it as it always did, and no other.

@@ -2,8 +2,9 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::projection::ProjectionError;
 use dinghuo_store::feed::FeedEvent;
+
+use crate::projection::ProjectionError;
 
 /// Decodes the payload of an event of `aggregate_type`, or `None` for other aggregates' events.
 /// A payload that does not decode stops the projection: it is never skipped silently.

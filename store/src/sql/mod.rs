@@ -5,9 +5,10 @@
 //! Timestamps are `timestamptz` on Postgres and fixed-width RFC 3339 text on SQLite
 //! (`2026-11-25T20:00:00.123456Z`), which sorts and compares correctly as text.
 
-use crate::database::Database;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{PgConnection, PgExecutor, Postgres, Sqlite, SqliteConnection, Transaction};
+
+use crate::database::Database;
 
 mod deferred;
 mod dialect;

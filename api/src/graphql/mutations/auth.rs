@@ -16,14 +16,15 @@ use dinghuo_domain::{
 };
 use tracing::instrument;
 
-use crate::graphql::caller::{self, Caller};
-use crate::graphql::error::{ApiError, ApiResult};
-use crate::graphql::rw;
-use crate::graphql::state::ApiState;
 use dinghuo_identity::binding::{self, BindingCode, CodeGenerator, CODE_TTL};
 use dinghuo_identity::limits::{self, Attempt, PhoneKey};
 use dinghuo_identity::sessions::EndReason;
 use dinghuo_identity::{accounts, password};
+
+use crate::graphql::caller::{self, Caller};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::rw;
+use crate::graphql::state::ApiState;
 
 /// How long a contact's token (and its session) is valid; a contact signs in again (code or
 /// password) after a week. Signing out or changing the password ends it sooner.
