@@ -228,7 +228,9 @@ async fn prepare_ceiling(
         &version,
         &payload,
         &metadata.to_string(),
-    ) {
+    )
+    .await
+    {
         Ok(ceiling) => Some(Arc::new(ceiling)),
         Err(why) => {
             println!("{}", ceiling::skipped(&why));

@@ -129,7 +129,9 @@ impl Bench {
                 &bench.event_version,
                 &bench.payloads[0].to_string(),
                 &metadata.to_string(),
-            ) {
+            )
+            .await
+            {
                 Ok(ceiling) => bench.ceiling = Some(Arc::new(ceiling)),
                 Err(why) => eprintln!("{}", ceiling::skipped(&why)),
             }
