@@ -13,8 +13,9 @@ use dinghuo_api::graphql::order_reads::OrderReads;
 use dinghuo_api::graphql::{self, ApiState, Caller, DinghuoSchema, Limits};
 use dinghuo_api::server::routes::lines_loader;
 use dinghuo_commands::{
-    Actor, Commands, ConfirmOrderInput, MoneyInput, OrderLineInput, RecordCustomerInput,
-    RepriceProductInput, Role, SubmitOrderInput,
+    Actor, Commands, ConfirmOrderInput, CreateTenantAdminInput, MoneyInput, OrderLineInput,
+    RecordCustomerInput, RepriceProductInput, RequestContext, RevokeStaffAccessInput, Role,
+    SubmitOrderInput,
 };
 use dinghuo_domain::{OrderId, TenantId};
 use dinghuo_projections::{catch_up, models, prepare, Wakeup};
@@ -514,6 +515,68 @@ on_both_backends! {
             )
             .await;
         assert_eq!(response["aggregateAt"], Value::Null);
+    }
+
+    async fn a_staff_membership_has_a_history_and_past_states(db) {
+        let api = Api::new(&db);
+        let world = World::build(api.commands(), 1).await;
+        let operator = RequestContext::new(world.operator);
+        let admin = api
+            .commands()
+            .create_tenant_admin(
+                &operator,
+                CreateTenantAdminInput {
+                    tenant_id: world.tenant.to_string(),
+                    name: "王芳".into(),
+                    phone: "13700137000".into(),
+                },
+            )
+            .await
+            .expect("the operator creates an admin");
+        api.commands()
+            .revoke_staff_access(
+                &operator,
+                RevokeStaffAccessInput {
+                    member_id: admin.id.to_string(),
+                    tenant_id: Some(world.tenant.to_string()),
+                },
+            )
+            .await
+            .expect("the operator revokes it");
+        let auditor = role(&world, Role::Auditor);
+        let id = admin.id.to_string();
+        let history = api
+            .data(
+                auditor,
+                "query($id: ID!) { aggregateHistory(id: $id) { edges { node { eventType } } } }",
+                json!({"id": id}),
+            )
+            .await;
+        let types: Vec<Value> = connection_nodes(&history["aggregateHistory"])
+            .iter()
+            .map(|event| event["eventType"].clone())
+            .collect();
+        assert_eq!(types, [json!("TenantAdminCreated"), json!("StaffAccessRevoked")]);
+        let state = |version: i64| {
+            let api = &api;
+            let id = id.clone();
+            async move {
+                api.data(
+                    auditor,
+                    "query($id: ID!, $v: Int!) {
+                       aggregateAt(id: $id, asOf: {version: $v}) { aggregateType version state } }",
+                    json!({"id": id, "v": version}),
+                )
+                .await["aggregateAt"]
+                    .clone()
+            }
+        };
+        let created = state(1).await;
+        assert_eq!(created["aggregateType"], "Member");
+        assert_eq!(created["state"]["active"], true, "{created}");
+        assert_eq!(created["state"]["phone"], "13700137000");
+        let revoked = state(2).await;
+        assert_eq!(revoked["state"]["active"], false, "{revoked}");
     }
 
     async fn an_analyst_sees_sales_but_cannot_mutate_or_read_the_log(db) {

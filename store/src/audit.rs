@@ -13,6 +13,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use cqrs_es::Aggregate;
 use dinghuo_domain::contact::Contact;
+use dinghuo_domain::member::Member;
 use dinghuo_domain::order::Order;
 use dinghuo_domain::partner::Partner;
 use dinghuo_domain::product::Product;
@@ -84,12 +85,13 @@ pub struct StreamFilter {
 /// Every aggregate type of the log. An id alone does not say its aggregate's type, and the
 /// primary key `(aggregate_type, aggregate_id, sequence)` leads with it: naming them all lets the
 /// database probe the key once per type instead of scanning the tenant's events.
-const AGGREGATE_TYPES: [&str; 5] = [
+const AGGREGATE_TYPES: [&str; 6] = [
     Tenant::TYPE,
     Partner::TYPE,
     Contact::TYPE,
     Product::TYPE,
     Order::TYPE,
+    Member::TYPE,
 ];
 
 /// One row of the `events` table. Serialises to the export's NDJSON line, in column order.
@@ -109,6 +111,22 @@ pub struct StoredEvent {
     /// The writing transaction (Postgres only; SQLite has a single writer and no such column).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tx_id: Option<u64>,
+}
+
+impl StoredEvent {
+    /// The event as today's domain type `E` reads it, upcast first like every read of the log.
+    pub fn decode<E: serde::de::DeserializeOwned>(&self) -> Result<E, serde_json::Error> {
+        let serialized = crate::upcasters::upcast(cqrs_es::persist::SerializedEvent {
+            aggregate_id: self.aggregate_id.clone(),
+            sequence: usize::try_from(self.sequence).unwrap_or_default(),
+            aggregate_type: self.aggregate_type.clone(),
+            event_type: self.event_type.clone(),
+            event_version: self.event_version.clone(),
+            payload: self.payload.clone(),
+            metadata: self.metadata.clone(),
+        });
+        serde_json::from_value(serialized.payload)
+    }
 }
 
 fn rfc3339<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {

@@ -10,11 +10,16 @@ use async_graphql::{Context, InputObject, Json, Object, OneofObject, SimpleObjec
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use dinghuo_commands::Role;
+use dinghuo_domain::contact::Contact;
+use dinghuo_domain::member::Member;
+use dinghuo_domain::order::Order;
+use dinghuo_domain::partner::Partner;
+use dinghuo_domain::product::Product;
+use dinghuo_domain::tenant::Tenant;
 use dinghuo_store::audit::{
     read_page, read_stream_page, EventFilter, EventReadError, EventSnapshot, StoredEvent,
     StreamFilter,
 };
-use dinghuo_store::event_store::AggregateStore;
 use dinghuo_store::FeedEvent;
 use serde_json::Value;
 use uuid::Uuid;
@@ -208,30 +213,15 @@ async fn stream_of(
     Ok(events)
 }
 
-/// Folds the first `upto` events of aggregate `id` with the domain's own `apply`, and
-/// serialises the result.
-async fn replay<A: Aggregate<Error = dinghuo_domain::DomainError>>(
-    store: &AggregateStore<A>,
-    id: &str,
-    upto: i64,
-) -> ApiResult<(i64, Value)> {
-    let events = store
-        .loader()
-        .events(id)
-        .await
-        .map_err(dinghuo_commands::CommandError::from)?;
+/// Folds `events` (one stream, in sequence order, already read) with the domain's own `apply`,
+/// and serialises the result: the stream is read once, by [`stream_of`].
+fn replay<A: Aggregate>(events: &[&StoredEvent]) -> ApiResult<Value> {
     let mut aggregate = A::default();
-    let mut version = 0_i64;
-    for envelope in events {
-        let sequence = i64::try_from(envelope.sequence).unwrap_or(i64::MAX);
-        if sequence > upto {
-            break;
-        }
-        aggregate.apply(envelope.payload);
-        version = sequence;
+    for event in events {
+        let decoded: A::Event = event.decode().map_err(ApiError::internal)?;
+        aggregate.apply(decoded);
     }
-    let value = serde_json::to_value(&aggregate).map_err(ApiError::internal)?;
-    Ok((version, value))
+    serde_json::to_value(&aggregate).map_err(ApiError::internal)
 }
 
 #[Object]
@@ -375,15 +365,15 @@ impl AuditQueries {
                 state: None,
             }));
         };
-        let upto = last.sequence;
+        let version = last.sequence;
         let recorded_at = last.recorded_at;
-        let commands = &state.commands;
-        let (version, value) = match aggregate_type.as_str() {
-            "Tenant" => replay(commands.tenants(), &id, upto).await?,
-            "Partner" => replay(commands.partners(), &id, upto).await?,
-            "Contact" => replay(commands.contacts(), &id, upto).await?,
-            "Product" => replay(commands.products(), &id, upto).await?,
-            "Order" => replay(commands.orders(), &id, upto).await?,
+        let value = match aggregate_type.as_str() {
+            Tenant::TYPE => replay::<Tenant>(&reached)?,
+            Partner::TYPE => replay::<Partner>(&reached)?,
+            Contact::TYPE => replay::<Contact>(&reached)?,
+            Product::TYPE => replay::<Product>(&reached)?,
+            Order::TYPE => replay::<Order>(&reached)?,
+            Member::TYPE => replay::<Member>(&reached)?,
             other => {
                 return Err(ApiError::internal(format!(
                     "no aggregate type {other:?} to replay"
