@@ -544,7 +544,9 @@ on_both_backends! {
         office.employee("Employee Two", "13900000002", None).await;
         office.employee("Employee Three", "13900000003", None).await;
 
-        // A wrong code, an unknown phone and a wrong password read the same.
+        // A wrong code, an unknown phone and a wrong password read the same. (The limiter
+        // starts afresh, as if the admin's own sign-in had been a while ago.)
+        staff::forget_attempts(&test.db).await;
         let code = staff::request_code(server, &test.db, None, ADMIN_PHONE).await;
         let wrong = refused_sign_in(server, None, ADMIN_PHONE, Some(&staff::wrong_code(&code)), None, None).await;
         let unknown = refused_sign_in(server, None, "13911111111", Some(&code), None, None).await;
@@ -628,6 +630,31 @@ on_both_backends! {
         office.server.stop().await;
     }
 
+    async fn a_person_who_asked_for_a_code_may_still_mistype_it_five_times(test) {
+        // The contract: per phone, 5 wrong guesses per 15 minutes and (apart) 5 code requests
+        // per hour. Someone who asks for a code and mistypes it five times is refused the sixth
+        // try before it is checked, whatever it is; the code died with the fifth wrong try.
+        let office = office(&test, &[]).await;
+        let server = &office.server;
+        office.employee("Employee Two", "13900000002", None).await;
+        let code = staff::request_code(server, &test.db, None, "13900000002").await;
+        for guess in 1..=5 {
+            let error = refused_sign_in(
+                server,
+                None,
+                "13900000002",
+                Some(&staff::wrong_code(&code)),
+                None,
+                None,
+            )
+            .await;
+            assert_eq!(staff::code_of(&error), "UNAUTHENTICATED", "wrong guess {guess}: {error:#}");
+        }
+        let error = refused_sign_in(server, None, "13900000002", Some(&code), None, None).await;
+        assert_eq!(staff::code_of(&error), "RATE_LIMITED", "{error:#}");
+        office.server.stop().await;
+    }
+
     async fn a_staff_password_is_set_after_a_code_and_ends_the_other_sessions(test) {
         let office = office(&test, &[]).await;
         let server = &office.server;
@@ -688,6 +715,9 @@ on_both_backends! {
             "the old password"
         );
         staff::sign_in_with_password(server, ADMIN_PHONE, "another fine passphrase", None).await;
+        // The wrong passwords above count against the phone: the limiter starts afresh, as if
+        // their window had passed, before the person asks for a code again.
+        staff::forget_attempts(&test.db).await;
         let by_code = staff::sign_in_with_a_code(server, &test.db, None, ADMIN_PHONE, None).await;
         assert_eq!(by_code.payload["hasPassword"], true, "{:#}", by_code.payload);
 
