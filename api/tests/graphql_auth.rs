@@ -122,6 +122,9 @@ impl Api {
                 binding_epoch: None,
                 session: None,
                 password_change_only: false,
+                member: None,
+                signed_in_by_code: false,
+                issued_at: None,
             })
             .data(lines_loader(&self.state))
             .data(CodeGenerator::new(|| {

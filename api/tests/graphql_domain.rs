@@ -117,6 +117,9 @@ impl Api {
                 binding_epoch: None,
                 session: None,
                 password_change_only: false,
+                member: None,
+                signed_in_by_code: false,
+                issued_at: None,
             })
             .data(lines_loader(&self.state));
         let request = DomainLoaders::new(self.state.db()).add_to(request);

@@ -38,6 +38,9 @@ pub enum CommandName {
     ShipOrder,
     ReceiveOrder,
     CancelOrder,
+    CreateTenantAdmin,
+    InviteEmployee,
+    RevokeStaffAccess,
 }
 
 /// The roles allowed to run each command. Auditors and analysts run none: they only read.
@@ -79,6 +82,11 @@ const POLICY: &[(CommandName, &[Role])] = {
         (C::ReceiveOrder, &[Contact]),
         // The contact before confirmation, the admin before shipping: checked by the order.
         (C::CancelOrder, &[Contact, Admin]),
+        // The operator makes a tenant's first admin; admins invite employees.
+        (C::CreateTenantAdmin, &[Operator]),
+        (C::InviteEmployee, &[Admin]),
+        // Not one's own: checked by the entry point.
+        (C::RevokeStaffAccess, &[Operator, Admin]),
     ]
 };
 

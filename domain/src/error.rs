@@ -40,6 +40,13 @@ pub enum ErrorCode {
     /// The caller signed in with a password someone else chose (sent by SMS): until it changes
     /// it (`changePassword`), its session may only do that, sign out or read `viewer`.
     PasswordChangeRequired,
+    /// The phone already belongs to an active staff member of the tenant (an admin or an
+    /// invited employee): a person is one member per tenant.
+    AlreadyAMember,
+    /// The phone signed in belongs to staff of several tenants and the sign-in named none:
+    /// `extensions.memberships` lists them; repeat the sign-in with one's `tenantId` (the code
+    /// is not spent by this answer).
+    TenantChoiceRequired,
     /// The database is down or unreachable, or the connection was lost in the middle of the
     /// request: it may or may not have taken effect. Retry after the suggested delay; a command
     /// retried with the same idempotency key takes effect at most once.
@@ -75,6 +82,8 @@ impl ErrorCode {
             Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
+            Self::AlreadyAMember => "ALREADY_A_MEMBER",
+            Self::TenantChoiceRequired => "TENANT_CHOICE_REQUIRED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }
@@ -162,6 +171,8 @@ pub enum DomainError {
     DuplicateSku { sku: String },
     #[error("{0}")]
     WrongSide(&'static str),
+    #[error("the phone already belongs to an active staff member of this tenant")]
+    AlreadyAMember,
     #[error("the caller may not do this")]
     Forbidden,
     /// Not a refusal: the lookup could not reach the store (the database is down, the
@@ -193,6 +204,7 @@ impl DomainError {
             Self::ProductNotListed { .. } => ErrorCode::ProductNotListed,
             Self::DuplicateSku { .. } => ErrorCode::DuplicateSku,
             Self::WrongSide(_) => ErrorCode::WrongSide,
+            Self::AlreadyAMember => ErrorCode::AlreadyAMember,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Lookup(_) => ErrorCode::Internal,

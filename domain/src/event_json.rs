@@ -408,3 +408,36 @@ fn every_order_event_keeps_its_stored_json() {
     ];
     check_pinned(cases, stored_type, 6);
 }
+
+#[test]
+fn every_member_event_keeps_its_stored_json() {
+    use crate::member::MemberEvent as E;
+    fn stored_type(event: &E) -> &'static str {
+        match event {
+            E::TenantAdminCreated { .. } => "TenantAdminCreated",
+            E::EmployeeInvited { .. } => "EmployeeInvited",
+            E::StaffAccessRevoked => "StaffAccessRevoked",
+        }
+    }
+    let cases = vec![
+        (
+            E::TenantAdminCreated {
+                tenant_id: tenant_id(),
+                name: name("王芳"),
+                phone: phone("+86 138 0013 8000"),
+            },
+            r#"{"TenantAdminCreated":{"tenant_id":"01900000-0000-7000-8000-0000000000a1","name":"王芳","phone":"13800138000"}}"#,
+        ),
+        (
+            E::EmployeeInvited {
+                tenant_id: tenant_id(),
+                contact_id: contact_id(),
+                name: name("李雷"),
+                phone: phone("13900139000"),
+            },
+            r#"{"EmployeeInvited":{"tenant_id":"01900000-0000-7000-8000-0000000000a1","contact_id":"01900000-0000-7000-8000-0000000000c1","name":"李雷","phone":"13900139000"}}"#,
+        ),
+        (E::StaffAccessRevoked, r#""StaffAccessRevoked""#),
+    ];
+    check_pinned(cases, stored_type, 3);
+}

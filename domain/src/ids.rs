@@ -56,6 +56,11 @@ id_type!(
     /// A sales order.
     OrderId
 );
+id_type!(
+    /// A staff membership (a person in a tenant); derived from (tenant, phone), see
+    /// `MemberId::for_phone`.
+    MemberId
+);
 
 /// Namespace for ids derived from natural keys (UUID v5), so that the same key always names the
 /// same aggregate and the event store's primary key settles races.
@@ -75,6 +80,17 @@ impl OrderId {
     /// a retry addresses the same aggregate, and two racing retries collide on its first event.
     pub fn for_idempotency_key(tenant: TenantId, contact: ContactId, key: &str) -> Self {
         let name = format!("order/{tenant}/{contact}/{key}");
+        Self(Uuid::new_v5(&DERIVED_ID_NAMESPACE, name.as_bytes()))
+    }
+}
+
+impl MemberId {
+    /// A phone is at most one staff member per tenant: deriving the id from it makes a second
+    /// creation land on the existing membership (refused with `ALREADY_A_MEMBER` while it is
+    /// active), even when two race. Mobile numbers are few enough to be recovered from the id
+    /// by trying them all; only callers who may read the membership's phone anyway see the id.
+    pub fn for_phone(tenant: TenantId, phone: &crate::Phone) -> Self {
+        let name = format!("member/{tenant}/{}", phone.as_str());
         Self(Uuid::new_v5(&DERIVED_ID_NAMESPACE, name.as_bytes()))
     }
 }

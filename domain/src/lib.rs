@@ -1,10 +1,10 @@
-//! Dinghuo's domain: the five aggregates of DESIGN §2, their commands, events and rules, the
+//! Dinghuo's domain: the five aggregates of DESIGN §2 and the staff membership of §4, their commands, events and rules, the
 //! value objects they are made of, and the error codes they refuse with.
 //!
 //! Pure by design: this crate depends on no database, web framework or clock. Ids are made by
 //! the caller; rules that span aggregates ask the [`Lookup`] service.
 //!
-//! Modules: [`tenant`], [`partner`], [`contact`], [`product`], [`order`] (one folder per
+//! Modules: [`tenant`], [`partner`], [`contact`], [`product`], [`order`], [`member`] (one folder per
 //! aggregate), [`values`] (value objects), [`ids`], [`error`], [`lookup`], [`testing`] (an
 //! in-memory lookup for tests). Test-only: `fixtures` (ids and event histories shared by the
 //! aggregates' given/when/then tests) and `event_json` (the pinned JSON of every event).
@@ -17,6 +17,7 @@ mod event_json;
 pub(crate) mod fixtures;
 pub mod ids;
 pub mod lookup;
+pub mod member;
 pub mod order;
 pub mod partner;
 pub mod product;
@@ -25,7 +26,7 @@ pub mod testing;
 pub mod values;
 
 pub use error::{DomainError, ErrorCode, ValidationError};
-pub use ids::{ContactId, OrderId, PartnerId, ProductId, TenantId};
+pub use ids::{ContactId, MemberId, OrderId, PartnerId, ProductId, TenantId};
 pub use lookup::{Found, Lookup, Needs, Scoped, Services, Wanted};
 pub use values::*;
 

@@ -47,7 +47,20 @@ pub struct Claims {
     /// Set when the session may only change its password (`mustChangePassword`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pwd_change: bool,
+    /// A signed-in staff member's membership (`dinghuo_identity::staff`): the person (phone)
+    /// behind the actor, whose other tenants `switchTenant` may move to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mid: Option<Uuid>,
+    /// How the session was signed in (RFC 8176): `"sms"` for an SMS code, `"pwd"` for a
+    /// password. A fresh `"sms"` session may set a password without the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<String>,
 }
+
+/// [`Claims::amr`] of a session signed in with an SMS code.
+pub const SIGNED_IN_BY_CODE: &str = "sms";
+/// [`Claims::amr`] of a session signed in with a password.
+pub const SIGNED_IN_BY_PASSWORD: &str = "pwd";
 
 impl Claims {
     /// The claims of a token for `actor`, issued at `issued_at` (Unix seconds), valid `ttl_secs`.
@@ -66,6 +79,8 @@ impl Claims {
             binding_epoch: None,
             sid: None,
             pwd_change: false,
+            mid: None,
+            amr: None,
         })
     }
 

@@ -210,6 +210,27 @@ pub async fn redeem(
     code: &BindingCode,
     now_ms: i64,
 ) -> IdentityResult<Option<String>> {
+    check(db, slot, code, now_ms, true).await
+}
+
+/// Like [`redeem`], but a right code stays live (its check counts one of its tries): for a
+/// sign-in that must first ask which tenant, and is repeated with the same code.
+pub async fn verify_unspent(
+    db: &Database,
+    slot: Slot<'_>,
+    code: &BindingCode,
+    now_ms: i64,
+) -> IdentityResult<Option<String>> {
+    check(db, slot, code, now_ms, false).await
+}
+
+async fn check(
+    db: &Database,
+    slot: Slot<'_>,
+    code: &BindingCode,
+    now_ms: i64,
+    spend: bool,
+) -> IdentityResult<Option<String>> {
     let typed = code.expose().to_owned();
     let live: Option<LiveCode> = sql::fetch_all(
         db,
@@ -255,6 +276,9 @@ pub async fn redeem(
     let matched = verify_secret(typed, Some(live.code_hash)).await?;
     if counted == 0 || !matched {
         return Ok(None);
+    }
+    if !spend {
+        return Ok(Some(live.contact_id));
     }
     // Single use: of two requests with the right code, only the one that deletes it binds.
     let spent = sql::execute(

@@ -17,6 +17,8 @@
 //!   file of the data directory;
 //! - [`standing`]: whether a contact's token still stands (bound, linked, same binding epoch)
 //!   and whether it may read orders, from committed state, kept a few seconds;
+//! - [`staff`]: staff sign-in: a phone's memberships across tenants, its codes and its
+//!   password;
 //! - [`sessions`]: sign-in sessions, which every signed-in token names and which signing out or
 //!   a password change ends;
 //! - [`sms`]: queuing an SMS that carries a secret, sealed, in the notifications outbox;
@@ -35,6 +37,7 @@ pub mod password;
 pub mod secret;
 pub mod sessions;
 pub mod sms;
+pub mod staff;
 pub mod standing;
 pub mod token;
 pub mod token_error;

@@ -48,6 +48,11 @@ impl PhoneKey {
         Self::of(&format!("{tenant}:{}", phone.as_str()))
     }
 
+    /// `phone` as a tenant's staff member types it to sign in (one person across tenants).
+    pub fn staff(phone: &Phone) -> Self {
+        Self::of(&format!("staff:{}", phone.as_str()))
+    }
+
     fn of(name: &str) -> Self {
         Self(Uuid::new_v5(&PHONE_NAMESPACE, name.as_bytes()).to_string())
     }

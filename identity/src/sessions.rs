@@ -44,6 +44,8 @@ pub enum EndReason {
     PasswordChanged,
     /// The contact's bindings were cleared (removed from its partner).
     Unbound,
+    /// The staff member's access to its tenant was revoked.
+    AccessRevoked,
 }
 
 impl EndReason {
@@ -52,6 +54,7 @@ impl EndReason {
             Self::SignedOut => "SIGNED_OUT",
             Self::PasswordChanged => "PASSWORD_CHANGED",
             Self::Unbound => "UNBOUND",
+            Self::AccessRevoked => "ACCESS_REVOKED",
         }
     }
 }

@@ -17,7 +17,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use uuid::Uuid;
 
-use crate::claims::{Claims, ISSUER};
+use crate::claims::{Claims, ISSUER, SIGNED_IN_BY_CODE, SIGNED_IN_BY_PASSWORD};
 use crate::secret::JwtSecret;
 pub use crate::token_error::TokenError;
 
@@ -105,6 +105,32 @@ impl Tokens {
         self.sign(&claims)
     }
 
+    /// A signed-in staff member's token, valid from now for `ttl`, naming its `session`, its
+    /// membership `member`, and whether it signed in with an SMS code (else a password).
+    pub fn issue_for_staff(
+        &self,
+        actor: &Actor,
+        session: Uuid,
+        member: Uuid,
+        by_code: bool,
+        ttl: Duration,
+    ) -> Result<String, TokenError> {
+        let issued_at =
+            u64::try_from(Utc::now().timestamp()).map_err(|_| TokenError::TimeOutOfRange)?;
+        let method = if by_code {
+            SIGNED_IN_BY_CODE
+        } else {
+            SIGNED_IN_BY_PASSWORD
+        };
+        let claims = Claims {
+            sid: Some(session),
+            mid: Some(member),
+            amr: Some(method.to_owned()),
+            ..Claims::for_actor(actor, issued_at, ttl.as_secs())?
+        };
+        self.sign(&claims)
+    }
+
     /// A token for `actor` as if issued at `issued_at` (tests, and tokens minted for later).
     pub fn issue_at(
         &self,
@@ -161,12 +187,18 @@ impl Tokens {
         let binding_epoch = claims.binding_epoch;
         let session = claims.sid;
         let password_change_only = claims.pwd_change;
+        let member = claims.mid;
+        let signed_in_by_code = claims.amr.as_deref() == Some(SIGNED_IN_BY_CODE);
+        let issued_at = claims.iat;
         Ok(Verified {
             actor: claims.into_actor()?,
             valid_until,
             binding_epoch,
             session,
             password_change_only,
+            member,
+            signed_in_by_code,
+            issued_at,
         })
     }
 
@@ -204,6 +236,12 @@ pub struct Verified {
     pub session: Option<Uuid>,
     /// The session may only change its password (see [`Claims::pwd_change`]).
     pub password_change_only: bool,
+    /// A staff member's membership (see [`Claims::mid`]).
+    pub member: Option<Uuid>,
+    /// The session was signed in with an SMS code (see [`Claims::amr`]).
+    pub signed_in_by_code: bool,
+    /// When the token was issued, seconds since the Unix epoch.
+    pub issued_at: u64,
 }
 
 /// Refuses a token whose header has a `crit` member, whatever its value: it names extensions
@@ -270,6 +308,8 @@ mod tests {
             binding_epoch: None,
             sid: None,
             pwd_change: false,
+            mid: None,
+            amr: None,
         }
     }
 

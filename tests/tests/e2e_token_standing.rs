@@ -304,6 +304,8 @@ on_both_backends! {
             binding_epoch: None,
             sid: None,
             pwd_change: false,
+            mid: None,
+            amr: None,
         };
         let secret = setup.server.jwt_secret();
         let craft = |header: &str, claims: &Claims| {

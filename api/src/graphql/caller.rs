@@ -35,6 +35,11 @@ pub struct Caller {
     pub session: Option<Uuid>,
     /// The session may only change its password: every other operation is `FORBIDDEN`.
     pub password_change_only: bool,
+    /// A signed-in staff member's membership (`None`: not a staff session).
+    pub member: Option<Uuid>,
+    /// The session was signed in with an SMS code at `issued_at` (seconds since the epoch).
+    pub signed_in_by_code: bool,
+    pub issued_at: Option<u64>,
     /// What this caller's commands appended, for reading the writes back without a query.
     pub written: Written,
 }
@@ -48,6 +53,9 @@ impl Caller {
             binding_epoch: verified.and_then(|verified| verified.binding_epoch),
             session: verified.and_then(|verified| verified.session),
             password_change_only: verified.is_some_and(|verified| verified.password_change_only),
+            member: verified.and_then(|verified| verified.member),
+            signed_in_by_code: verified.is_some_and(|verified| verified.signed_in_by_code),
+            issued_at: verified.map(|verified| verified.issued_at),
             request_id,
             client_addr,
             written: Written::default(),

@@ -30,6 +30,10 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Set when the same request may succeed later: after how long to try again.
     pub retry_after: Option<Duration>,
+    /// One more extension the client needs to act on the error (`memberships` of
+    /// `TENANT_CHOICE_REQUIRED`).
+    /// Boxed: rare, and it keeps every `Result<_, ApiError>` small.
+    pub detail: Option<Box<(&'static str, async_graphql::Value)>>,
 }
 
 impl ApiError {
@@ -44,7 +48,14 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after,
+            detail: None,
         }
+    }
+
+    /// The same error with the extension `name` set to `value`.
+    pub fn with_detail(mut self, name: &'static str, value: async_graphql::Value) -> Self {
+        self.detail = Some(Box::new((name, value)));
+        self
     }
 
     pub fn unauthenticated() -> Self {
@@ -173,6 +184,7 @@ impl From<ApiError> for async_graphql::Error {
             message,
             field,
             retry_after,
+            detail,
         } = error;
         async_graphql::Error::new(message).extend_with(|_, extensions| {
             extensions.set("code", code.as_str());
@@ -185,6 +197,10 @@ impl From<ApiError> for async_graphql::Error {
                     "retryAfterMs",
                     u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 );
+            }
+            if let Some(detail) = &detail {
+                let (name, value) = detail.as_ref();
+                extensions.set(*name, value.clone());
             }
         })
     }

@@ -6,6 +6,7 @@
 //! against committed state. A command that loses the race for its stream is re-run on fresh state.
 
 mod contact;
+mod member;
 mod order;
 mod partner;
 mod product;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use cqrs_es::Aggregate;
 use dinghuo_domain::contact::Contact;
+use dinghuo_domain::member::Member;
 use dinghuo_domain::order::Order;
 use dinghuo_domain::partner::Partner;
 use dinghuo_domain::product::Product;
@@ -28,6 +30,9 @@ use dinghuo_store::Database;
 pub use self::contact::{
     AddPartnerContactInput, BindContactInput, RecordContactInput, RemovePartnerContactInput,
     RestrictContactPermissionsInput, UpdateContactInput,
+};
+pub use self::member::{
+    CreateTenantAdminInput, InviteEmployeeInput, MemberRef, RevokeStaffAccessInput,
 };
 pub use self::order::{
     CancelOrderInput, ConfirmOrderInput, OrderLineInput, ReceiveOrderInput, RejectOrderInput,
@@ -57,6 +62,7 @@ pub struct Commands {
     contacts: AggregateStore<Contact>,
     products: AggregateStore<Product>,
     orders: AggregateStore<Order>,
+    members: AggregateStore<Member>,
     lookup: Arc<EventStoreLookup>,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
@@ -76,6 +82,7 @@ impl Commands {
             contacts: AggregateStore::new(&db),
             products: AggregateStore::new(&db),
             orders: AggregateStore::new(&db),
+            members: AggregateStore::new(&db),
             lookup,
             db,
             retry: RetryPolicy::default(),
@@ -140,6 +147,9 @@ impl Commands {
     }
     pub fn tenants(&self) -> &AggregateStore<Tenant> {
         &self.tenants
+    }
+    pub fn members(&self) -> &AggregateStore<Member> {
+        &self.members
     }
 
     /// Executes `command` on aggregate `id` of `store`, with retries on a lost race, and logs

@@ -2,6 +2,7 @@
 
 mod contacts;
 pub(crate) mod event;
+mod members;
 mod onboarding;
 mod orders;
 mod partners;
@@ -12,6 +13,7 @@ mod tenants;
 use std::sync::Arc;
 
 pub use contacts::ContactsProjection;
+pub use members::MembersProjection;
 pub use onboarding::OnboardingProjection;
 pub use orders::{sales_day, OrdersProjection};
 pub use partners::PartnersProjection;
@@ -40,6 +42,7 @@ fn with_reactor(reactor: NotificationsReactor) -> Vec<Arc<dyn Projection>> {
         Arc::new(OrdersProjection),
         Arc::new(PartnersProjection),
         Arc::new(ContactsProjection),
+        Arc::new(MembersProjection),
         Arc::new(OnboardingProjection),
         // A reactor (never rebuilt): the SMS outbox.
         Arc::new(reactor),

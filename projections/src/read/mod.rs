@@ -9,6 +9,7 @@
 //! - [`orders`]: `rm_orders` and `rm_order_lines`;
 //! - [`partners`]: `rm_partners`, customers and partner enterprises;
 //! - [`contacts`]: `rm_contacts` and their links, `rm_partner_contacts`;
+//! - [`members`]: `rm_members`, the tenants' staff who sign in as themselves;
 //! - [`products`]: `rm_products`, the catalog;
 //! - [`tenants`]: `rm_tenants` and their WeChat accounts and menus;
 //! - [`analytics`]: `rm_sales_daily` and `rm_onboarding_partners`;
@@ -16,6 +17,7 @@
 
 pub mod analytics;
 pub mod contacts;
+pub mod members;
 pub mod notifications;
 pub mod orders;
 pub mod page;

@@ -6,6 +6,7 @@ mod contact;
 mod order;
 mod partner;
 mod product;
+mod staff;
 mod tenant;
 
 use async_graphql::MergedObject;
@@ -18,4 +19,5 @@ pub struct MutationRoot(
     partner::PartnerMutations,
     contact::ContactMutations,
     product::ProductMutations,
+    staff::StaffMutations,
 );

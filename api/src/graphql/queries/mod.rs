@@ -8,6 +8,7 @@ mod orders;
 pub mod paging;
 mod partners;
 mod products;
+mod staff;
 mod tenant;
 mod viewer;
 
@@ -24,4 +25,5 @@ pub struct QueryRoot(
     partners::PartnerQueries,
     contacts::ContactQueries,
     products::ProductQueries,
+    staff::StaffQueries,
 );

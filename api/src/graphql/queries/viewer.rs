@@ -1,13 +1,20 @@
-//! `viewer`: who the token says the caller is.
+//! `viewer`: who the token says the caller is, and for a signed-in staff member the tenants it
+//! may act in.
 
-use async_graphql::{Context, Object, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, Object, SimpleObject, ID};
+use dinghuo_domain::MemberId;
+use dinghuo_identity::staff;
+use uuid::Uuid;
 
 use crate::graphql::caller;
+use crate::graphql::error::ApiResult;
+use crate::graphql::types::Membership;
 
 #[derive(Default)]
 pub struct ViewerQuery;
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Viewer {
     /// The actor's id (for employees and contacts, the contact id).
     pub id: ID,
@@ -17,6 +24,26 @@ pub struct Viewer {
     pub tenant_id: Option<ID>,
     /// The session may only change its password (`changePassword`) until it does.
     pub must_change_password: bool,
+    #[graphql(skip)]
+    member: Option<Uuid>,
+}
+
+#[ComplexObject]
+impl Viewer {
+    /// For a signed-in staff member: every tenant its phone is active staff of (`switchTenant`
+    /// moves to another). Empty for every other caller, and for tokens of `dinghuo token`.
+    async fn memberships(&self, ctx: &Context<'_>) -> ApiResult<Vec<Membership>> {
+        let Some(member) = self.member else {
+            return Ok(Vec::new());
+        };
+        let (_, state) = caller::of(ctx);
+        let loader = state.commands.members().loader();
+        let Some(phone) = staff::phone_of(loader, MemberId::from_uuid(member)).await? else {
+            return Ok(Vec::new());
+        };
+        let memberships = staff::memberships(state.db(), loader, &phone).await?;
+        Ok(memberships.iter().map(Membership::from).collect())
+    }
 }
 
 #[Object]
@@ -30,6 +57,7 @@ impl ViewerQuery {
             role: actor.role.as_str().to_owned(),
             tenant_id: actor.tenant_id.map(|tenant| ID(tenant.to_string())),
             must_change_password: caller.password_change_only,
+            member: caller.member,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod apps;
 pub mod contact;
+pub mod member;
 pub mod money;
 pub mod order;
 pub mod partner;
@@ -9,6 +10,7 @@ pub mod product;
 pub mod tenant;
 
 pub use contact::Contact;
+pub use member::{Membership, StaffMember};
 pub use money::Money;
 pub use order::{Order, OrderLine, OrderStatus};
 pub use partner::Partner;
