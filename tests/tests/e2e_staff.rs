@@ -411,8 +411,6 @@ on_both_backends! {
             .expect("a contact id")
             .to_owned();
         assert_refused(&test, server, Some(admin), &invite, json!({"c": no_phone}), "CONTACT_HAS_NO_PHONE").await;
-        // A their-side contact is a partner's staff, not the tenant's.
-        assert_refused(&test, server, Some(admin), &invite, json!({"c": office.world.contact.to_string()}), "INVALID_STATE").await;
         assert_refused(&test, server, Some(admin), &invite, json!({"c": uuid::Uuid::now_v7().to_string()}), "NOT_FOUND").await;
 
         // Wrong roles.
@@ -450,6 +448,51 @@ on_both_backends! {
         assert_refused(&test, server, Some(admin), &revoke, json!({"m": id(&employee_member)}), "INVALID_STATE").await;
         // The admin is still an admin after all that.
         assert_eq!(staff::viewer(server, admin).await["role"], "admin");
+        // A their-side contact is a partner's staff, not the tenant's.
+        assert_refused(&test, server, Some(admin), &invite, json!({"c": office.world.contact.to_string()}), "INVALID_STATE").await;
+        office.server.stop().await;
+    }
+
+    async fn racing_adds_of_one_phone_make_one_member(test) {
+        let office = office(&test, &[]).await;
+        let server = &office.server;
+        let create = format!(
+            "mutation($t: ID!, $p: String!) {{ createTenantAdmin(input: {{tenantId: $t, name: \"Li Si\", phone: $p}}) {{ member {{ {} }} }} }}",
+            staff::MEMBER_FIELDS
+        );
+        let variables = json!({"t": office.tenant(), "p": "13900000007"});
+        let answers = futures::future::join_all(
+            (0..6).map(|_| server.graphql(Some(&office.operator), &create, variables.clone())),
+        )
+        .await;
+        let created: Vec<&Value> = answers.iter().filter(|a| a.get("errors").is_none()).collect();
+        assert_eq!(created.len(), 1, "{answers:#?}");
+        for answer in answers.iter().filter(|a| a.get("errors").is_some()) {
+            assert_eq!(staff::code_of(&staff::error_of(&create, answer)), "ALREADY_A_MEMBER", "{answer:#}");
+        }
+        let member = &created[0]["data"]["createTenantAdmin"]["member"];
+        assert!(member.is_object(), "the payload shows the new admin: {answers:#?}");
+        let member = id(member);
+        assert_eq!(test.stream("Member", &member).await.len(), 1, "one TenantAdminCreated");
+
+        // Two employees recorded with one phone, invited at once: one of them becomes staff.
+        let first = staff::record_employee(server, &office.admin.token, "Twin One", "13900000008").await;
+        let second = staff::record_employee(server, &office.admin.token, "Twin Two", "13900000008").await;
+        let invite = staff::invite_query();
+        let answers = futures::future::join_all(
+            [&first, &second, &first, &second]
+                .map(|contact| server.graphql(Some(&office.admin.token), &invite, json!({"c": contact}))),
+        )
+        .await;
+        let invited: Vec<&Value> = answers.iter().filter(|a| a.get("errors").is_none()).collect();
+        assert_eq!(invited.len(), 1, "{answers:#?}");
+        for answer in answers.iter().filter(|a| a.get("errors").is_some()) {
+            assert_eq!(staff::code_of(&staff::error_of(&invite, answer)), "ALREADY_A_MEMBER", "{answer:#}");
+        }
+        let member = &invited[0]["data"]["inviteEmployee"]["member"];
+        assert!(member.is_object(), "the payload shows the new employee: {answers:#?}");
+        let member = id(member);
+        assert_eq!(test.stream("Member", &member).await.len(), 1, "one EmployeeInvited");
         office.server.stop().await;
     }
 
@@ -473,6 +516,10 @@ on_both_backends! {
         let employee_b = staff::invite_employee(server, &b_admin, &b_contact).await;
 
         let code = staff::request_code(server, &test.db, None, PHONE).await;
+        // A wrong code learns nothing of the person's tenants.
+        let wrong = refused_sign_in(server, None, PHONE, Some(&staff::wrong_code(&code)), None, None).await;
+        assert_eq!(staff::code_of(&wrong), "UNAUTHENTICATED", "{wrong:#}");
+        assert!(wrong["extensions"]["memberships"].is_null(), "{wrong:#}");
         let choice = refused_sign_in(server, None, PHONE, Some(&code), None, None).await;
         assert_eq!(staff::code_of(&choice), "TENANT_CHOICE_REQUIRED", "{choice:#}");
         let offered = &choice["extensions"]["memberships"];
@@ -517,8 +564,8 @@ on_both_backends! {
 
         // No membership, no way in: not by switching, not by signing in.
         let switch = format!("mutation($t: ID!) {{ switchTenant(input: {{tenantId: $t}}) {{ {} }} }}", staff::SIGN_IN_FIELDS);
-        let response = server.graphql(Some(&in_b.token), &switch, json!({"t": c})).await;
-        staff::error_of(&switch, &response);
+        // (`NOT_FOUND`, as the schema documents it.)
+        assert_refused(&test, server, Some(&in_b.token), &switch, json!({"t": c}), "NOT_FOUND").await;
         let code = staff::request_code(server, &test.db, None, PHONE).await;
         assert_eq!(
             sign_in_code(server, None, PHONE, Some(&code), None, Some(&c)).await,
@@ -535,6 +582,29 @@ on_both_backends! {
         let by_password = staff::sign_in_with_password(server, PHONE, "a quiet harbour at dawn", Some(&b)).await;
         assert_eq!(id(by_password.member()), id(&employee_b), "{:#}", by_password.payload);
         assert_eq!(by_password.payload["hasPassword"], true, "{:#}", by_password.payload);
+
+        // Once tenant B revokes it, the person has one tenant left: no choice to make, and
+        // nothing of B is offered any more.
+        server.ok(Some(&b_admin), &staff::revoke_query(), json!({"m": id(&employee_b)})).await;
+        assert_eq!(refused_code(server, &by_password.token).await.as_deref(), Some("UNAUTHENTICATED"));
+        let only_a = staff::sign_in_with_password(server, PHONE, "a quiet harbour at dawn", None).await;
+        assert_eq!(id(only_a.member()), id(&admin_a), "{:#}", only_a.payload);
+        assert_eq!(
+            tenants_and_roles(&only_a.payload["memberships"]),
+            BTreeSet::from([(a.clone(), "ADMIN".to_owned())]),
+            "{:#}",
+            only_a.payload
+        );
+        assert_eq!(
+            tenants_and_roles(&staff::viewer(server, &only_a.token).await["memberships"]).len(),
+            1
+        );
+        assert_eq!(
+            sign_in_code(server, None, PHONE, None, Some("a quiet harbour at dawn"), Some(&b)).await,
+            "UNAUTHENTICATED",
+            "a revoked membership's tenant"
+        );
+        assert_refused(&test, server, Some(&only_a.token), &switch, json!({"t": b}), "NOT_FOUND").await;
         office.server.stop().await;
     }
 
@@ -688,7 +758,11 @@ on_both_backends! {
         let response = server
             .graphql(Some(&by_password.token), staff::SET_PASSWORD, json!({"n": "another fine passphrase"}))
             .await;
-        staff::error_of(staff::SET_PASSWORD, &response);
+        let error = staff::error_of(staff::SET_PASSWORD, &response);
+        assert!(
+            ["VALIDATION", "UNAUTHENTICATED", "FORBIDDEN"].contains(&staff::code_of(&error)),
+            "without the current password: {error:#}"
+        );
         let response = server
             .graphql(
                 Some(&by_password.token),
@@ -696,7 +770,11 @@ on_both_backends! {
                 json!({"n": "another fine passphrase", "c": "not the current one"}),
             )
             .await;
-        staff::error_of(staff::SET_PASSWORD, &response);
+        let error = staff::error_of(staff::SET_PASSWORD, &response);
+        assert!(
+            ["VALIDATION", "UNAUTHENTICATED"].contains(&staff::code_of(&error)),
+            "with a wrong current password: {error:#}"
+        );
         assert_eq!(refused_code(server, &by_password.token).await, None);
         let second = staff::set_password(
             server,
@@ -720,6 +798,11 @@ on_both_backends! {
         staff::forget_attempts(&test.db).await;
         let by_code = staff::sign_in_with_a_code(server, &test.db, None, ADMIN_PHONE, None).await;
         assert_eq!(by_code.payload["hasPassword"], true, "{:#}", by_code.payload);
+        // Forgot it: a fresh code sign-in sets a new one without the current one.
+        let third = staff::set_password(server, &by_code.token, "a third fine passphrase", None).await;
+        assert_eq!(refused_code(server, &second).await.as_deref(), Some("UNAUTHENTICATED"));
+        assert_eq!(refused_code(server, &third).await, None);
+        staff::sign_in_with_password(server, ADMIN_PHONE, "a third fine passphrase", None).await;
 
         // Contacts have their own password (`changePassword`).
         let contact = server.token(&office.world.contact_actor());
@@ -782,6 +865,76 @@ on_both_backends! {
         let back = staff::sign_in_with_a_code(server, &test.db, None, "13900000002", None).await;
         assert_eq!(staff::viewer(server, &back.token).await["id"], contact.as_str());
         assert_eq!(refused_code(server, &employee.token).await.as_deref(), Some("UNAUTHENTICATED"));
+        office.server.stop().await;
+    }
+
+    async fn the_operator_revokes_an_admin_who_may_be_created_again(test) {
+        let office = office(&test, &[]).await;
+        let server = &office.server;
+        let second = staff::create_tenant_admin(server, &office.operator, office.world.tenant, "Li Si", "13900000005").await;
+        let li_si = staff::sign_in_with_a_code(server, &test.db, None, "13900000005", None).await;
+        let revoke = staff::revoke_query();
+        // The operator names the tenant.
+        assert_refused(&test, server, Some(&office.operator), &revoke, json!({"m": id(&second)}), "VALIDATION").await;
+        let data = server
+            .ok(Some(&office.operator), &revoke, json!({"m": id(&second), "t": office.tenant()}))
+            .await;
+        assert_eq!(data["revokeStaffAccess"]["member"]["status"], "REVOKED", "{data:#}");
+        assert_eq!(refused_code(server, &li_si.token).await.as_deref(), Some("UNAUTHENTICATED"));
+        assert_eq!(
+            listed_members(server, &office.admin.token, Some("REVOKED")).await,
+            BTreeSet::from([(id(&second), "REVOKED".to_owned())])
+        );
+
+        // Created again: the same membership, active, and the person signs in.
+        let again = staff::create_tenant_admin(server, &office.operator, office.world.tenant, "Li Si", "139 0000 0005").await;
+        assert_eq!(id(&again), id(&second), "{again:#}");
+        assert_eq!(again["status"], "ACTIVE", "{again:#}");
+        staff::forget_attempts(&test.db).await;
+        let li_si = staff::sign_in_with_a_code(server, &test.db, None, "13900000005", None).await;
+        // One admin revokes another (never itself).
+        let data = server
+            .ok(Some(&li_si.token), &revoke, json!({"m": id(&office.admin_member)}))
+            .await;
+        assert_eq!(data["revokeStaffAccess"]["member"]["status"], "REVOKED", "{data:#}");
+        assert_eq!(refused_code(server, &office.admin.token).await.as_deref(), Some("UNAUTHENTICATED"));
+        assert_eq!(refused_code(server, &li_si.token).await, None);
+        office.server.stop().await;
+    }
+
+    async fn one_address_is_bounded_in_wrong_guesses_and_in_code_requests(test) {
+        // Per client address: 100 wrong guesses per 15 minutes and 150 code requests per hour,
+        // whatever the phones (each phone within its own limits).
+        const GUESSER: &str = "203.0.113.9";
+        let office = office(&test, &["--trusted-proxy-hops", "1"]).await;
+        let server = &office.server;
+        for n in 0..100 {
+            let phone = format!("1350000{n:04}");
+            assert_eq!(
+                sign_in_code(server, Some(GUESSER), &phone, Some("000000"), None, None).await,
+                "UNAUTHENTICATED",
+                "wrong guess {n} from one address"
+            );
+        }
+        let limited = refused_sign_in(server, Some(GUESSER), "13500009999", Some("000000"), None, None).await;
+        assert_eq!(staff::code_of(&limited), "RATE_LIMITED", "the 101st wrong guess: {limited:#}");
+        // Another address is not held back.
+        assert_eq!(
+            sign_in_code(server, Some("203.0.113.10"), "13500009999", Some("000000"), None, None).await,
+            "UNAUTHENTICATED"
+        );
+
+        let query = "mutation($p: String!) { requestSignInCode(input: {phone: $p}) { accepted } }";
+        for n in 0..150 {
+            let phone = format!("1360000{n:04}");
+            let response = staff::graphql_from(server, Some(GUESSER), None, query, json!({"p": phone})).await;
+            staff::data_of(query, response);
+        }
+        let response = staff::graphql_from(server, Some(GUESSER), None, query, json!({"p": "13600009999"})).await;
+        let limited = staff::error_of(query, &response);
+        assert_eq!(staff::code_of(&limited), "RATE_LIMITED", "the 151st code request: {limited:#}");
+        // Another address still asks for codes, and its staff sign in.
+        staff::sign_in_with_a_code(server, &test.db, Some("203.0.113.10"), ADMIN_PHONE, None).await;
         office.server.stop().await;
     }
 
@@ -885,16 +1038,33 @@ on_both_backends! {
             active(&[&office.admin_member, &employee_a])
         );
         assert!(listed_members(server, &office.admin.token, Some("REVOKED")).await.is_empty());
+        // A page at a time, each member once.
+        let page = "query($a: String) { staffMembers(first: 1, after: $a) { edges { node { id } } pageInfo { hasNextPage endCursor } } }";
+        let first = server.ok(Some(&office.admin.token), page, json!({})).await;
+        assert_eq!(first["staffMembers"]["pageInfo"]["hasNextPage"], true, "{first:#}");
+        let second = server
+            .ok(Some(&office.admin.token), page, json!({"a": first["staffMembers"]["pageInfo"]["endCursor"]}))
+            .await;
+        assert_eq!(second["staffMembers"]["pageInfo"]["hasNextPage"], false, "{second:#}");
+        let paged: BTreeSet<String> = staff::node_ids(&first["staffMembers"])
+            .into_iter()
+            .chain(staff::node_ids(&second["staffMembers"]))
+            .collect();
+        assert_eq!(paged, BTreeSet::from([id(&office.admin_member), id(&employee_a)]));
         assert_eq!(listed_members(server, &b.token, None).await, active(&[&admin_b, &employee_b]));
 
         // Tenant B's members and contacts do not exist for A's admin.
         let revoke = staff::revoke_query();
         for member in [&admin_b, &employee_b] {
             assert_refused(&test, server, Some(&office.admin.token), &revoke, json!({"m": id(member)}), "NOT_FOUND").await;
+            // Naming tenant B changes nothing: an admin acts in its own tenant only.
+            let before = test.event_count().await;
             let response = server
                 .graphql(Some(&office.admin.token), &revoke, json!({"m": id(member), "t": b_world.tenant.to_string()}))
                 .await;
-            staff::error_of(&revoke, &response);
+            let error = staff::error_of(&revoke, &response);
+            assert!(["FORBIDDEN", "NOT_FOUND"].contains(&staff::code_of(&error)), "{error:#}");
+            assert_eq!(test.event_count().await, before);
         }
         assert_refused(&test, server, Some(&office.admin.token), &staff::invite_query(), json!({"c": b_contact}), "NOT_FOUND").await;
         assert_eq!(listed_members(server, &b.token, None).await, active(&[&admin_b, &employee_b]));
@@ -904,10 +1074,12 @@ on_both_backends! {
             .await;
         assert!(data["partner"].is_null(), "{data:#}");
         let switch = format!("mutation($t: ID!) {{ switchTenant(input: {{tenantId: $t}}) {{ {} }} }}", staff::SIGN_IN_FIELDS);
-        let response = server
-            .graphql(Some(&office.admin.token), &switch, json!({"t": b_world.tenant.to_string()}))
-            .await;
-        staff::error_of(&switch, &response);
+        assert_refused(&test, server, Some(&office.admin.token), &switch, json!({"t": b_world.tenant.to_string()}), "NOT_FOUND").await;
+        // Only staff sessions have memberships.
+        for token in [server.token(&office.world.contact_actor()), server.token(&office.world.admin)] {
+            let viewer = staff::viewer(server, &token).await;
+            assert_eq!(viewer["memberships"], json!([]), "{viewer:#}");
+        }
 
         // An employee manages no staff; a contact is no staff at all.
         assert_refused(&test, server, Some(&employee.token), STAFF_MEMBERS, json!({}), "FORBIDDEN").await;
