@@ -377,6 +377,35 @@ pub async fn forget_attempts(db: &Database) {
         .expect("forget the limiter's attempts");
 }
 
+/// Moves every attempt the limiter counted `by` into the past, as if that much time had passed
+/// (the limits' windows, not the codes' lives).
+pub async fn age_attempts(db: &Database, by: Duration) {
+    let by = i64::try_from(by.as_millis()).expect("a short time");
+    sql::execute(
+        db,
+        "UPDATE auth_attempts SET attempted_at_ms = attempted_at_ms - $1",
+        &[by.into()],
+    )
+    .await
+    .expect("age the limiter's attempts");
+}
+
+/// Moves the code carried by the SMS `message_id` `by` into the past, as if it had been issued
+/// that much earlier. (Codes live in `binding_codes`, under the staff scope.)
+pub async fn age_code(db: &Database, message_id: &str, by: Duration) {
+    let by = i64::try_from(by.as_millis()).expect("a short time");
+    let aged = sql::execute(
+        db,
+        "UPDATE binding_codes SET created_at_ms = created_at_ms - $1,
+                                  expires_at_ms = expires_at_ms - $1
+          WHERE message_id = $2",
+        &[by.into(), message_id.into()],
+    )
+    .await
+    .expect("age a code");
+    assert_eq!(aged, 1, "one code was sent by {message_id}");
+}
+
 /// Polls `query` until `done` holds of its data, or panics after [`ws::PATIENCE`]: for reads of
 /// what the command layer wrote under the server (its projections catch up on their own).
 pub async fn eventually(

@@ -8,10 +8,12 @@
 //! Every refusal here also checks that the event log did not grow.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use dinghuo_commands::{
     Commands, OrderLineInput, RecordContactInput, RegisterTenantInput, SubmitOrderInput,
 };
+use dinghuo_store::sql;
 use dinghuo_tests::server::TestServer;
 use dinghuo_tests::staff::{self, SignedIn};
 use dinghuo_tests::{on_both_backends, ws, TestDb, World};
@@ -446,6 +448,19 @@ on_both_backends! {
         assert_eq!(revoked["revokeStaffAccess"]["member"]["status"], "REVOKED", "{revoked:#}");
         assert!(revoked["revokeStaffAccess"]["member"]["revokedAt"].is_string(), "{revoked:#}");
         assert_refused(&test, server, Some(admin), &revoke, json!({"m": id(&employee_member)}), "INVALID_STATE").await;
+        // Malformed input names its field.
+        for (variables, field) in [
+            (json!({"t": office.tenant(), "p": "12345"}), "phone"),
+            (json!({"t": "not-a-tenant", "p": "13900000006"}), "tenantId"),
+        ] {
+            let error = assert_refused(&test, server, Some(operator), &create, variables, "VALIDATION").await;
+            assert_eq!(error["extensions"]["field"], field, "{error:#}");
+        }
+        let error = assert_refused(&test, server, Some(admin), &invite, json!({"c": "not-a-contact"}), "VALIDATION").await;
+        assert_eq!(error["extensions"]["field"], "contactId", "{error:#}");
+        let error = assert_refused(&test, server, Some(admin), &revoke, json!({"m": "not-a-member"}), "VALIDATION").await;
+        assert_eq!(error["extensions"]["field"], "memberId", "{error:#}");
+
         // The admin is still an admin after all that.
         assert_eq!(staff::viewer(server, admin).await["role"], "admin");
         // A their-side contact is a partner's staff, not the tenant's.
@@ -688,7 +703,20 @@ on_both_backends! {
         // A new request replaces the previous code.
         staff::forget_attempts(&test.db).await;
         let first = staff::request_code(server, &test.db, None, "13900000003").await;
+        let (first_message, _) = staff::latest_code_message(&test.db, "13900000003")
+            .await
+            .expect("the first code's SMS");
         let second = staff::request_code(server, &test.db, None, "13900000003").await;
+        let (first_secret,): (Option<String>,) = sql::fetch_all(
+            &test.db,
+            "SELECT secret FROM notification_outbox WHERE message_id = $1",
+            &[first_message.as_str().into()],
+        )
+        .await
+        .expect("read the outbox")
+        .pop()
+        .expect("the first code's SMS");
+        assert_eq!(first_secret, None, "the replaced code's SMS keeps no secret");
         if first != second {
             assert_eq!(
                 sign_in_code(server, None, "13900000003", Some(&first), None, None).await,
@@ -722,6 +750,52 @@ on_both_backends! {
         }
         let error = refused_sign_in(server, None, "13900000002", Some(&code), None, None).await;
         assert_eq!(staff::code_of(&error), "RATE_LIMITED", "{error:#}");
+        office.server.stop().await;
+    }
+
+    async fn a_code_lives_ten_minutes_and_a_phone_gets_five_an_hour(test) {
+        const PHONE: &str = "13900000002";
+        let office = office(&test, &[]).await;
+        let server = &office.server;
+        office.employee("Employee Two", PHONE, None).await;
+        let latest = |db| async move {
+            staff::latest_code_message(db, PHONE).await.expect("a code's SMS").0
+        };
+
+        // Nine minutes old, a code still signs in; ten, it does not.
+        let code = staff::request_code(server, &test.db, None, PHONE).await;
+        staff::age_code(&test.db, &latest(&test.db).await, Duration::from_secs(9 * 60)).await;
+        staff::sign_in_with(server, None, PHONE, &code, None).await;
+        let code = staff::request_code(server, &test.db, None, PHONE).await;
+        staff::age_code(&test.db, &latest(&test.db).await, Duration::from_secs(10 * 60 + 1)).await;
+        assert_eq!(
+            sign_in_code(server, None, PHONE, Some(&code), None, None).await,
+            "UNAUTHENTICATED",
+            "a code ten minutes old"
+        );
+
+        // Five codes an hour: past the quarter hour of the guesses, the sixth request is still
+        // refused (while a guess is not), and after the hour it is sent. (Everything above is
+        // first moved a quarter hour back, out of the guesses' window but within the hour.)
+        staff::age_attempts(&test.db, Duration::from_secs(16 * 60)).await;
+        let sent = staff::code_messages(&test.db, PHONE).await;
+        assert!(sent <= 5, "{sent} codes asked for already");
+        for _ in sent..5 {
+            staff::request_code_only(server, None, PHONE).await;
+        }
+        staff::age_attempts(&test.db, Duration::from_secs(20 * 60)).await;
+        let query = "mutation($p: String!) { requestSignInCode(input: {phone: $p}) { accepted } }";
+        let response = server.graphql(None, query, json!({"p": PHONE})).await;
+        let limited = staff::error_of(query, &response);
+        assert_eq!(staff::code_of(&limited), "RATE_LIMITED", "the sixth code within the hour: {limited:#}");
+        assert_eq!(staff::code_messages(&test.db, PHONE).await, 5, "no sixth SMS");
+        assert_eq!(
+            sign_in_code(server, None, PHONE, Some("000000"), None, None).await,
+            "UNAUTHENTICATED",
+            "a guess past the quarter hour"
+        );
+        staff::age_attempts(&test.db, Duration::from_secs(45 * 60)).await;
+        staff::sign_in_with_a_code(server, &test.db, None, PHONE, None).await;
         office.server.stop().await;
     }
 
