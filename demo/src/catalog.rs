@@ -4,6 +4,10 @@
 /// The upstream enterprise the demo loads.
 pub const TENANT_NAME: &str = "杭州味道食品有限公司";
 pub const TENANT_NAME_EN: &str = "Hangzhou Weidao Foods";
+/// The demo tenant's admin, who signs in with this phone (`requestSignInCode`, `signIn`).
+pub const ADMIN_NAME: &str = "沈慧";
+/// A fixed number, so that the README can name it; no dealer or employee uses it.
+pub const ADMIN_PHONE: &str = "13900000001";
 /// Its WeChat service account (the app id is drawn from the seeded RNG).
 pub const WECHAT_ACCOUNT_NAME: &str = "味道食品订货服务号";
 pub const WECHAT_URL_BUTTON: (&str, &str) = ("新品推荐", "https://www.weidao-foods.cn/new");

@@ -7,10 +7,11 @@ use std::collections::HashSet;
 
 use dinghuo_commands::{
     Actor, AddPartnerContactInput, AddPartnerInput, AppAssignmentInput, AppInput, BindContactInput,
-    BindWechatAccountInput, Commands, EnableInterconnectInput, ListProductInput, MenuButtonInput,
-    MoneyInput, PartnerRefInput, PublishWechatMenuInput, PurchaseAppInput, RecordContactInput,
-    RecordCustomerInput, RegisterTenantInput, RequestContext, RestrictContactPermissionsInput,
-    Role, SetFunctionPermissionsInput,
+    BindWechatAccountInput, Commands, CreateTenantAdminInput, EnableInterconnectInput,
+    InviteEmployeeInput, ListProductInput, MenuButtonInput, MoneyInput, PartnerRefInput,
+    PublishWechatMenuInput, PurchaseAppInput, RecordContactInput, RecordCustomerInput,
+    RegisterTenantInput, RequestContext, RestrictContactPermissionsInput, Role,
+    SetFunctionPermissionsInput,
 };
 use dinghuo_domain::{Channel, ContactId, PartnerId, PartnerMode, Side, TenantId};
 use indicatif::ProgressBar;
@@ -45,7 +46,7 @@ const THEIR_SIDE_CONTACTS: usize = {
 // Every invited person has a sample name.
 const _: () = assert!(PEOPLE.len() == THEIR_SIDE_CONTACTS + catalog::EMPLOYEES);
 /// Progress-bar steps of the loading (orders come on top).
-pub const STEPS: u64 = (7
+pub const STEPS: u64 = (8
     + PRODUCTS.len()
     + DEALERS.len()
     + catalog::PARTNERS
@@ -64,8 +65,11 @@ pub async fn tenant(
     let tenant = register_tenant(commands, operator, catalog::TENANT_NAME, true).await?;
     progress.inc(3);
 
+    progress.set_message("creating the admin");
+    let admin = create_admin(commands, operator, tenant).await?;
+    progress.inc(1);
+
     progress.set_message("configuring ordering");
-    let admin = Actor::in_tenant(Uuid::now_v7(), Role::Admin, tenant);
     let mut world = World {
         tenant,
         operator,
@@ -96,6 +100,27 @@ pub async fn tenant(
     restrict_one_contact(commands, &mut world).await?;
     progress.inc(1);
     Ok(world)
+}
+
+/// The operator makes the tenant's admin a person who signs in with its phone; the admin acts
+/// as its membership.
+async fn create_admin(
+    commands: &Commands,
+    operator: Actor,
+    tenant: TenantId,
+) -> Result<Actor, DemoError> {
+    let admin = commands
+        .create_tenant_admin(
+            &RequestContext::new(operator),
+            CreateTenantAdminInput {
+                tenant_id: tenant.to_string(),
+                name: catalog::ADMIN_NAME.to_owned(),
+                phone: catalog::ADMIN_PHONE.to_owned(),
+            },
+        )
+        .await
+        .step(|| "creating the tenant's admin".to_owned())?;
+    Ok(Actor::in_tenant(admin.id.as_uuid(), Role::Admin, tenant))
 }
 
 /// The operator registers a tenant and sells it the ordering app; `interconnect` also switches
@@ -468,6 +493,18 @@ async fn add_employees(
                 .await
                 .step(|| format!("linking employee {name} to {}", p.name))?;
         }
+        // Every employee but the last may sign in as itself (the last is recorded only).
+        if e + 1 < names.len() {
+            commands
+                .invite_employee(
+                    &world.admin_ctx(),
+                    InviteEmployeeInput {
+                        contact_id: id.to_string(),
+                    },
+                )
+                .await
+                .step(|| format!("inviting employee {name} to sign in"))?;
+        }
         world.employees.push(Employee {
             id,
             name,
@@ -529,7 +566,7 @@ impl Phones {
                 .copied()
                 .unwrap_or("138");
             let phone = format!("{prefix}{:08}", rng.gen_range(0..100_000_000u32));
-            let taken = DEALERS.iter().any(|d| d.phone == phone);
+            let taken = DEALERS.iter().any(|d| d.phone == phone) || phone == catalog::ADMIN_PHONE;
             if !taken && self.0.insert(phone.clone()) {
                 return phone;
             }

@@ -47,6 +47,9 @@ pub const PARTNER_LINKS: usize = 20;
 /// Counted for a tenant's bound WeChat official accounts (a brand has a few; no domain maximum).
 pub const WECHAT_ACCOUNTS: usize = 10;
 
+/// The tenants one person may be staff of, as a sign-in lists them (`memberships`).
+pub const MEMBERSHIPS: usize = dinghuo_projections::read::members::MAX_MEMBERSHIPS;
+
 /// A connection: its selection counted once per node of a full page.
 pub fn page(first: Option<i32>, child_complexity: usize) -> usize {
     let page = first.map_or(DEFAULT_PAGE, |n| {

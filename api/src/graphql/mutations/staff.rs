@@ -108,6 +108,9 @@ pub struct SignInPayload {
     /// The membership signed in to.
     pub member: StaffMember,
     /// Every tenant the person may act in (`switchTenant`).
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(crate::graphql::complexity::MEMBERSHIPS, child_complexity)"
+    )]
     pub memberships: Vec<Membership>,
     /// Whether the person has set a password (else it signs in with codes only).
     pub has_password: bool,

@@ -32,6 +32,9 @@ pub struct Viewer {
 impl Viewer {
     /// For a signed-in staff member: every tenant its phone is active staff of (`switchTenant`
     /// moves to another). Empty for every other caller, and for tokens of `dinghuo token`.
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(crate::graphql::complexity::MEMBERSHIPS, child_complexity)"
+    )]
     async fn memberships(&self, ctx: &Context<'_>) -> ApiResult<Vec<Membership>> {
         let Some(member) = self.member else {
             return Ok(Vec::new());
