@@ -17,6 +17,8 @@
 //! - [`submit_load`]: 16 clients sending `submitOrder` over HTTP, with latencies and error codes
 //!   (load benchmarks);
 //! - [`ws`]: a GraphQL client over the server's WebSocket (subscriptions);
+//! - [`staff`]: staff sign-in through GraphQL: the operator's first admin, invited employees,
+//!   codes read from the SMS outbox, passwords;
 //! - [`bench_env`]: the benchmarks' settings from the environment;
 //! - [`ceiling`]: the pgbench ceiling of `submitOrder` on Postgres (one transaction per order:
 //!   read its stream, insert its event), a baseline of the load benchmarks;
@@ -39,6 +41,7 @@ pub mod proxy;
 pub mod read_model;
 pub mod refusal;
 pub mod server;
+pub mod staff;
 pub mod submit_load;
 mod test_db;
 mod world;

@@ -3,6 +3,10 @@
 //! partner's data, auditors and analysts cannot mutate. A test below fails when the schema
 //! gains a root field that no case here covers.
 //!
+//! Staff (DESIGN §4, Identity): the operator creates admins, admins invite and revoke staff and
+//! list them, and only a staff member's own session switches tenant or sets its password; the
+//! tokens here are minted, e2e_staff signs real staff in.
+//!
 //! Permissions (DESIGN §4): every read of orders (`order` with its lines and note, `orders`,
 //! `orderUpdated`, the order mutations' payloads) as a contact granted `VIEW_ORDERS`, one denied
 //! it by its own restriction, and one whose tenant's defaults leave it out.
@@ -12,7 +16,7 @@ use std::collections::BTreeSet;
 use dinghuo_commands::{Actor, Role};
 use dinghuo_domain::{ContactId, PartnerId};
 use dinghuo_tests::server::TestServer;
-use dinghuo_tests::{on_both_backends, ws, World};
+use dinghuo_tests::{on_both_backends, staff, ws, World};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -79,6 +83,8 @@ struct Fixture {
     customer_a3: PartnerId,
     /// An employee of tenant A linked to no partner yet.
     loose_contact: ContactId,
+    /// A staff member (an admin the operator created) of tenant A, signed in by no one here.
+    member_a: String,
 }
 
 impl Fixture {
@@ -173,9 +179,20 @@ async fn fixture(test: &dinghuo_tests::TestDb) -> Fixture {
         order_cancel: String::new(),
         customer_a3,
         loose_contact,
+        member_a: String::new(),
         a,
         b,
     };
+    let operator = staff::operator_token(&fixture.server);
+    let member_a = staff::create_tenant_admin(
+        &fixture.server,
+        &operator,
+        fixture.a.tenant,
+        "Staff A",
+        MEMBER_A_PHONE,
+    )
+    .await;
+    fixture.member_a = member_a["id"].as_str().expect("a member id").to_owned();
     fixture.order_a1 = fixture
         .submit(fixture.a.contact_actor(), fixture.a.products[0].to_string())
         .await;
@@ -194,6 +211,9 @@ async fn fixture(test: &dinghuo_tests::TestDb) -> Fixture {
         .await;
     fixture
 }
+
+/// The phone of [`Fixture::member_a`].
+const MEMBER_A_PHONE: &str = "13300133000";
 
 /// One operation and what each caller must get.
 struct Case {
@@ -499,6 +519,71 @@ fn cases() -> Vec<Case> {
             // These tokens are minted, as `dinghuo token` mints them: no session to end
             // (e2e_sessions signs out of real ones).
             expect: |who| signed_in(who, Expect::Refused("FORBIDDEN")),
+        },
+        Case {
+            field: "requestSignInCode",
+            document: "mutation { requestSignInCode(input: {phone: \"13300133000\"}) { accepted } }",
+            variables: |_| json!({}),
+            // Anonymous by design, and the same answer whoever asks and whatever the phone.
+            expect: |_| Expect::UnlessLimited(&Expect::Allowed),
+        },
+        Case {
+            field: "signIn",
+            document: "mutation { signIn(input: {phone: \"13300133000\", code: \"000000\"}) { token } }",
+            variables: |_| json!({}),
+            expect: |_| Expect::UnlessLimited(&Expect::Refused("UNAUTHENTICATED")),
+        },
+        Case {
+            field: "switchTenant",
+            document: "mutation($t: ID!) { switchTenant(input: {tenantId: $t}) { token } }",
+            variables: |f| json!({"t": f.b.tenant.to_string()}),
+            // Only a staff member's session switches (to another membership of its phone);
+            // these tokens are minted and belong to no phone (e2e_staff switches real ones).
+            expect: |who| signed_in(who, Expect::Refused("FORBIDDEN")),
+        },
+        Case {
+            field: "setPassword",
+            document: "mutation { setPassword(input: {newPassword: \"a fine new passphrase\"}) { token } }",
+            variables: |_| json!({}),
+            // A staff member's own password: minted tokens have no person behind them, and
+            // contacts use `changePassword` (e2e_staff sets real ones).
+            expect: |who| signed_in(who, Expect::Refused("FORBIDDEN")),
+        },
+        Case {
+            field: "staffMembers",
+            document: "{ staffMembers(first: 10) { edges { node { id tenantId } } } }",
+            variables: |_| json!({}),
+            // Tenant B's admin lists its own tenant's (e2e_staff checks whose).
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
+        Case {
+            field: "createTenantAdmin",
+            document: "mutation($t: ID!) { createTenantAdmin(input: {tenantId: $t, name: \"Iso Admin\", phone: \"13300133001\"}) { member { id } } }",
+            variables: |f| json!({"t": f.a.tenant.to_string()}),
+            expect: |who| match who {
+                Who::Operator => Expect::Allowed,
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
+        },
+        Case {
+            field: "inviteEmployee",
+            document: "mutation($c: ID!) { inviteEmployee(input: {contactId: $c}) { member { id } } }",
+            variables: |f| json!({"c": f.loose_contact.to_string()}),
+            // In tenant B no such contact exists.
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "revokeStaffAccess",
+            document: "mutation($m: ID!) { revokeStaffAccess(input: {memberId: $m}) { member { id status } } }",
+            variables: |f| json!({"m": f.member_a}),
+            expect: |who| match who {
+                Who::AdminA => Expect::Allowed,
+                // Tenant B has no such member.
+                Who::AdminB => Expect::Refused("NOT_FOUND"),
+                // The operator must name the tenant.
+                Who::Operator => Expect::Refused("VALIDATION"),
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
         },
         Case {
             field: "registerTenant",
