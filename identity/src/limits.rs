@@ -98,6 +98,23 @@ pub fn subjects(kind: Attempt, key: &PhoneKey, client: Option<IpAddr>) -> Vec<(S
     subjects
 }
 
+/// The subjects of a staff member's code request (`requestSignInCode`) from `client`: five
+/// codes per phone an hour, and the client address's budget of requests. Unlike a contact's
+/// request, it is not also a guess at the phone: a request is no failure, and each code still
+/// dies after its own five wrong tries, so a person who asked for a code may still mistype it
+/// five times.
+pub fn staff_code_request_subjects(
+    key: &PhoneKey,
+    client: Option<IpAddr>,
+) -> Vec<(Subject, Limit)> {
+    let mut subjects = vec![(
+        Subject::new("codes", key.as_str()),
+        Limit::new(CODES_PER_PHONE, HOUR),
+    )];
+    subjects.extend(client.map(|client| address(Attempt::CodeRequest, client)));
+    subjects
+}
+
 /// The subjects of a signed-in contact proving its current password (`changePassword`): a
 /// stolen token must not buy unlimited guesses of it.
 pub fn contact_subjects(contact: Uuid, client: Option<IpAddr>) -> Vec<(Subject, Limit)> {

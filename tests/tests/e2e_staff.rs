@@ -464,7 +464,7 @@ on_both_backends! {
         // The admin is still an admin after all that.
         assert_eq!(staff::viewer(server, admin).await["role"], "admin");
         // A their-side contact is a partner's staff, not the tenant's.
-        assert_refused(&test, server, Some(admin), &invite, json!({"c": office.world.contact.to_string()}), "INVALID_STATE").await;
+        assert_refused(&test, server, Some(admin), &invite, json!({"c": office.world.contact.to_string()}), "WRONG_SIDE").await;
         office.server.stop().await;
     }
 

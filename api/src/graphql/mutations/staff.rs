@@ -415,11 +415,7 @@ impl StaffMutations {
         let now = limits::now_ms();
         let attempt = limits::reserve(
             state.db(),
-            &limits::subjects(
-                Attempt::CodeRequest,
-                &PhoneKey::staff(&phone),
-                caller.client_addr,
-            ),
+            &limits::staff_code_request_subjects(&PhoneKey::staff(&phone), caller.client_addr),
             now,
         )
         .await?;
