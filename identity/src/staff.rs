@@ -105,7 +105,7 @@ pub async fn memberships(
     phone: &Phone,
 ) -> IdentityResult<Vec<Membership>> {
     let mut found = Vec::new();
-    for row in members::active_of_phone(db, phone.as_str()).await? {
+    for row in members::active_of_phone(db, phone).await? {
         if let Some(membership) = confirmed(loader, row, phone).await? {
             found.push(membership);
         }

@@ -20,6 +20,7 @@
 
 pub mod checkpoint;
 pub mod error;
+pub mod fingerprint;
 pub mod leftovers;
 pub mod models;
 pub mod outbox;

@@ -1,21 +1,22 @@
 //! A realistic, seeded-random history written through the command layer: two onboarded tenants
 //! whose admins, staff and dealer contacts run a few hundred commands, valid and invalid alike
 //! (orders through every state, reprices, delists, suspensions, restrictions, bindings with the
-//! wrong phone…). Invalid commands are simply refused by the domain; the point is a log with
+//! wrong phone, staff made, invited and revoked…). Invalid commands are simply refused by the domain; the point is a log with
 //! every kind of event in an order no one planned, for tests that replay it.
 
 use dinghuo_commands::{
     Actor, AddPartnerContactInput, AddPartnerInput, AppAssignmentInput, AppInput, BindContactInput,
     BindWechatAccountInput, CancelOrderInput, CommandError, Commands, ConfirmOrderInput,
-    DelistProductInput, ListProductInput, MenuButtonInput, MoneyInput, OrderLineInput,
-    PartnerRefInput, PublishWechatMenuInput, ReceiveOrderInput, RecordContactInput,
-    RecordCustomerInput, RejectOrderInput, RemovePartnerContactInput, RepriceProductInput,
-    RequestContext, RestrictContactPermissionsInput, Role, SetFunctionPermissionsInput,
+    CreateTenantAdminInput, DelistProductInput, InviteEmployeeInput, ListProductInput,
+    MenuButtonInput, MoneyInput, OrderLineInput, PartnerRefInput, PublishWechatMenuInput,
+    ReceiveOrderInput, RecordContactInput, RecordCustomerInput, RejectOrderInput,
+    RemovePartnerContactInput, RepriceProductInput, RequestContext,
+    RestrictContactPermissionsInput, RevokeStaffAccessInput, Role, SetFunctionPermissionsInput,
     ShipOrderInput, SubmitOrderInput, UpdateCustomerInput,
 };
 use std::collections::{BTreeMap, HashSet};
 
-use dinghuo_domain::{ContactId, ErrorCode, OrderId, PartnerId, ProductId, TenantId};
+use dinghuo_domain::{ContactId, ErrorCode, MemberId, OrderId, PartnerId, ProductId, TenantId};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -44,6 +45,8 @@ struct Shop {
     /// Partners that cannot order now: suspended, or without the ordering app.
     suspended: HashSet<PartnerId>,
     unassigned: HashSet<PartnerId>,
+    /// Staff memberships made so far (revoked ones included).
+    members: Vec<MemberId>,
 }
 
 /// How the commands of a history were answered.
@@ -95,15 +98,22 @@ impl History {
                 delisted: HashSet::new(),
                 suspended: HashSet::new(),
                 unassigned: HashSet::new(),
+                members: Vec::new(),
                 world,
             });
         }
-        Self {
+        let mut history = Self {
             rng: StdRng::seed_from_u64(seed),
             shops,
             next_phone: 0,
             outcomes: Outcomes::default(),
+        };
+        // Each tenant's admin is a person from the start (a staff membership in the log).
+        for shop in 0..history.shops.len() {
+            let made = history.staff(commands, shop, 0).await;
+            history.count(made);
         }
+        history
     }
 
     /// Runs `steps` random commands. Refusals are expected and counted; a failure that is not
@@ -151,6 +161,7 @@ impl History {
                 let variants = match kind {
                     9 => 5,
                     10 => 4,
+                    11 => 4,
                     _ => 1,
                 };
                 for variant in 0..variants {
@@ -163,7 +174,10 @@ impl History {
 
     /// Kinds of step, each with its share of the random steps, in percent.
     const SHARES: [u32; 11] = [28, 27, 7, 3, 4, 4, 5, 8, 4, 5, 5];
-    const KINDS: usize = Self::SHARES.len();
+    /// Kinds of step: those drawn at random, and staff membership (kind 11), which runs in
+    /// [`Self::run_every_kind`] only, so that the random stories of existing seeds stay as
+    /// they were.
+    const KINDS: usize = Self::SHARES.len() + 1;
 
     async fn step(&mut self, commands: &Commands, shop: usize) -> Result<(), CommandError> {
         let mut roll = self.rng.gen_range(0..Self::SHARES.iter().sum::<u32>());
@@ -197,9 +211,99 @@ impl History {
                 let variant = variant.unwrap_or_else(|| self.rng.gen_range(0..5));
                 self.configure_tenant(commands, shop, variant % 5).await
             }
-            _ => {
+            10 => {
                 let variant = variant.unwrap_or_else(|| self.rng.gen_range(0..4));
                 self.rework_partner(commands, shop, variant % 4).await
+            }
+            _ => {
+                let variant = variant.unwrap_or_else(|| self.rng.gen_range(0..4));
+                self.staff(commands, shop, variant % 4).await
+            }
+        }
+    }
+
+    /// Staff membership: the operator makes an admin (0), the admin invites a new employee (1),
+    /// revokes a member (2), or creates again one that may be revoked or still active (3: then
+    /// `ALREADY_A_MEMBER`).
+    async fn staff(
+        &mut self,
+        commands: &Commands,
+        shop: usize,
+        variant: usize,
+    ) -> Result<(), CommandError> {
+        let tenant = self.shops[shop].world.tenant;
+        let operator = RequestContext::new(self.shops[shop].world.operator);
+        let admin = self.admin(shop);
+        match variant {
+            0 => {
+                let phone = self.new_phone();
+                let member = commands
+                    .create_tenant_admin(
+                        &operator,
+                        CreateTenantAdminInput {
+                            tenant_id: tenant.to_string(),
+                            name: format!("管理员 {}", self.next_phone),
+                            phone,
+                        },
+                    )
+                    .await?;
+                self.shops[shop].members.push(member.id);
+                Ok(())
+            }
+            1 => {
+                let phone = self.new_phone();
+                let contact = commands
+                    .record_contact(
+                        &admin,
+                        RecordContactInput {
+                            name: format!("员工 {}", self.next_phone),
+                            phone: Some(phone),
+                            customer_id: None,
+                            employee: true,
+                        },
+                    )
+                    .await?;
+                self.count(Ok(()));
+                let member = commands
+                    .invite_employee(
+                        &admin,
+                        InviteEmployeeInput {
+                            contact_id: contact.to_string(),
+                        },
+                    )
+                    .await?;
+                self.shops[shop].members.push(member.id);
+                Ok(())
+            }
+            2 => {
+                let Some(member) = self.shops[shop].members.choose(&mut self.rng).copied() else {
+                    return Ok(());
+                };
+                commands
+                    .revoke_staff_access(
+                        &admin,
+                        RevokeStaffAccessInput {
+                            member_id: member.to_string(),
+                            tenant_id: None,
+                        },
+                    )
+                    .await
+                    .map(|_| ())
+            }
+            _ => {
+                // The latest admin made again, by the phone it was made with.
+                let phone = format!("139{:08}", self.next_phone);
+                commands
+                    .create_tenant_admin(
+                        &operator,
+                        CreateTenantAdminInput {
+                            tenant_id: tenant.to_string(),
+                            name: "管理员 再次".into(),
+                            phone,
+                        },
+                    )
+                    .await
+                    .map(|_| ())
             }
         }
     }

@@ -24,15 +24,15 @@ pub const TEMPLATE: &str = "STAFF_SIGN_IN_CODE";
 
 /// Everything a staff member is, as `StaffMember` answers it.
 pub const MEMBER_FIELDS: &str =
-    "id tenantId role name phone contactId actorId status addedAt revokedAt";
+    "id tenantId role name phoneMasked contactId actorId status addedAt revokedAt";
 
 /// Everything `signIn` and `switchTenant` answer.
 pub const SIGN_IN_FIELDS: &str = "token tokenExpiresAt hasPassword \
-     member { id tenantId role name phone contactId actorId status addedAt revokedAt } \
+     member { id tenantId role name phoneMasked contactId actorId status addedAt revokedAt } \
      memberships { memberId tenantId tenantName role }";
 
 /// A mutation that signs in, with the answer's fields.
-pub const SIGN_IN: &str = "mutation($p: String!, $c: String, $w: String, $t: ID) { signIn(input: {phone: $p, code: $c, password: $w, tenantId: $t}) { token tokenExpiresAt hasPassword member { id tenantId role name phone contactId actorId status addedAt revokedAt } memberships { memberId tenantId tenantName role } } }";
+pub const SIGN_IN: &str = "mutation($p: String!, $c: String, $w: String, $t: ID) { signIn(input: {phone: $p, code: $c, password: $w, tenantId: $t}) { token tokenExpiresAt hasPassword member { id tenantId role name phoneMasked contactId actorId status addedAt revokedAt } memberships { memberId tenantId tenantName role } } }";
 
 /// The caller as a staff session sees itself.
 pub const VIEWER: &str =

@@ -11,6 +11,7 @@ use dinghuo_store::sql::Dialect;
 use dinghuo_store::sql::{Arg, Tx};
 
 use super::event::decode;
+use crate::fingerprint::phone_fingerprint;
 use crate::projection::{Projection, ProjectionError, TableNames};
 
 pub struct ContactsProjection;
@@ -207,13 +208,13 @@ impl Projection for ContactsProjection {
                     &format!(
                         "INSERT INTO {phones} (contact_id, phone_fingerprint) VALUES ($1, $2)"
                     ),
-                    &[id, phone.as_ref().map(fingerprint).into()],
+                    &[id, phone.as_ref().map(phone_fingerprint).into()],
                 )
                 .await?;
                 recompute_permissions(tx, names, "contact_id", &event.aggregate_id).await?;
             }
             ContactEvent::ContactUpdated { name, phone } => {
-                let phone_text: Option<String> = phone.as_ref().map(fingerprint);
+                let phone_text: Option<String> = phone.as_ref().map(phone_fingerprint);
                 // A new number must be verified again (see `Contact::apply`).
                 tx.execute(
                     &format!(
@@ -311,14 +312,6 @@ impl Projection for ContactsProjection {
         }
         Ok(())
     }
-}
-
-/// A stable fingerprint of a phone number (UUID v5), to compare numbers without storing them.
-/// Mobile numbers are few enough to be guessed from it by trying them all: it keeps numbers out
-/// of sight, it is not a secret.
-fn fingerprint(phone: &dinghuo_domain::Phone) -> String {
-    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x3f1c_52a9_8d0e_4b7a_9e21_6c4d_0a8b_f713);
-    uuid::Uuid::new_v5(&NAMESPACE, phone.as_str().as_bytes()).to_string()
 }
 
 /// Effective permission = the tenant's default (all granted until it sets them) and not denied

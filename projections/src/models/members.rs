@@ -1,5 +1,6 @@
 //! `rm_members`: the tenants' staff who sign in as themselves (admins and invited employees),
-//! one row per membership (a phone in a tenant), active or revoked. Sign-in finds a phone's
+//! one row per membership (a phone in a tenant), active or revoked. Like every read model, it
+//! never holds a full phone number: a masked one to show, and a fingerprint to find it by. Sign-in finds a phone's
 //! memberships here and then checks each on its committed events, so a lagging row never lets
 //! anyone in.
 
@@ -10,6 +11,7 @@ use dinghuo_store::sql::Dialect;
 use dinghuo_store::sql::{Arg, Tx};
 
 use super::event::decode;
+use crate::fingerprint::phone_fingerprint;
 use crate::projection::{Projection, ProjectionError, TableNames};
 
 pub struct MembersProjection;
@@ -38,7 +40,9 @@ impl Projection for MembersProjection {
                     tenant_id    text    NOT NULL,
                     role         text    NOT NULL,
                     name         text    NOT NULL,
-                    phone        text    NOT NULL,
+                    phone_masked text    NOT NULL,
+                    -- Never the number: its fingerprint, which sign-in finds a phone by.
+                    phone_fingerprint text NOT NULL,
                     contact_id   text,
                     actor_id     text    NOT NULL,
                     active       {boolean} NOT NULL,
@@ -48,7 +52,7 @@ impl Projection for MembersProjection {
                 )"
             ),
             format!(
-                "CREATE INDEX {} ON {table} (phone)",
+                "CREATE INDEX {} ON {table} (phone_fingerprint)",
                 names.index("members", "phone")
             ),
             format!(
@@ -104,9 +108,10 @@ impl Projection for MembersProjection {
         let actor = contact.map_or_else(|| id.to_owned(), |contact| contact.to_string());
         tx.execute(
             &format!(
-                "INSERT INTO {table} (member_id, tenant_id, role, name, phone, contact_id, actor_id,
-                                      active, added_at, revoked_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $9)
+                "INSERT INTO {table} (member_id, tenant_id, role, name, phone_masked, phone_fingerprint,
+                                      contact_id, actor_id, active, added_at, revoked_at,
+                                      updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $10)
                  ON CONFLICT (member_id) DO UPDATE
                     SET role = excluded.role, name = excluded.name,
                         contact_id = excluded.contact_id, actor_id = excluded.actor_id,
@@ -118,7 +123,8 @@ impl Projection for MembersProjection {
                 tenant.to_string().into(),
                 role.as_str().into(),
                 name.as_str().into(),
-                phone.as_str().into(),
+                phone.masked().into(),
+                phone_fingerprint(&phone).into(),
                 contact.map(|contact| contact.to_string()).into(),
                 actor.into(),
                 true.into(),

@@ -2,15 +2,18 @@
 //! by name, one membership, and a phone's memberships across tenants (for sign-in, which checks
 //! each on committed events before trusting it).
 
+use dinghuo_domain::Phone;
 use dinghuo_store::sql::StoredTime;
 use dinghuo_store::Database;
 use serde::{Deserialize, Serialize};
 
 use super::page::{fetch_page, Keyed, Page, PageRequest};
 use super::query::Query;
+use crate::fingerprint::phone_fingerprint;
 
 /// The columns of `rm_members` every member query selects.
-const MEMBER_COLUMNS: &str = "m.member_id, m.tenant_id, m.role, m.name, m.phone, m.contact_id, \
+const MEMBER_COLUMNS: &str =
+    "m.member_id, m.tenant_id, m.role, m.name, m.phone_masked, m.contact_id, \
      m.actor_id, m.active, m.added_at, m.revoked_at, t.name AS tenant_name";
 
 /// Every member query reads the tenant's name beside it (for a sign-in's choice of tenant).
@@ -27,7 +30,8 @@ pub struct MemberRow {
     /// `ADMIN` or `EMPLOYEE`.
     pub role: String,
     pub name: String,
-    pub phone: String,
+    /// `138****8000`: the full number is never read back.
+    pub phone_masked: String,
     pub contact_id: Option<String>,
     /// The id it signs in as: its contact for an employee, its membership for an admin.
     pub actor_id: String,
@@ -96,11 +100,11 @@ pub async fn find(
     query.fetch_optional(db).await
 }
 
-/// The active memberships of `phone` (normalised) in every tenant, at most
+/// The active memberships of `phone` in every tenant (found by its fingerprint), at most
 /// [`MAX_MEMBERSHIPS`], by tenant name.
-pub async fn active_of_phone(db: &Database, phone: &str) -> Result<Vec<MemberRow>, sqlx::Error> {
+pub async fn active_of_phone(db: &Database, phone: &Phone) -> Result<Vec<MemberRow>, sqlx::Error> {
     let mut query = select(db);
-    query.and("m.phone =", phone);
+    query.and("m.phone_fingerprint =", phone_fingerprint(phone));
     query.and("m.active =", true);
     query.push(&format!(
         " ORDER BY t.name, m.tenant_id LIMIT {MAX_MEMBERSHIPS}"

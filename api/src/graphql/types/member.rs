@@ -45,8 +45,8 @@ pub struct StaffMember {
     pub tenant_id: ID,
     pub role: StaffRole,
     pub name: String,
-    /// The phone it signs in with, normalised.
-    pub phone: String,
+    /// The phone it signs in with, masked (`139****0001`): a full number is never answered.
+    pub phone_masked: String,
     /// An employee's our-side contact; none for an admin.
     pub contact_id: Option<ID>,
     /// The id it acts as (`viewer.id`, and the actor of the events it causes): its contact for
@@ -73,7 +73,7 @@ impl TryFrom<MemberRow> for StaffMember {
             tenant_id: ID(row.tenant_id),
             role,
             name: row.name,
-            phone: row.phone,
+            phone_masked: row.phone_masked,
             contact_id: row.contact_id.map(ID),
             actor_id: ID(row.actor_id),
             status: if row.active {
