@@ -105,6 +105,8 @@ impl Streams {
                     .iter()
                     .map(|s| (s.aggregate_type.as_str(), s.aggregate_id.as_str()))
                     .unzip();
+                // Planned for these arrays each time (`plan_cache_mode`, `database.rs`): from a
+                // generic plan cached while `events` was small, this was a sequential scan.
                 sqlx::query(POSTGRES_LOAD)
                     .bind(types)
                     .bind(ids)
