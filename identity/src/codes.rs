@@ -108,6 +108,19 @@ impl fmt::Debug for CodeGenerator {
     }
 }
 
+/// How long a code may be used, in whole seconds (as the API answers it).
+pub fn ttl_seconds() -> i32 {
+    i32::try_from(CODE_TTL.as_secs()).unwrap_or(i32::MAX)
+}
+
+/// What a code request does when there is nobody to send a code to: the same hashing and the
+/// same one commit (the sweep that issuing also runs) as a real request, and nothing stored, so
+/// that the answer does not tell whether the phone is someone's.
+pub async fn as_if_issued(db: &Database, code: &BindingCode, now_ms: i64) -> IdentityResult<()> {
+    hash_secret(code.expose().to_owned()).await?;
+    sweep_expired(db, now_ms).await
+}
+
 /// Forgets expired codes, cancelling their SMS if it has not gone out yet (which also clears the
 /// code from the outbox row). A request for an unknown phone runs this alone; a known one runs it
 /// inside the transaction that issues the code: one commit either way, so both take alike.

@@ -16,10 +16,10 @@ use dinghuo_domain::{
 };
 use tracing::instrument;
 
-use dinghuo_identity::binding::{self, BindingCode, CodeGenerator, CODE_TTL};
+use dinghuo_identity::binding::{self, BindingCode, CodeGenerator};
 use dinghuo_identity::limits::{self, Attempt, PhoneKey};
 use dinghuo_identity::sessions::EndReason;
-use dinghuo_identity::{accounts, password};
+use dinghuo_identity::{accounts, codes, password};
 
 use crate::graphql::caller::{self, Caller};
 use crate::graphql::error::{ApiError, ApiResult};
@@ -125,16 +125,24 @@ pub struct SignOutPayload {
     pub signed_out: bool,
 }
 
-fn parse_tenant(id: &ID) -> ApiResult<TenantId> {
+pub(super) fn parse_tenant(id: &ID) -> ApiResult<TenantId> {
     TenantId::parse(&id.0, "tenantId").map_err(validation)
 }
 
-fn parse_phone(text: &str) -> ApiResult<Phone> {
+pub(super) fn parse_phone(text: &str) -> ApiResult<Phone> {
     Phone::parse(text).map_err(|error| validation(error.at("phone")))
 }
 
 fn validation(error: ValidationError) -> ApiError {
     ApiError::validation(&error.field, error.message)
+}
+
+/// A new code, from the generator a test put in the request's data, else the OS CSPRNG.
+pub(super) fn drawn_code(ctx: &Context<'_>) -> BindingCode {
+    ctx.data_opt::<CodeGenerator>()
+        .cloned()
+        .unwrap_or_default()
+        .generate()
 }
 
 fn wrong_code() -> ApiError {
@@ -260,11 +268,7 @@ impl AuthMutations {
         )
         .await?;
         attempt.failed();
-        let code = ctx
-            .data_opt::<CodeGenerator>()
-            .cloned()
-            .unwrap_or_default()
-            .generate();
+        let code = drawn_code(ctx);
         match binding::recipient(state.db(), tenant, &phone).await? {
             Some(recipient) => {
                 binding::issue(
@@ -278,16 +282,11 @@ impl AuthMutations {
                 )
                 .await?
             }
-            // Nobody to send to: the same hashing and the same one commit (the sweep that
-            // issuing also runs) as a real request, and nothing stored.
-            None => {
-                password::hash_secret(code.expose().to_owned()).await?;
-                binding::sweep_expired(state.db(), now).await?;
-            }
+            None => codes::as_if_issued(state.db(), &code, now).await?,
         }
         Ok(RequestBindingCodePayload {
             accepted: true,
-            expires_in_seconds: i32::try_from(CODE_TTL.as_secs()).unwrap_or(i32::MAX),
+            expires_in_seconds: codes::ttl_seconds(),
         })
     }
 

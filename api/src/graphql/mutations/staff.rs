@@ -15,13 +15,14 @@ use dinghuo_commands::{
     MemberRef, RevokeStaffAccessInput as RevokeCommand,
 };
 use dinghuo_domain::{ErrorCode, MemberId, Phone, TenantId};
-use dinghuo_identity::binding::{BindingCode, CodeGenerator, CODE_TTL};
+use dinghuo_identity::binding::BindingCode;
 use dinghuo_identity::limits::{self, Attempt, PhoneKey};
 use dinghuo_identity::sessions::EndReason;
 use dinghuo_identity::staff::{self, Membership as Member, FRESH_CODE_SIGN_IN, STAFF_TOKEN_TTL};
 use dinghuo_identity::{codes, password};
 use tracing::instrument;
 
+use super::auth::{drawn_code, parse_phone, parse_tenant};
 use crate::graphql::caller::{self, Caller};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::rw;
@@ -122,15 +123,6 @@ pub struct SetPasswordPayload {
     /// one that set it included.
     pub token: String,
     pub token_expires_at: DateTime<Utc>,
-}
-
-fn parse_phone(text: &str) -> ApiResult<Phone> {
-    Phone::parse(text).map_err(|error| ApiError::validation("phone", error.message))
-}
-
-fn parse_tenant(id: &ID) -> ApiResult<TenantId> {
-    TenantId::parse(&id.0, "tenantId")
-        .map_err(|error| ApiError::validation(&error.field, error.message))
 }
 
 fn wrong_sign_in() -> ApiError {
@@ -420,26 +412,18 @@ impl StaffMutations {
         )
         .await?;
         attempt.failed();
-        let code = ctx
-            .data_opt::<CodeGenerator>()
-            .cloned()
-            .unwrap_or_default()
-            .generate();
+        let code = drawn_code(ctx);
         let memberships =
             staff::memberships(state.db(), state.commands.members().loader(), &phone).await?;
         match memberships.first() {
             Some(first) => {
                 staff::issue_code(state.db(), &state.outbox_key, &phone, first, &code, now).await?
             }
-            // Nobody to send to: the same hashing and the same one commit as a real request.
-            None => {
-                password::hash_secret(code.expose().to_owned()).await?;
-                codes::sweep_expired(state.db(), now).await?;
-            }
+            None => codes::as_if_issued(state.db(), &code, now).await?,
         }
         Ok(RequestSignInCodePayload {
             accepted: true,
-            expires_in_seconds: i32::try_from(CODE_TTL.as_secs()).unwrap_or(i32::MAX),
+            expires_in_seconds: codes::ttl_seconds(),
         })
     }
 
