@@ -129,6 +129,28 @@ pub async fn phone_of(
         .flatten())
 }
 
+/// Whether membership `member` is active in `tenant` as `role` now, from its committed events:
+/// what every request of a staff token checks, so that a revocation whose ending of the sessions
+/// did not happen (the process stopped in between) still shuts the member out.
+pub async fn stands(
+    loader: &EventLoader<Member>,
+    member: MemberId,
+    tenant: TenantId,
+    role: Role,
+) -> IdentityResult<bool> {
+    let member = loader
+        .load(&member.to_string())
+        .await
+        .map_err(IdentityError::internal)?
+        .aggregate;
+    let expected = match role {
+        Role::Admin => StaffRole::Admin,
+        Role::Employee => StaffRole::Employee,
+        _ => return Ok(false),
+    };
+    Ok(member.active_in(tenant) == Some(expected))
+}
+
 fn slot(key: &PhoneKey) -> Slot<'_> {
     Slot {
         scope: CODE_SCOPE,

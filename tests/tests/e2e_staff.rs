@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use dinghuo_commands::{
-    Commands, OrderLineInput, RecordContactInput, RegisterTenantInput, SubmitOrderInput,
+    Commands, OrderLineInput, RecordContactInput, RegisterTenantInput, RevokeStaffAccessInput,
+    SubmitOrderInput,
 };
 use dinghuo_store::sql;
 use dinghuo_tests::server::TestServer;
@@ -938,6 +939,37 @@ on_both_backends! {
         staff::forget_attempts(&test.db).await;
         let back = staff::sign_in_with_a_code(server, &test.db, None, "13900000002", None).await;
         assert_eq!(staff::viewer(server, &back.token).await["id"], contact.as_str());
+        assert_eq!(refused_code(server, &employee.token).await.as_deref(), Some("UNAUTHENTICATED"));
+        office.server.stop().await;
+    }
+
+    async fn a_revocation_whose_sessions_were_not_ended_still_shuts_the_member_out(test) {
+        // As if the server stopped between committing the revocation and ending the sessions:
+        // the revocation is written through the command layer alone, so no session is ended.
+        let office = office(&test, &[]).await;
+        let server = &office.server;
+        let (_, member) = office.employee("Li Lei", "13900000003", None).await;
+        let employee = staff::sign_in_with_a_code(server, &test.db, None, "13900000003", None).await;
+        assert_eq!(staff::viewer(server, &employee.token).await["role"], "employee");
+        office
+            .commands
+            .revoke_staff_access(
+                &office.world.admin_ctx(),
+                RevokeStaffAccessInput {
+                    member_id: id(&member),
+                    tenant_id: None,
+                },
+            )
+            .await
+            .expect("the admin revokes the member");
+        let live: Vec<(i64,)> = sql::fetch_all(
+            &test.db,
+            "SELECT COUNT(*) FROM sessions WHERE revoked_at_ms IS NULL AND role = 'employee'",
+            &[],
+        )
+        .await
+        .expect("count the sessions");
+        assert_eq!(live, [(1,)], "the session itself was not ended");
         assert_eq!(refused_code(server, &employee.token).await.as_deref(), Some("UNAUTHENTICATED"));
         office.server.stop().await;
     }

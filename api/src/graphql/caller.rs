@@ -8,11 +8,12 @@ use std::net::IpAddr;
 use async_graphql::Context;
 use chrono::{DateTime, Utc};
 use dinghuo_commands::{Actor, RequestContext, Role, Written};
-use dinghuo_domain::{ContactId, ErrorCode, Side, TenantId};
+use dinghuo_domain::{ContactId, ErrorCode, MemberId, Side, TenantId};
 use dinghuo_projections::read::Scope;
 use uuid::Uuid;
 
 use dinghuo_identity::sessions::SessionState;
+use dinghuo_identity::staff;
 
 use crate::auth::{Standing, Verified};
 
@@ -99,13 +100,15 @@ impl Caller {
         }
     }
 
-    /// That the token's session is live ([`Self::session_live`]), then for a contact, its
+    /// That the token's session is live ([`Self::session_live`]) and a staff token's membership
+    /// active ([`Self::staff_member_stands`]), then for a contact, its
     /// standing from committed state (kept a few seconds): `UNAUTHENTICATED`
     /// when its token no longer stands (unbound, unlinked, or bound again since the token was
     /// issued). `None` for every other caller: employees' reads and commands are scoped by their
     /// links as they are now, and the other roles' by their tenant.
     pub async fn standing(&self, state: &ApiState) -> ApiResult<Option<Standing>> {
         self.session_live(state).await?;
+        self.staff_member_stands(state).await?;
         let Some(actor) = self.actor.filter(|actor| actor.role == Role::Contact) else {
             return Ok(None);
         };
@@ -129,6 +132,25 @@ impl Caller {
     /// Which partners' data this caller may read ([`scope_of`] its actor).
     pub fn scope(&self) -> Result<Scope, ApiError> {
         scope_of(&self.actor()?)
+    }
+
+    /// `UNAUTHENTICATED` once a staff token's membership is no longer active in its tenant as
+    /// its role (committed state, read on every operation: staff are few, and a revocation
+    /// must hold even if ending its sessions did not happen); other tokens are not affected.
+    async fn staff_member_stands(&self, state: &ApiState) -> ApiResult<()> {
+        let (Some(member), Some(actor)) = (self.member, self.actor) else {
+            return Ok(());
+        };
+        let tenant = actor.tenant_id.ok_or_else(ApiError::unauthenticated)?;
+        let loader = state.commands.members().loader();
+        if staff::stands(loader, MemberId::from_uuid(member), tenant, actor.role).await? {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the staff access was revoked: sign in again",
+            ))
+        }
     }
 
     /// `UNAUTHENTICATED` once the session the token names has ended (signed out, its password
