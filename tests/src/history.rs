@@ -150,7 +150,12 @@ impl History {
 
     fn new_phone(&mut self) -> String {
         self.next_phone += 1;
-        format!("139{:08}", self.next_phone)
+        Self::phone(self.next_phone)
+    }
+
+    /// The `n`th phone the history made.
+    fn phone(n: u32) -> String {
+        format!("139{n:08}")
     }
 
     /// Runs every kind of step (every variant of tenant configuration and partner rework
@@ -292,7 +297,7 @@ impl History {
             }
             _ => {
                 // The latest admin made again, by the phone it was made with.
-                let phone = format!("139{:08}", self.next_phone);
+                let phone = Self::phone(self.next_phone);
                 commands
                     .create_tenant_admin(
                         &operator,

@@ -2,10 +2,12 @@
 //! employee, an admin (or the operator) revokes a member's access. Ending the member's sessions
 //! on revocation is the identity layer's part (`dinghuo_identity::staff`).
 
-use dinghuo_domain::member::MemberCommand;
-use dinghuo_domain::{ContactId, DomainError, Lookup, MemberId, Name, Phone, Scoped, TenantId};
+use cqrs_es::Aggregate;
+use dinghuo_domain::member::{Member, MemberCommand};
+use dinghuo_domain::{ContactId, DomainError, MemberId, Name, Phone, Scoped, TenantId, Wanted};
+use uuid::Uuid;
 
-use super::{authorize, own_tenant, resolve_tenant, Commands};
+use super::{authorize, log_refusal, own_tenant, resolve_tenant, Commands};
 use crate::context::RequestContext;
 use crate::error::CommandError;
 use crate::policy::CommandName;
@@ -29,11 +31,13 @@ pub struct RevokeStaffAccessInput {
     pub tenant_id: Option<String>,
 }
 
-/// A membership just written: its id and tenant.
+/// A membership just written: its id, its tenant, and who it acts as (its contact for an
+/// employee, the membership itself for an admin), whose sessions a revocation ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemberRef {
     pub tenant: TenantId,
     pub id: MemberId,
+    pub actor: Uuid,
 }
 
 impl Commands {
@@ -55,7 +59,11 @@ impl Commands {
             MemberCommand::CreateTenantAdmin { name, phone },
         )
         .await?;
-        Ok(MemberRef { tenant, id })
+        Ok(MemberRef {
+            tenant,
+            id,
+            actor: id.as_uuid(),
+        })
     }
 
     /// An admin lets one of the tenant's employees sign in; answers the membership, whose id is
@@ -68,9 +76,13 @@ impl Commands {
         authorize(ctx, CommandName::InviteEmployee)?;
         let tenant = own_tenant(ctx)?;
         let contact_id = ContactId::parse(&input.contact_id, "contactId")?;
-        // The membership's id comes from the phone, so the phone is read first; the decision
-        // checks it again on the contact's committed state.
-        let contact = Lookup::contact(self.lookup(), contact_id).await?;
+        // The membership's id comes from the phone, so the contact is read first; the decision
+        // checks it again on that same read (its committed state), without reading it anew.
+        let (found, read) = self
+            .lookup()
+            .load_keeping(&Wanted::new().contact(contact_id))
+            .await?;
+        let contact = found.contact(contact_id)?;
         if !contact.belongs_to(tenant) {
             return Err(DomainError::NotFound { what: "contact" }.into());
         }
@@ -78,14 +90,20 @@ impl Commands {
             return Err(DomainError::ContactHasNoPhone.into());
         };
         let id = MemberId::for_phone(tenant, &phone);
-        self.member_command(
-            ctx,
+        let command = Scoped::new(tenant, MemberCommand::InviteEmployee { contact_id, phone });
+        let id_text = id.to_string();
+        let result = self
+            .execute(&self.members, ctx, tenant, &id_text, command, read)
+            .await;
+        if let Err(error) = &result {
+            log_refusal(Member::TYPE, &id_text, error);
+        }
+        result?;
+        Ok(MemberRef {
             tenant,
             id,
-            MemberCommand::InviteEmployee { contact_id, phone },
-        )
-        .await?;
-        Ok(MemberRef { tenant, id })
+            actor: contact_id.as_uuid(),
+        })
     }
 
     /// Revokes a member's access to its tenant. Nobody revokes its own: a tenant is not left
@@ -98,28 +116,6 @@ impl Commands {
         authorize(ctx, CommandName::RevokeStaffAccess)?;
         let tenant = resolve_tenant(ctx, input.tenant_id.as_deref())?;
         let id = MemberId::parse(&input.member_id, "memberId")?;
-        if self.acts_as_member(ctx, tenant, id).await? {
-            return Err(DomainError::invalid_state("you cannot revoke your own access").into());
-        }
-        self.member_command(ctx, tenant, id, MemberCommand::RevokeStaffAccess)
-            .await?;
-        Ok(MemberRef { tenant, id })
-    }
-
-    /// Whether the caller is the member `id` of `tenant` (an admin acts as its membership, an
-    /// employee as its contact).
-    async fn acts_as_member(
-        &self,
-        ctx: &RequestContext,
-        tenant: TenantId,
-        id: MemberId,
-    ) -> Result<bool, CommandError> {
-        if ctx.actor.tenant_id != Some(tenant) {
-            return Ok(false);
-        }
-        if ctx.actor.id == id.as_uuid() {
-            return Ok(true);
-        }
         let member = self
             .members
             .loader()
@@ -127,7 +123,15 @@ impl Commands {
             .await
             .map_err(CommandError::from)?
             .aggregate;
-        Ok(member.contact_id().map(|c| c.as_uuid()) == Some(ctx.actor.id))
+        let actor = member
+            .contact_id()
+            .map_or(id.as_uuid(), |contact| contact.as_uuid());
+        if ctx.actor.tenant_id == Some(tenant) && ctx.actor.id == actor {
+            return Err(DomainError::invalid_state("you cannot revoke your own access").into());
+        }
+        self.member_command(ctx, tenant, id, MemberCommand::RevokeStaffAccess)
+            .await?;
+        Ok(MemberRef { tenant, id, actor })
     }
 
     async fn member_command(

@@ -282,29 +282,15 @@ fn choose(memberships: &[Member], tenant: Option<TenantId>) -> Choice<'_> {
 }
 
 fn tenant_choice_required(memberships: &[Member]) -> ApiError {
-    let listed: Vec<async_graphql::Value> = memberships
+    let listed: Vec<serde_json::Value> = memberships
         .iter()
         .map(|m| {
-            let mut entry = async_graphql::indexmap::IndexMap::new();
-            entry.insert(
-                async_graphql::Name::new("memberId"),
-                async_graphql::Value::String(m.member_id.to_string()),
-            );
-            entry.insert(
-                async_graphql::Name::new("tenantId"),
-                async_graphql::Value::String(m.tenant_id.to_string()),
-            );
-            entry.insert(
-                async_graphql::Name::new("tenantName"),
-                m.tenant_name
-                    .clone()
-                    .map_or(async_graphql::Value::Null, async_graphql::Value::String),
-            );
-            entry.insert(
-                async_graphql::Name::new("role"),
-                async_graphql::Value::String(m.role.as_str().to_owned()),
-            );
-            async_graphql::Value::Object(entry)
+            serde_json::json!({
+                "memberId": m.member_id.to_string(),
+                "tenantId": m.tenant_id.to_string(),
+                "tenantName": m.tenant_name,
+                "role": m.role.as_str(),
+            })
         })
         .collect();
     ApiError::new(
@@ -312,7 +298,10 @@ fn tenant_choice_required(memberships: &[Member]) -> ApiError {
         "this phone is staff of several tenants: sign in again naming one (tenantId); the code \
          stays valid",
     )
-    .with_detail("memberships", async_graphql::Value::List(listed))
+    .with_detail(
+        "memberships",
+        async_graphql::Value::from_json(serde_json::Value::Array(listed)).unwrap_or_default(),
+    )
 }
 
 #[Object]
@@ -371,22 +360,11 @@ impl StaffMutations {
             .commands
             .revoke_staff_access(&caller.command_context()?, command)
             .await?;
-        let member = state
-            .commands
-            .members()
-            .loader()
-            .load(&written.id.to_string())
-            .await
-            .map_err(|error| ApiError::internal(error.to_string()))?
-            .aggregate;
-        let actor = member
-            .contact_id()
-            .map_or(written.id.as_uuid(), |contact| contact.as_uuid());
         state
             .sessions
             .end_all_of(
                 state.db(),
-                actor,
+                written.actor,
                 EndReason::AccessRevoked,
                 limits::now_ms(),
             )
