@@ -143,6 +143,7 @@ async fn submit(commands: &Commands, world: &World, quantity: i64) -> OrderId {
                 lines: vec![OrderLineInput {
                     product_id: world.products[0].to_string(),
                     quantity,
+                    sku: None,
                 }],
                 note: None,
             },
@@ -254,7 +255,7 @@ on_both_backends! {
         let first = &all[0];
         assert_eq!(first["aggregateType"], "Order");
         assert_eq!(first["sequence"], 1);
-        assert_eq!(first["eventVersion"], "1.0");
+        assert_eq!(first["eventVersion"], "2.0", "OrderSubmitted is stored at 2.0 since issue 18");
         assert!(first["payload"]["OrderSubmitted"].is_object(), "{first}");
         assert_eq!(
             first["metadata"]["actor_id"],
@@ -677,7 +678,7 @@ on_both_backends! {
                     lines: world
                         .products
                         .iter()
-                        .map(|product| OrderLineInput { product_id: product.to_string(), quantity: 1 })
+                        .map(|product| OrderLineInput { product_id: product.to_string(), quantity: 1, sku: None })
                         .collect(),
                     note: None,
                 },
@@ -820,6 +821,7 @@ on_both_backends! {
                         lines: vec![OrderLineInput {
                             product_id: product,
                             quantity: 2,
+                            sku: None,
                         }],
                         note: None,
                     },

@@ -266,6 +266,7 @@ async fn submit(commands: &Commands, ctx: &RequestContext, world: &World, quanti
                 lines: vec![OrderLineInput {
                     product_id: world.products[0].to_string(),
                     quantity,
+                    sku: None,
                 }],
                 note: None,
             },

@@ -17,10 +17,11 @@ use async_trait::async_trait;
 use cqrs_es::{Aggregate, AggregateError};
 use dinghuo_domain::contact::Contact;
 use dinghuo_domain::partner::Partner;
+use dinghuo_domain::price_list::{ListPrices, PriceList};
 use dinghuo_domain::product::Product;
 use dinghuo_domain::tenant::Tenant;
 use dinghuo_domain::{
-    ContactId, DomainError, Found, Lookup, PartnerId, ProductId, TenantId, Wanted,
+    ContactId, DomainError, Found, Lookup, PartnerId, PriceListId, ProductId, TenantId, Wanted,
 };
 use dinghuo_store::streams::{LoadError, StreamId, Streams};
 use dinghuo_store::Database;
@@ -65,7 +66,17 @@ pub(crate) fn stream_ids(wanted: &Wanted) -> impl Iterator<Item = StreamId> + '_
     let partners = wanted.partners.iter().map(StreamId::of::<Partner>);
     let contacts = wanted.contacts.iter().map(StreamId::of::<Contact>);
     let products = wanted.products.iter().map(StreamId::of::<Product>);
-    tenants.chain(partners).chain(contacts).chain(products)
+    let lists = wanted.price_lists.iter().map(StreamId::of::<PriceList>);
+    let prices = wanted
+        .list_prices
+        .iter()
+        .map(|product| StreamId::of::<ListPrices>(product.list_prices_id()));
+    tenants
+        .chain(partners)
+        .chain(contacts)
+        .chain(products)
+        .chain(lists)
+        .chain(prices)
 }
 
 /// A read that failed: the store could not be reached (worth a retry), or failed otherwise.
@@ -131,6 +142,17 @@ async fn found(wanted: &Wanted, sources: &[&Streams]) -> Result<Found, DomainErr
             .products
             .insert(id, aggregate(sources, id.to_string()).await?);
     }
+    for &id in &wanted.price_lists {
+        found
+            .price_lists
+            .insert(id, aggregate(sources, id.to_string()).await?);
+    }
+    for &id in &wanted.list_prices {
+        let stream = id.list_prices_id().to_string();
+        found
+            .list_prices
+            .insert(id, aggregate(sources, stream).await?);
+    }
     Ok(found)
 }
 
@@ -151,6 +173,20 @@ impl Lookup for EventStoreLookup {
     async fn product(&self, id: ProductId) -> Result<Product, DomainError> {
         let mut found = self.load(&Wanted::new().products([id])).await?;
         found.products.remove(&id).ok_or_else(|| not_found_back(id))
+    }
+    async fn price_list(&self, id: PriceListId) -> Result<PriceList, DomainError> {
+        let mut found = self.load(&Wanted::new().price_list(id)).await?;
+        found
+            .price_lists
+            .remove(&id)
+            .ok_or_else(|| not_found_back(id))
+    }
+    async fn list_prices(&self, id: ProductId) -> Result<ListPrices, DomainError> {
+        let mut found = self.load(&Wanted::new().list_prices([id])).await?;
+        found
+            .list_prices
+            .remove(&id)
+            .ok_or_else(|| not_found_back(id))
     }
 
     async fn load(&self, wanted: &Wanted) -> Result<Found, DomainError> {

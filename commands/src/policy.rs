@@ -41,6 +41,19 @@ pub enum CommandName {
     CreateTenantAdmin,
     InviteEmployee,
     RevokeStaffAccess,
+    SetPartnerLevel,
+    RestrictPartnerAssortment,
+    ClearPartnerAssortment,
+    CategorizeProduct,
+    SetQuantityRules,
+    CreatePriceList,
+    SetPriceListValidity,
+    SetPriceListScope,
+    SetPrice,
+    RemovePrice,
+    ArchivePriceList,
+    /// Not a command but priced like one: who may ask what lines would cost.
+    Quote,
 }
 
 /// The roles allowed to run each command. Auditors and analysts run none: they only read.
@@ -74,7 +87,10 @@ const POLICY: &[(CommandName, &[Role])] = {
         (C::ListProduct, &[Admin]),
         (C::RepriceProduct, &[Admin]),
         (C::DelistProduct, &[Admin]),
-        (C::SubmitOrder, &[Contact]),
+        // A contact for its own partner; staff on behalf of a partner (an employee only of
+        // one it is linked to: checked by the order).
+        (C::SubmitOrder, &[Contact, Admin, Employee]),
+        (C::Quote, &[Contact, Admin, Employee]),
         // Employees only for partners they are linked to: checked by the order.
         (C::ConfirmOrder, &[Admin, Employee]),
         (C::RejectOrder, &[Admin, Employee]),
@@ -87,6 +103,17 @@ const POLICY: &[(CommandName, &[Role])] = {
         (C::InviteEmployee, &[Admin]),
         // Not one's own: checked by the entry point.
         (C::RevokeStaffAccess, &[Operator, Admin]),
+        (C::SetPartnerLevel, &[Admin]),
+        (C::RestrictPartnerAssortment, &[Admin]),
+        (C::ClearPartnerAssortment, &[Admin]),
+        (C::CategorizeProduct, &[Admin]),
+        (C::SetQuantityRules, &[Admin]),
+        (C::CreatePriceList, &[Admin]),
+        (C::SetPriceListValidity, &[Admin]),
+        (C::SetPriceListScope, &[Admin]),
+        (C::SetPrice, &[Admin]),
+        (C::RemovePrice, &[Admin]),
+        (C::ArchivePriceList, &[Admin]),
     ]
 };
 
@@ -119,10 +146,28 @@ mod tests {
     }
 
     #[test]
-    fn only_contacts_submit_orders() {
-        assert!(allows(Contact, CommandName::SubmitOrder));
-        for role in [Operator, Admin, Employee, Auditor, Analyst] {
+    fn contacts_submit_orders_and_staff_on_behalf_of_a_partner() {
+        for role in [Contact, Admin, Employee] {
+            assert!(allows(role, CommandName::SubmitOrder));
+        }
+        for role in [Operator, Auditor, Analyst] {
             assert!(!allows(role, CommandName::SubmitOrder));
+        }
+    }
+
+    #[test]
+    fn only_admins_set_dealer_prices_and_terms() {
+        use CommandName as C;
+        for command in [
+            C::CreatePriceList,
+            C::SetPrice,
+            C::SetPartnerLevel,
+            C::SetQuantityRules,
+        ] {
+            assert!(allows(Admin, command));
+            for role in [Operator, Employee, Contact] {
+                assert!(!allows(role, command), "{role:?} {command:?}");
+            }
         }
     }
 }

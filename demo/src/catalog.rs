@@ -314,3 +314,244 @@ pub const CARRIERS: [(&str, &str); 5] = [
     ("德邦物流", "DPK"),
     ("京东物流", "JDV"),
 ];
+
+/// Product categories, by the two letters after `WD-` in the SKU (the sections of `PRODUCTS`).
+pub const CATEGORIES: [(&str, &str); 8] = [
+    ("CY", "茶叶"),
+    ("GD", "糕点"),
+    ("TW", "调味品"),
+    ("LS", "休闲零食"),
+    ("YL", "饮料"),
+    ("LY", "粮油"),
+    ("SD", "速冻"),
+    ("LH", "礼盒"),
+];
+
+/// The category of a product of `PRODUCTS`.
+pub fn category_of(sku: &str) -> Option<&'static str> {
+    let section = sku.strip_prefix("WD-")?.get(..2)?;
+    CATEGORIES
+        .iter()
+        .find(|(code, _)| *code == section)
+        .map(|(_, category)| *category)
+}
+
+/// How much of a product one line may order (each optional).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rules {
+    pub min: Option<u32>,
+    /// The case size: lines order whole cases.
+    pub multiple: Option<u32>,
+    pub max: Option<u32>,
+}
+
+impl Rules {
+    pub fn allows(self, quantity: u32) -> bool {
+        self.min.is_none_or(|min| quantity >= min)
+            && self
+                .multiple
+                .is_none_or(|step| quantity.is_multiple_of(step))
+            && self.max.is_none_or(|max| quantity <= max)
+    }
+
+    /// The allowed quantity nearest above `wanted` (below it when that passes the maximum), as a
+    /// buyer who knows the rules would order. The rules are ones the product accepted, so some
+    /// allowed quantity exists.
+    pub fn nearest_allowed(self, wanted: u32) -> u32 {
+        let step = self.multiple.unwrap_or(1);
+        let up = wanted.max(self.min.unwrap_or(1)).div_ceil(step) * step;
+        match self.max {
+            Some(max) if up > max => max / step * step,
+            _ => up,
+        }
+    }
+
+    /// "≥5", "×6", "≤20", together "≥24 ×12 ≤240".
+    pub fn describe(self) -> String {
+        let parts = [
+            self.min.map(|n| format!("≥{n}")),
+            self.multiple.map(|n| format!("×{n}")),
+            self.max.map(|n| format!("≤{n}")),
+        ];
+        parts.into_iter().flatten().collect::<Vec<_>>().join(" ")
+    }
+}
+
+const fn rules(min: Option<u32>, multiple: Option<u32>, max: Option<u32>) -> Rules {
+    Rules { min, multiple, max }
+}
+
+/// Quantity rules of a few products, by SKU.
+pub const QUANTITY_RULES: [(&str, Rules); 5] = [
+    // Soy sauce and sour plum drink ship in cases of 6 and 12 bottles.
+    ("WD-TW-002", rules(None, Some(6), None)),
+    ("WD-YL-003", rules(None, Some(12), None)),
+    // Rice goes out by the pallet layer: at least 5 bags.
+    ("WD-LY-001", rules(Some(5), None, None)),
+    // The pre-Qingming tea is allocated: at most 20 boxes an order.
+    ("WD-CY-001", rules(None, None, Some(20))),
+    // Braising sauce: whole cases of 12, at least two, at most twenty.
+    ("WD-TW-004", rules(Some(24), Some(12), Some(240))),
+];
+
+/// Dealer levels, by partner (index into `DEALERS`): provincial agents, A and B dealers. The
+/// partners not named have no level.
+pub const LEVEL_A: &str = "A";
+pub const LEVELS: [(usize, &str); 13] = [
+    (0, "省级代理"),
+    (8, "省级代理"),
+    (12, "省级代理"),
+    (1, LEVEL_A),
+    (2, LEVEL_A),
+    (3, LEVEL_A),
+    (5, LEVEL_A),
+    (9, LEVEL_A),
+    (13, LEVEL_A),
+    (4, "B"),
+    (6, "B"),
+    (7, "B"),
+    (11, "B"),
+];
+
+/// Partners that may buy only some categories: the convenience chain sells snacks, pastries,
+/// drinks and frozen food; the Yiwu distribution point serves restaurants.
+pub const ASSORTMENTS: [(usize, &[&str]); 2] = [
+    (13, &["糕点", "休闲零食", "饮料", "速冻"]),
+    (11, &["调味品", "粮油", "速冻"]),
+];
+
+/// Whom a price list prices for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Level(&'static str),
+    /// One partner, by index into `DEALERS`.
+    Partner(usize),
+}
+
+/// A price list the admin sets up. Prices are a percentage of the catalog price, per SKU and
+/// break (the least quantity the price applies from).
+pub struct PriceListPlan {
+    pub name: &'static str,
+    pub priority: i64,
+    pub scope: Scope,
+    /// Valid from a week ago for three weeks from now; otherwise always.
+    pub limited: bool,
+    /// Given at creation; otherwise set once every price is in (a list without a scope prices
+    /// for nobody, so a contract can be prepared before it takes effect).
+    pub scoped_at_creation: bool,
+    /// Archived at once: it never prices again, whatever its priority.
+    pub archived: bool,
+    pub prices: &'static [(&'static str, u32, i64)],
+}
+
+/// The partner with contract prices (index into `DEALERS`).
+pub const CONTRACT_PARTNER: usize = 0;
+
+pub const PRICE_LISTS: [PriceListPlan; 4] = [
+    PriceListPlan {
+        name: "金秋促销 9折",
+        priority: 10,
+        scope: Scope::All,
+        limited: true,
+        scoped_at_creation: true,
+        archived: false,
+        prices: &[
+            ("WD-CY-002", 1, 90),
+            ("WD-GD-001", 1, 90),
+            ("WD-GD-002", 1, 90),
+            ("WD-GD-003", 1, 90),
+            ("WD-GD-005", 1, 90),
+            ("WD-LS-001", 1, 90),
+            ("WD-LS-002", 1, 90),
+            ("WD-YL-002", 1, 90),
+            ("WD-SD-003", 1, 90),
+            ("WD-LH-001", 1, 90),
+        ],
+    },
+    PriceListPlan {
+        name: "A级经销商价",
+        priority: 50,
+        scope: Scope::Level(LEVEL_A),
+        limited: false,
+        scoped_at_creation: true,
+        archived: false,
+        prices: &[
+            ("WD-GD-001", 1, 95),
+            ("WD-GD-001", 10, 92),
+            ("WD-GD-001", 50, 88),
+            ("WD-GD-005", 1, 95),
+            ("WD-GD-005", 10, 92),
+            ("WD-GD-005", 50, 88),
+            ("WD-TW-002", 1, 95),
+            ("WD-TW-002", 10, 92),
+            ("WD-TW-002", 50, 88),
+            ("WD-TW-003", 1, 95),
+            ("WD-TW-003", 10, 92),
+            ("WD-TW-003", 50, 88),
+            ("WD-LS-001", 1, 95),
+            ("WD-LS-001", 10, 92),
+            ("WD-LS-001", 50, 88),
+            ("WD-LS-006", 1, 95),
+            ("WD-LS-006", 10, 92),
+            ("WD-LS-006", 50, 88),
+            ("WD-YL-001", 1, 95),
+            ("WD-YL-001", 10, 92),
+            ("WD-YL-001", 50, 88),
+            ("WD-YL-004", 1, 95),
+            ("WD-YL-004", 10, 92),
+            ("WD-YL-004", 50, 88),
+            ("WD-LY-003", 1, 95),
+            ("WD-LY-003", 10, 92),
+            ("WD-LY-003", 50, 88),
+            ("WD-SD-001", 1, 95),
+            ("WD-SD-001", 10, 92),
+            ("WD-SD-001", 50, 88),
+        ],
+    },
+    PriceListPlan {
+        name: "上海沪鑫 年度合同价",
+        priority: 100,
+        scope: Scope::Partner(CONTRACT_PARTNER),
+        limited: false,
+        scoped_at_creation: false,
+        archived: false,
+        prices: &[
+            ("WD-CY-001", 1, 85),
+            ("WD-CY-002", 1, 85),
+            ("WD-CY-004", 1, 85),
+            ("WD-TW-001", 1, 85),
+            ("WD-LS-002", 1, 85),
+            ("WD-LS-004", 1, 85),
+            ("WD-YL-002", 1, 85),
+            ("WD-LY-001", 1, 85),
+            ("WD-LY-001", 20, 80),
+            ("WD-LY-004", 1, 85),
+            ("WD-LH-001", 1, 85),
+        ],
+    },
+    PriceListPlan {
+        name: "去年中秋促销（已结束）",
+        priority: 200,
+        scope: Scope::All,
+        limited: false,
+        scoped_at_creation: true,
+        archived: true,
+        prices: &[("WD-GD-001", 1, 70), ("WD-LH-002", 1, 70)],
+    },
+];
+
+/// A dealer's quick order, pasted from its spreadsheet: tabs, commas and spaces, as people paste.
+/// Priced by the A-level list's largest and middle breaks, the promotion and the catalog.
+pub const QUICK_ORDER_PARTNER: usize = 1;
+pub const QUICK_ORDER_TEXT: &str = "WD-GD-001\t60\nWD-TW-002, 12\nWD-GD-002 10\n\nWD-LS-009 24\n";
+
+/// What the contract partner's employee puts in for it, by phone: contract prices and the
+/// promotion and catalog beside them.
+pub const ON_BEHALF_LINES: [(&str, u32); 3] =
+    [("WD-LY-001", 20), ("WD-CY-001", 10), ("WD-GD-003", 6)];
+
+/// A dealer's cart while the admin raises the catalog price of its first product (in no price
+/// list) to `RAISED_PRICE`: the dealer's submission with the quoted total is `PRICE_CHANGED`.
+pub const PRICE_CHANGE_CART: [(&str, u32); 2] = [("WD-TW-007", 5), ("WD-GD-001", 10)];
+pub const RAISED_PRICE: &str = "99.00";

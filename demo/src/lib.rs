@@ -5,7 +5,11 @@
 //! - [`catalog`]: the sample data (the brand, its products, dealers, people);
 //! - [`load`]: onboarding as the seed describes it: tenant, apps, WeChat, catalog, customers,
 //!   partners, partner contacts and their bindings;
+//! - [`pricing`]: dealer pricing as DESIGN §4 describes it: categories, quantity rules, dealer
+//!   levels, restricted assortments and price lists;
 //! - [`orders`]: orders placed by bound contacts and driven through every state;
+//! - [`tour`]: a quick order pasted as text, a reorder, and an order placed on a dealer's
+//!   behalf by an employee, each quoted first;
 //! - [`refusals`]: each rule really attempted against, with the code it must answer;
 //! - [`refusal_check`]: what a refusal must look like (its code, no event appended), shared with
 //!   the test suites;
@@ -19,9 +23,11 @@
 mod catalog;
 mod load;
 mod orders;
+mod pricing;
 mod refusal_check;
 mod refusals;
 mod report;
+mod tour;
 pub mod world;
 
 pub use refusal_check::{check_refused, RefusalFault, Watched};
@@ -101,17 +107,21 @@ pub async fn run(
 ) -> Result<world::World, Box<dyn std::error::Error + Send + Sync>> {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(args.seed);
-    let progress = progress_bar(load::STEPS + args.orders as u64);
+    let progress = progress_bar(load::STEPS + pricing::STEPS + args.orders as u64 + tour::STEPS);
 
     let mut world = load::tenant(commands, &mut rng, &progress).await?;
+    pricing::set_up(commands, &mut world, &progress).await?;
     let mut placed = orders::place(commands, &world, args.orders, &mut rng, &progress).await?;
+    progress.set_message("quick order, reorder");
+    let tour = tour::run(commands, &world, &mut placed).await?;
+    progress.inc(tour::STEPS);
     progress.set_message("suspending a partner");
     load::suspend_partner(commands, &mut world).await?;
     progress.finish_and_clear();
 
     let shown = refusals::demonstrate(commands, &world, &mut placed, &mut rng).await?;
     let summary = report::gather(commands, &world, &placed, &shown).await?;
-    let text = report::render(&summary, &world, &shown, args, started.elapsed());
+    let text = report::render(&summary, &world, &shown, &tour, args, started.elapsed());
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(world)
 }

@@ -80,6 +80,7 @@ pub async fn tenant(
         partners: Vec::new(),
         contacts: Vec::new(),
         employees: Vec::new(),
+        price_lists: Vec::new(),
     };
     configure_ordering(commands, &world).await?;
     progress.inc(4);
@@ -253,6 +254,8 @@ async fn list_products(
             sku: product.sku,
             name: product.name,
             unit: product.unit,
+            category: None,
+            rules: catalog::Rules::default(),
         });
         progress.inc(1);
     }
@@ -328,6 +331,8 @@ async fn add_partners(
             mode,
             ordering,
             suspended: false,
+            level: None,
+            assortment: None,
         });
         progress.inc(1);
     }

@@ -1,5 +1,6 @@
-//! Orders: bound contacts order 1–5 products, then the tenant's staff (the admin or an employee
-//! looking after that dealer) and the contact drive each order to one of the outcomes below.
+//! Orders: bound contacts order 1–5 products of their dealer's assortment, in quantities its
+//! rules allow, then the tenant's staff (the admin or an employee looking after that dealer) and
+//! the contact drive each order to one of the outcomes below.
 
 use dinghuo_commands::{
     CancelOrderInput, Commands, ConfirmOrderInput, OrderLineInput, ReceiveOrderInput,
@@ -13,7 +14,7 @@ use rand::seq::{index, SliceRandom};
 use rand::Rng;
 
 use super::catalog;
-use super::world::World;
+use super::world::{ListedProduct, World};
 use super::{DemoError, Step};
 
 /// Where an order ends up.
@@ -73,8 +74,11 @@ impl Outcome {
 
 pub struct PlacedOrder {
     pub id: OrderId,
-    /// Index into `World::contacts`: who ordered.
+    /// Index into `World::contacts`: who ordered, or for an order placed on behalf, a contact
+    /// of the dealer it was placed for (who receives it).
     pub contact: usize,
+    /// Index into `World::employees`: who placed the order on the dealer's behalf.
+    pub on_behalf: Option<usize>,
     /// The idempotency key it was submitted with.
     pub key: String,
     /// What was submitted: a replay with the same key must send the same request.
@@ -110,7 +114,9 @@ pub async fn ensure(
 ) -> Result<usize, DemoError> {
     let usable = |order: &PlacedOrder| {
         let contact = &world.contacts[order.contact];
-        order.outcome == outcome && !world.partners[contact.partner].suspended
+        order.outcome == outcome
+            && order.on_behalf.is_none()
+            && !world.partners[contact.partner].suspended
     };
     if let Some(found) = placed.iter().position(usable) {
         return Ok(found);
@@ -136,6 +142,7 @@ async fn place_one(
     let order = PlacedOrder {
         id,
         contact,
+        on_behalf: None,
         key,
         input,
         outcome,
@@ -144,21 +151,30 @@ async fn place_one(
     Ok(order)
 }
 
-/// 1–5 distinct products in plausible quantities, sometimes with a note.
-pub fn random_lines(world: &World, rng: &mut StdRng) -> Vec<OrderLineInput> {
-    let count = rng.gen_range(1..=5).min(world.products.len());
-    index::sample(rng, world.products.len(), count)
+/// 1–5 distinct products of the partner's assortment, in plausible quantities that its rules
+/// allow (a buyer who knows the case sizes and limits).
+pub fn random_lines(world: &World, partner: usize, rng: &mut StdRng) -> Vec<OrderLineInput> {
+    let partner = &world.partners[partner];
+    let buyable: Vec<&ListedProduct> = world
+        .products
+        .iter()
+        .filter(|product| partner.may_buy(product))
+        .collect();
+    let count = rng.gen_range(1..=5).min(buyable.len());
+    index::sample(rng, buyable.len(), count)
         .into_iter()
         .map(|i| {
-            let product = &world.products[i];
+            let product = buyable[i];
             let most = if matches!(product.unit, "箱" | "桶" | "盒") {
                 20
             } else {
                 60
             };
+            let quantity = product.rules.nearest_allowed(rng.gen_range(1..=most));
             OrderLineInput {
                 product_id: product.id.to_string(),
-                quantity: rng.gen_range(1..=most),
+                quantity: i64::from(quantity),
+                sku: None,
             }
         })
         .collect()
@@ -172,7 +188,7 @@ async fn submit(
     rng: &mut StdRng,
 ) -> Result<(OrderId, SubmitOrderInput), DemoError> {
     let who = &world.contacts[contact];
-    let lines = random_lines(world, rng);
+    let lines = random_lines(world, who.partner, rng);
     let note = rng
         .gen_bool(0.3)
         .then(|| catalog::ORDER_NOTES.choose(rng).copied())

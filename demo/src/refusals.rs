@@ -7,9 +7,10 @@ use dinghuo_commands::{
     Actor, AddPartnerContactInput, AddPartnerInput, AppInput, BindContactInput,
     BindWechatAccountInput, CommandError, Commands, ConfirmOrderInput, DelistProductInput,
     ListProductInput, MenuButtonInput, MoneyInput, OrderLineInput, PublishWechatMenuInput,
-    RequestContext, Role, SubmitOrderInput,
+    QuoteInput, RepriceProductInput, RequestContext, Role, SubmitOptions, SubmitOrderInput,
 };
-use dinghuo_domain::{ErrorCode, Side, TenantId};
+use dinghuo_domain::pricing::PriceReason;
+use dinghuo_domain::{DomainError, ErrorCode, Side, TenantId};
 use dinghuo_store::audit::count_events;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -19,6 +20,7 @@ use super::catalog;
 use super::load;
 use super::orders::{self, Outcome, PlacedOrder};
 use super::refusal_check::{check_refused, RefusalFault, Watched};
+use super::tour::{check_quote, money_input};
 use super::world::{TheirContact, World};
 use super::{DemoError, Step};
 
@@ -37,6 +39,8 @@ pub struct Shown {
     pub second_tenant: TenantId,
     /// The idempotent replay: the key, and whether it answered the same order.
     pub replay: String,
+    /// A price that moved under a dealer's quote, and the dealer ordering at the new one.
+    pub price_change: String,
 }
 
 /// Attempts commands that must be refused, checking the code and that nothing was appended to
@@ -56,6 +60,19 @@ impl Attempts<'_> {
         show: bool,
         attempt: impl Future<Output = Result<T, CommandError>>,
     ) -> Result<(), DemoError> {
+        self.must_refuse_with(expected, tried, show, attempt)
+            .await
+            .map(drop)
+    }
+
+    /// [`Self::must_refuse`], answering the refusal for checks of its details.
+    async fn must_refuse_with<T>(
+        &mut self,
+        expected: ErrorCode,
+        tried: String,
+        show: bool,
+        attempt: impl Future<Output = Result<T, CommandError>>,
+    ) -> Result<CommandError, DemoError> {
         let watched = Watched::Tenants(&self.tenants);
         let error = match check_refused(self.commands.database(), watched, expected, attempt).await
         {
@@ -84,7 +101,7 @@ impl Attempts<'_> {
                 message: error.to_string(),
             });
         }
-        Ok(())
+        Ok(error)
     }
 }
 
@@ -93,6 +110,7 @@ fn one_line(world: &World, product: usize, quantity: i64) -> SubmitOrderInput {
         lines: vec![OrderLineInput {
             product_id: world.products[product].id.to_string(),
             quantity,
+            sku: None,
         }],
         note: None,
     }
@@ -118,7 +136,6 @@ pub async fn demonstrate(
     // Orders in the states the refusals need, taken before anything is delisted.
     let submitted = orders::ensure(commands, world, placed, Outcome::Submitted, rng).await?;
     let confirmed = orders::ensure(commands, world, placed, Outcome::Confirmed, rng).await?;
-    let (submitted, confirmed) = (&placed[submitted], &placed[confirmed]);
 
     let second = second_tenant(commands, world.operator).await?;
     let mut attempts = Attempts {
@@ -320,11 +337,20 @@ pub async fn demonstrate(
         )
         .await?;
 
-    let orderer = world
+    // A dealer that may buy the whole catalog, so that only the rule tried can refuse it.
+    let whole_catalog: Vec<usize> = world
         .orderers()
+        .into_iter()
+        .filter(|&i| {
+            world.partners[world.contacts[i].partner]
+                .assortment
+                .is_none()
+        })
+        .collect();
+    let orderer_index = *whole_catalog
         .choose(rng)
-        .map(|&i| &world.contacts[i])
-        .ok_or_else(|| missing("contact allowed to order"))?;
+        .ok_or_else(|| missing("contact allowed to order the whole catalog"))?;
+    let orderer = &world.contacts[orderer_index];
     attempts
         .must_refuse(
             ErrorCode::Validation,
@@ -377,7 +403,10 @@ pub async fn demonstrate(
         )
         .await?;
 
+    let price_change = pricing_refusals(&mut attempts, world, placed, orderer_index).await?;
+
     // Orders move forward only.
+    let confirmed = &placed[confirmed];
     attempts
         .must_refuse(
             ErrorCode::InvalidState,
@@ -392,14 +421,265 @@ pub async fn demonstrate(
         )
         .await?;
 
-    order_scope_refusals(&mut attempts, world, &second, submitted).await?;
+    order_scope_refusals(&mut attempts, world, &second, &placed[submitted]).await?;
     let replay = idempotent_replay(commands, world, placed).await?;
 
     Ok(Shown {
         refusals: attempts.refusals,
         second_tenant: second.tenant,
         replay,
+        price_change,
     })
+}
+
+/// DESIGN §4's rules of dealer ordering: the assortment, each kind of quantity rule, the quoted
+/// total, and who may order on a dealer's behalf. `orderer` (index into `World::contacts`) may
+/// buy the whole catalog. Answers what happened to the price change.
+async fn pricing_refusals(
+    attempts: &mut Attempts<'_>,
+    world: &World,
+    placed: &mut Vec<PlacedOrder>,
+    orderer: usize,
+) -> Result<String, DemoError> {
+    let commands = attempts.commands;
+
+    // A dealer with a restricted assortment orders outside it.
+    let (partner, contact) = (0..world.partners.len())
+        .filter(|&p| world.partners[p].assortment.is_some())
+        .find_map(|p| world.orderer_of(p).map(|c| (p, &world.contacts[c])))
+        .ok_or_else(|| missing("contact of a dealer with a restricted assortment"))?;
+    let restricted = &world.partners[partner];
+    let outside = world
+        .products
+        .iter()
+        .position(|product| !restricted.may_buy(product))
+        .ok_or_else(|| missing("product outside a restricted assortment"))?;
+    let product = &world.products[outside];
+    attempts
+        .must_refuse(
+            ErrorCode::ProductNotAvailable,
+            format!(
+                "{} of {} (buys {} only) orders {} {} ({})",
+                contact.name,
+                restricted.name,
+                restricted.assortment.unwrap_or_default().join("/"),
+                product.sku,
+                product.name,
+                product.category.unwrap_or("—")
+            ),
+            true,
+            commands.submit_order(&world.contact_ctx(contact), one_line(world, outside, 2)),
+        )
+        .await?;
+
+    // Each product with quantity rules, ordered against one of them: a case broken open, too
+    // few, too many. The first of each kind is shown.
+    let who = &world.contacts[orderer];
+    let mut shown_kinds = Vec::new();
+    for (index, product) in world.products.iter().enumerate() {
+        let rules = product.rules;
+        let (kind, quantity) = if rules.multiple.is_some_and(|step| step > 1) {
+            ("case", rules.nearest_allowed(1) + 1)
+        } else if let Some(min) = rules.min.filter(|&min| min > 1) {
+            ("minimum", min - 1)
+        } else if let Some(max) = rules.max {
+            ("maximum", max + 1)
+        } else {
+            continue;
+        };
+        if rules.allows(quantity) {
+            return Err(DemoError::Inconsistent(format!(
+                "{quantity} of {} meets its rules {}",
+                product.sku,
+                rules.describe()
+            )));
+        }
+        let show = !shown_kinds.contains(&kind);
+        shown_kinds.push(kind);
+        let error = attempts
+            .must_refuse_with(
+                ErrorCode::QuantityNotAllowed,
+                format!(
+                    "{} orders {quantity} {} of {} {} (rules {})",
+                    who.name,
+                    product.unit,
+                    product.sku,
+                    product.name,
+                    rules.describe()
+                ),
+                show,
+                commands.submit_order(
+                    &world.contact_ctx(who),
+                    one_line(world, index, i64::from(quantity)),
+                ),
+            )
+            .await?;
+        let reported = match error {
+            CommandError::Refused(DomainError::QuantityNotAllowed { line, rules, .. }) => {
+                let get = |q: Option<dinghuo_domain::Quantity>| q.map(|q| q.get());
+                line == 0
+                    && get(rules.min) == product.rules.min
+                    && get(rules.multiple) == product.rules.multiple
+                    && get(rules.max) == product.rules.max
+            }
+            _ => false,
+        };
+        if !reported {
+            return Err(DemoError::Inconsistent(format!(
+                "ordering {quantity} of {} was refused without the line and the rules {}",
+                product.sku,
+                rules.describe()
+            )));
+        }
+    }
+
+    let price_change = price_change(attempts, world, placed, orderer).await?;
+
+    // An employee orders on behalf of a dealer it does not look after: to it, that dealer does
+    // not exist.
+    let employee = world.employees.first().ok_or_else(|| missing("employee"))?;
+    let stranger = (0..world.partners.len())
+        .find(|p| !employee.partners.contains(p) && world.partners[*p].ordering)
+        .map(|p| &world.partners[p])
+        .ok_or_else(|| missing("dealer an employee does not look after"))?;
+    attempts
+        .must_refuse(
+            ErrorCode::NotFound,
+            format!(
+                "employee {}, not looking after {}, orders on its behalf",
+                employee.name, stranger.name
+            ),
+            true,
+            commands.submit_order_with(
+                &world.employee_ctx(employee),
+                one_line(world, 1, 2),
+                SubmitOptions {
+                    partner_id: Some(stranger.id.to_string()),
+                    expected_total: None,
+                },
+            ),
+        )
+        .await?;
+    Ok(price_change)
+}
+
+/// A dealer quotes its cart; the admin raises the catalog price of one of its products; the
+/// submission with the quoted total is `PRICE_CHANGED` and carries the new quote, with which
+/// the dealer orders.
+async fn price_change(
+    attempts: &mut Attempts<'_>,
+    world: &World,
+    placed: &mut Vec<PlacedOrder>,
+    orderer: usize,
+) -> Result<String, DemoError> {
+    let commands = attempts.commands;
+    let who = &world.contacts[orderer];
+    let ctx = || world.contact_ctx(who);
+    let lines = catalog::PRICE_CHANGE_CART
+        .iter()
+        .map(|&(sku, quantity)| {
+            let product = world
+                .product_by_sku(sku)
+                .ok_or_else(|| missing("product of the cart"))?;
+            Ok(OrderLineInput {
+                product_id: world.products[product].id.to_string(),
+                quantity: i64::from(quantity),
+                sku: None,
+            })
+        })
+        .collect::<Result<Vec<_>, DemoError>>()?;
+    let cart = SubmitOrderInput { lines, note: None };
+    let (sku, _) = catalog::PRICE_CHANGE_CART[0];
+    let raised = catalog::RAISED_PRICE;
+    let repriced = world
+        .product_by_sku(sku)
+        .ok_or_else(|| missing("product to reprice"))?;
+    let what = format!("{} quoting a cart", who.name);
+    let (_, quote) = commands
+        .quote(
+            &ctx(),
+            QuoteInput {
+                partner_id: None,
+                lines: cart.lines.clone(),
+            },
+        )
+        .await
+        .step(|| what.clone())?;
+    check_quote(world, who.partner, &quote, &what)?;
+    // Only a catalog price moves the total when the catalog price moves.
+    if quote.lines[0].price.as_ref().map(|p| &p.reason) != Some(&PriceReason::Catalog) {
+        return Err(DemoError::Inconsistent(format!(
+            "{sku} should be priced by the catalog for {}",
+            world.partners[who.partner].name
+        )));
+    }
+    commands
+        .reprice_product(
+            &world.admin_ctx(),
+            RepriceProductInput {
+                product_id: world.products[repriced].id.to_string(),
+                price: MoneyInput::cny(raised),
+            },
+        )
+        .await
+        .step(|| format!("raising the price of {sku} to {raised}"))?;
+    let quoted = quote.total.to_decimal_string();
+    let error = attempts
+        .must_refuse_with(
+            ErrorCode::PriceChanged,
+            format!(
+                "{} submits its cart at the quoted ¥{quoted}, after the admin raised {sku} to ¥{raised}",
+                who.name
+            ),
+            true,
+            commands.submit_order_with(
+                &ctx(),
+                cart.clone(),
+                SubmitOptions {
+                    partner_id: None,
+                    expected_total: Some(money_input(quote.total)),
+                },
+            ),
+        )
+        .await?;
+    let CommandError::Refused(DomainError::PriceChanged { quote: new_quote }) = error else {
+        return Err(DemoError::Inconsistent(format!(
+            "PRICE_CHANGED came without the new quote: {error}"
+        )));
+    };
+    if new_quote.total == quote.total {
+        return Err(DemoError::Inconsistent(format!(
+            "PRICE_CHANGED carries the old total ¥{quoted}"
+        )));
+    }
+    // The dealer accepts the new total.
+    let key = "demo-requote";
+    let id = commands
+        .submit_order_with(
+            &ctx().with_idempotency_key(key),
+            cart.clone(),
+            SubmitOptions {
+                partner_id: None,
+                expected_total: Some(money_input(new_quote.total)),
+            },
+        )
+        .await
+        .step(|| format!("{} ordering at the new quote", who.name))?;
+    placed.push(PlacedOrder {
+        id,
+        contact: orderer,
+        on_behalf: None,
+        key: key.into(),
+        input: cart,
+        outcome: Outcome::Submitted,
+    });
+    Ok(format!(
+        "{} of {} was quoted ¥{quoted}; the admin raised {sku} to ¥{raised}; submitting at ¥{quoted} \
+         was PRICE_CHANGED with the new quote ¥{}, at which it ordered ({key})",
+        who.name,
+        world.partners[who.partner].name,
+        new_quote.total.to_decimal_string()
+    ))
 }
 
 /// A wrong number does not bind; after five wrong numbers even the right one waits.
@@ -509,10 +789,9 @@ async fn idempotent_replay(
     world: &World,
     placed: &[PlacedOrder],
 ) -> Result<String, DemoError> {
-    let Some(first) = placed
-        .iter()
-        .find(|o| !world.partners[world.contacts[o.contact].partner].suspended)
-    else {
+    let Some(first) = placed.iter().find(|o| {
+        o.on_behalf.is_none() && !world.partners[world.contacts[o.contact].partner].suspended
+    }) else {
         return Ok("no order to replay".into());
     };
     let contact = &world.contacts[first.contact];

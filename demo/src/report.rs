@@ -1,19 +1,36 @@
 //! The summary: what the event store now holds (read back through the command side's lookup,
-//! not taken from the demo's own bookkeeping), and the refusals as they happened.
+//! not taken from the demo's own bookkeeping), how every order line was priced (each checked
+//! against the pricing rule as the demo works it out), and the refusals as they happened.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use dinghuo_commands::Commands;
-use dinghuo_domain::order::OrderStatus;
-use dinghuo_domain::{App, Channel, Lookup, Money, PartnerMode, Permission, Side};
+use dinghuo_domain::order::{OrderEvent, OrderStatus};
+use dinghuo_domain::pricing::PriceReason;
+use dinghuo_domain::{
+    App, Channel, Lookup, Money, PartnerMode, Permission, PriceListId, PriceListScope, Side,
+};
 use dinghuo_store::audit::count_events;
 
-use super::catalog;
+use super::catalog::{self, Rules};
 use super::orders::{Outcome, PlacedOrder};
 use super::refusals::Shown;
+use super::tour::Tour;
 use super::world::World;
 use super::{DemoArgs, DemoError};
+
+/// A price list as the event store holds it.
+struct ListSummary {
+    id: PriceListId,
+    name: String,
+    priority: u32,
+    scope: String,
+    validity: String,
+    archived: bool,
+    prices: usize,
+}
 
 #[derive(Default)]
 pub struct Summary {
@@ -36,6 +53,22 @@ pub struct Summary {
     cancelled_by_admin: usize,
     ordered_value: Option<Money>,
     received_value: Option<Money>,
+    /// Partners per dealer level, and how many have none.
+    levels: Vec<(String, usize)>,
+    without_level: usize,
+    /// Products per category, and how many have none.
+    categories: Vec<(String, usize)>,
+    uncategorized: usize,
+    /// SKU and rules of each product with quantity rules.
+    quantity_rules: Vec<(String, String)>,
+    /// Partner name and the categories it may buy.
+    assortments: Vec<(&'static str, String)>,
+    price_lists: Vec<ListSummary>,
+    /// Order lines by the reason of their price: the catalog, and each list.
+    catalog_lines: usize,
+    list_lines: BTreeMap<PriceListId, usize>,
+    /// Orders placed on a dealer's behalf by staff.
+    on_behalf: usize,
     events_tenant: i64,
     events_second: i64,
     events_total: i64,
@@ -148,7 +181,8 @@ pub async fn gather(
         s.employee_links += links;
     }
 
-    gather_orders(commands, placed, &mut s).await?;
+    gather_pricing(commands, world, &mut s).await?;
+    gather_orders(commands, world, placed, &mut s).await?;
 
     let db = commands.database();
     s.events_tenant = count_events(db, Some(tenant)).await?;
@@ -157,9 +191,117 @@ pub async fn gather(
     Ok(s)
 }
 
-/// Tallies order statuses from the store, checking each against the outcome the demo drove.
+/// Levels, categories, rules, assortments and price lists as the store holds them.
+async fn gather_pricing(
+    commands: &Commands,
+    world: &World,
+    s: &mut Summary,
+) -> Result<(), DemoError> {
+    let lookup = commands.lookup();
+    let mut levels: BTreeMap<String, usize> = BTreeMap::new();
+    for partner in &world.partners {
+        let stored = lookup
+            .partner(partner.id)
+            .await
+            .map_err(|e| read_failed(partner.name, e))?;
+        match stored.level() {
+            Some(level) => *levels.entry(level.as_str().to_owned()).or_default() += 1,
+            None => s.without_level += 1,
+        }
+        if let Some(assortment) = stored.assortment() {
+            let categories: Vec<&str> =
+                assortment.categories().iter().map(|c| c.as_str()).collect();
+            s.assortments.push((partner.name, categories.join(", ")));
+        }
+    }
+    // Most dealers first.
+    s.levels = levels.into_iter().collect();
+    s.levels.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+
+    let mut categories: Vec<(String, usize)> = Vec::new();
+    let mut prices: BTreeMap<PriceListId, usize> = BTreeMap::new();
+    for product in &world.products {
+        let stored = lookup
+            .product(product.id)
+            .await
+            .map_err(|e| read_failed(product.sku, e))?;
+        match stored.category() {
+            Some(category) => match categories.iter_mut().find(|(c, _)| c == category.as_str()) {
+                Some(entry) => entry.1 += 1,
+                None => categories.push((category.as_str().to_owned(), 1)),
+            },
+            None => s.uncategorized += 1,
+        }
+        let rules = stored.quantity_rules();
+        if !rules.is_empty() {
+            let get = |q: Option<dinghuo_domain::Quantity>| q.map(|q| q.get());
+            let rules = Rules {
+                min: get(rules.min),
+                multiple: get(rules.multiple),
+                max: get(rules.max),
+            };
+            s.quantity_rules
+                .push((product.sku.to_owned(), rules.describe()));
+        }
+        let listed = lookup
+            .list_prices(product.id)
+            .await
+            .map_err(|e| read_failed(product.sku, e))?;
+        for (list, breaks) in listed.lists() {
+            *prices.entry(list).or_default() += breaks.len();
+        }
+    }
+    s.categories = categories;
+
+    for list in &world.price_lists {
+        let stored = lookup
+            .price_list(list.id)
+            .await
+            .map_err(|e| read_failed(list.name, e))?;
+        let scope = match stored.scope() {
+            None => "no scope (prices for nobody)".to_owned(),
+            Some(PriceListScope::All) => "ALL".to_owned(),
+            Some(PriceListScope::Levels { levels }) => {
+                let levels: Vec<&str> = levels.iter().map(|l| l.as_str()).collect();
+                format!("LEVELS {}", levels.join(", "))
+            }
+            Some(PriceListScope::Partners { partners }) => {
+                let names: Vec<&str> = world
+                    .partners
+                    .iter()
+                    .filter(|p| partners.contains(&p.id))
+                    .map(|p| p.name)
+                    .collect();
+                format!("PARTNERS {}", names.join(", "))
+            }
+        };
+        let validity = match stored.validity() {
+            (None, None) => "always".to_owned(),
+            (from, to) => {
+                let day = |at: Option<chrono::DateTime<chrono::Utc>>| {
+                    at.map_or_else(|| "…".to_owned(), |at| at.date_naive().to_string())
+                };
+                format!("{} – {}", day(from), day(to))
+            }
+        };
+        s.price_lists.push(ListSummary {
+            id: list.id,
+            name: stored.name().map_or(list.name, |n| n.as_str()).to_owned(),
+            priority: stored.priority().map_or(0, |p| p.get()),
+            scope,
+            validity,
+            archived: stored.is_archived(),
+            prices: prices.get(&list.id).copied().unwrap_or(0),
+        });
+    }
+    Ok(())
+}
+
+/// Tallies order statuses from the store, checking each against the outcome the demo drove,
+/// and each line's price against the documented rule.
 async fn gather_orders(
     commands: &Commands,
+    world: &World,
     placed: &[PlacedOrder],
     s: &mut Summary,
 ) -> Result<(), DemoError> {
@@ -199,6 +341,66 @@ async fn gather_orders(
                 s.received_value = add(s.received_value, total)?;
             }
         }
+        tally_lines(commands, world, order, s).await?;
+    }
+    Ok(())
+}
+
+/// Counts the order's lines by the reason of their price, checking each against the rule.
+async fn tally_lines(
+    commands: &Commands,
+    world: &World,
+    order: &PlacedOrder,
+    s: &mut Summary,
+) -> Result<(), DemoError> {
+    let events = commands
+        .orders()
+        .loader()
+        .events(&order.id.to_string())
+        .await
+        .map_err(|e| read_failed(&order.key, e))?;
+    let Some(OrderEvent::OrderSubmitted {
+        partner_id,
+        placed_by,
+        lines,
+        ..
+    }) = events.into_iter().next().map(|envelope| envelope.payload)
+    else {
+        return Err(DemoError::Inconsistent(format!(
+            "order {} does not start with its submission",
+            order.key
+        )));
+    };
+    if placed_by.is_some() != order.on_behalf.is_some() {
+        return Err(DemoError::Inconsistent(format!(
+            "order {} is stored as placed by {placed_by:?}",
+            order.key
+        )));
+    }
+    s.on_behalf += usize::from(placed_by.is_some());
+    let partner = world
+        .partners
+        .iter()
+        .position(|p| p.id == partner_id)
+        .ok_or_else(|| {
+            DemoError::Inconsistent(format!("order {} is for an unknown partner", order.key))
+        })?;
+    for line in &lines {
+        world
+            .check_price(
+                partner,
+                line.product_id,
+                line.quantity.get(),
+                line.unit_price,
+                &line.price_reason,
+            )
+            .map_err(|e| DemoError::Inconsistent(format!("order {}: {e}", order.key)))?;
+        match &line.price_reason {
+            PriceReason::Catalog => s.catalog_lines += 1,
+            PriceReason::PriceList { price_list_id, .. } => {
+                *s.list_lines.entry(*price_list_id).or_default() += 1;
+            }
+        }
     }
     Ok(())
 }
@@ -226,12 +428,15 @@ pub fn render(
     s: &Summary,
     world: &World,
     shown: &Shown,
+    tour: &Tour,
     args: &DemoArgs,
     elapsed: Duration,
 ) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
-    let _ = write_summary(&mut out, s, world, shown, args, elapsed);
+    let _ = write_summary(&mut out, s, world, args, elapsed);
+    let _ = write_pricing(&mut out, s, shown, tour);
+    let _ = write_refusals(&mut out, world, shown);
     out
 }
 
@@ -239,7 +444,6 @@ fn write_summary(
     out: &mut String,
     s: &Summary,
     world: &World,
-    shown: &Shown,
     args: &DemoArgs,
     elapsed: Duration,
 ) -> std::fmt::Result {
@@ -342,7 +546,89 @@ fn write_summary(
         catalog::SECOND_TENANT_NAME,
         s.events_total
     )?;
-    writeln!(out)?;
+    writeln!(out)
+}
+
+fn counted(counts: &[(String, usize)]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    parts.join(", ")
+}
+
+/// Dealer pricing: what the admin set up, how order lines were priced, and the fast ways of
+/// ordering.
+fn write_pricing(out: &mut String, s: &Summary, shown: &Shown, tour: &Tour) -> std::fmt::Result {
+    writeln!(
+        out,
+        "Dealer pricing (read back from the event store; every order line checked against the pricing rule)"
+    )?;
+    writeln!(
+        out,
+        "  dealer levels        {}; {} partners without a level",
+        counted(&s.levels),
+        s.without_level
+    )?;
+    writeln!(
+        out,
+        "  categories           {} products in {} categories: {}{}",
+        s.categories.iter().map(|(_, n)| n).sum::<usize>(),
+        s.categories.len(),
+        counted(&s.categories),
+        if s.uncategorized > 0 {
+            format!("; {} without one", s.uncategorized)
+        } else {
+            String::new()
+        }
+    )?;
+    let rules: Vec<String> = s
+        .quantity_rules
+        .iter()
+        .map(|(sku, rules)| format!("{sku} {rules}"))
+        .collect();
+    writeln!(out, "  quantity rules       {}", rules.join("; "))?;
+    for (i, (partner, categories)) in s.assortments.iter().enumerate() {
+        let label = if i == 0 { "assortments" } else { "" };
+        writeln!(out, "  {label:<20} {partner} buys only {categories}")?;
+    }
+    writeln!(out, "  price lists          {}", s.price_lists.len())?;
+    for list in &s.price_lists {
+        let state = if list.archived {
+            "archived: never prices again".to_owned()
+        } else {
+            format!("{}, valid {}", list.scope, list.validity)
+        };
+        writeln!(
+            out,
+            "    {}  priority {}, {} prices; {state}",
+            list.name, list.priority, list.prices
+        )?;
+    }
+    let lines = s.catalog_lines + s.list_lines.values().sum::<usize>();
+    writeln!(
+        out,
+        "  order lines by price reason   {lines} lines, each priced as the rule says"
+    )?;
+    // Counts first: Chinese names do not pad to a column.
+    writeln!(out, "    {:>5}  CATALOG", s.catalog_lines)?;
+    for list in &s.price_lists {
+        let n = s.list_lines.get(&list.id).copied().unwrap_or(0);
+        writeln!(out, "    {n:>5}  PRICE_LIST {}", list.name)?;
+    }
+    writeln!(out, "  quick order          {}", tour.quick_order)?;
+    writeln!(out, "  reorder              {}", tour.reorder)?;
+    writeln!(
+        out,
+        "  on behalf            {} ({} order(s) placed on behalf)",
+        tour.on_behalf, s.on_behalf
+    )?;
+    writeln!(out, "  price change         {}", shown.price_change)?;
+    writeln!(out)
+}
+
+/// The refusals, the idempotent replay, and ids to explore with.
+fn write_refusals(out: &mut String, world: &World, shown: &Shown) -> std::fmt::Result {
     writeln!(
         out,
         "Refusals (each really attempted; code checked; no event appended)"

@@ -47,6 +47,14 @@ pub enum ErrorCode {
     /// `extensions.memberships` lists them; repeat the sign-in with one's `tenantId` (the code
     /// is not spent by this answer).
     TenantChoiceRequired,
+    /// The product is outside the partner's assortment (the categories it may buy).
+    ProductNotAvailable,
+    /// A line's quantity breaks its product's rules: `extensions` has `line` (from 0),
+    /// `productId`, and the rules `min`, `multiple`, `max`.
+    QuantityNotAllowed,
+    /// The submission's `expectedTotal` is not what the lines cost now: `extensions.quote`
+    /// has today's prices; nothing was ordered.
+    PriceChanged,
     /// The database is down or unreachable, or the connection was lost in the middle of the
     /// request: it may or may not have taken effect. Retry after the suggested delay; a command
     /// retried with the same idempotency key takes effect at most once.
@@ -84,6 +92,9 @@ impl ErrorCode {
             Self::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
             Self::AlreadyAMember => "ALREADY_A_MEMBER",
             Self::TenantChoiceRequired => "TENANT_CHOICE_REQUIRED",
+            Self::ProductNotAvailable => "PRODUCT_NOT_AVAILABLE",
+            Self::QuantityNotAllowed => "QUANTITY_NOT_ALLOWED",
+            Self::PriceChanged => "PRICE_CHANGED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }
@@ -173,6 +184,16 @@ pub enum DomainError {
     WrongSide(&'static str),
     #[error("the phone already belongs to an active staff member of this tenant")]
     AlreadyAMember,
+    #[error("product {product_id} is not in the partner's assortment")]
+    ProductNotAvailable { product_id: crate::ProductId },
+    #[error("line {line}: the quantity is not allowed for product {product_id}")]
+    QuantityNotAllowed {
+        line: usize,
+        product_id: crate::ProductId,
+        rules: crate::QuantityRules,
+    },
+    #[error("the prices changed since the quote: the order now costs {}", quote.total.to_decimal_string())]
+    PriceChanged { quote: Box<crate::pricing::Quote> },
     #[error("the caller may not do this")]
     Forbidden,
     /// Not a refusal: the lookup could not reach the store (the database is down, the
@@ -205,6 +226,9 @@ impl DomainError {
             Self::DuplicateSku { .. } => ErrorCode::DuplicateSku,
             Self::WrongSide(_) => ErrorCode::WrongSide,
             Self::AlreadyAMember => ErrorCode::AlreadyAMember,
+            Self::ProductNotAvailable { .. } => ErrorCode::ProductNotAvailable,
+            Self::QuantityNotAllowed { .. } => ErrorCode::QuantityNotAllowed,
+            Self::PriceChanged { .. } => ErrorCode::PriceChanged,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Lookup(_) => ErrorCode::Internal,

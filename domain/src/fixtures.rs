@@ -1,22 +1,25 @@
 //! Shared fixtures for the given/when/then tests: fixed ids, parsed values, and the event
 //! histories most tests start from (an upstream tenant with `ORDERING` enabled, a partner with
-//! `ORDERING` assigned, a bound their-side contact, a linked employee, listed products).
+//! `ORDERING` assigned, a bound their-side contact, a linked employee, listed products), and the
+//! pieces of dealer pricing (price lists and their prices, levels, categories, a fixed clock).
 //!
 //! The histories are built from events, never from aggregate state, so they exercise `apply`
 //! exactly as a replay from the event store would.
 
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::contact::{Affiliation, ContactEvent};
-use crate::ids::{ContactId, PartnerId, ProductId, TenantId};
+use crate::ids::{ContactId, PartnerId, PriceListId, ProductId, TenantId};
 use crate::lookup::Scoped;
 use crate::partner::PartnerEvent;
+use crate::price_list::{ListPricesEvent, PriceListEvent};
 use crate::product::ProductEvent;
 use crate::tenant::TenantEvent;
 use crate::testing::InMemoryLookup;
 use crate::values::{
-    App, Channel, Currency, Money, Name, Note, OpenId, PartnerMode, Phone, Quantity, Reason, Side,
-    Sku, Unit, WechatAppId,
+    App, Category, Channel, Currency, Level, Money, Name, Note, OpenId, PartnerMode, Phone,
+    Priority, Quantity, Reason, Side, Sku, Unit, WechatAppId,
 };
 
 const fn uuid(n: u128) -> Uuid {
@@ -47,6 +50,13 @@ pub(crate) const PRODUCT: ProductId = ProductId::from_uuid(uuid(0x31));
 pub(crate) const SECOND_PRODUCT: ProductId = ProductId::from_uuid(uuid(0x32));
 /// Listed in `OTHER_TENANT`'s catalog.
 pub(crate) const FOREIGN_PRODUCT: ProductId = ProductId::from_uuid(uuid(0x33));
+
+/// A price list of `TENANT`.
+pub(crate) const PRICE_LIST: PriceListId = PriceListId::from_uuid(uuid(0x41));
+/// A second price list of `TENANT`, newer than `PRICE_LIST` (its id is greater).
+pub(crate) const NEWER_PRICE_LIST: PriceListId = PriceListId::from_uuid(uuid(0x42));
+/// A price list of `OTHER_TENANT`.
+pub(crate) const FOREIGN_PRICE_LIST: PriceListId = PriceListId::from_uuid(uuid(0x43));
 
 /// The number recorded for every contact in these fixtures.
 pub(crate) const PHONE: &str = "13800138000";
@@ -93,6 +103,30 @@ pub(crate) fn open_id(text: &str) -> OpenId {
 
 pub(crate) fn wechat_app_id() -> WechatAppId {
     WechatAppId::parse("wx0123456789abcdef").expect("a valid app id")
+}
+
+pub(crate) fn level(text: &str) -> Level {
+    Level::parse(text).expect("a valid level")
+}
+
+pub(crate) fn category(text: &str) -> Category {
+    Category::parse(text).expect("a valid category")
+}
+
+pub(crate) fn priority(n: u32) -> Priority {
+    Priority::try_from(n).expect("a valid priority")
+}
+
+/// The moment orders are priced at in these tests: 1 June 2025, 09:00 UTC.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 6, 1, 9, 0, 0)
+        .single()
+        .expect("a valid moment")
+}
+
+/// `n` days after [`now`] (before it when negative).
+pub(crate) fn days_from_now(n: i64) -> DateTime<Utc> {
+    now() + TimeDelta::days(n)
 }
 
 /// A command addressed to `TENANT`.
@@ -244,4 +278,40 @@ pub(crate) fn ordering_world_with(contact: Vec<ContactEvent>) -> InMemoryLookup 
             FOREIGN_PRODUCT,
             [product_listed(OTHER_TENANT, "AB-1", "Soy sauce 500ml", 999)],
         )
+}
+
+/// A price list of `tenant` named `title`, created with `priority` and nothing more (it prices for
+/// nobody until scoped).
+pub(crate) fn price_list_created(tenant: TenantId, title: &str, rank: u32) -> PriceListEvent {
+    PriceListEvent::PriceListCreated {
+        tenant_id: tenant,
+        name: name(title),
+        priority: priority(rank),
+    }
+}
+
+/// `TENANT`'s price list `title` at `rank`, scoped to every partner, valid always.
+pub(crate) fn tenant_wide_list(title: &str, rank: u32) -> Vec<PriceListEvent> {
+    vec![
+        price_list_created(TENANT, title, rank),
+        PriceListEvent::PriceListScopeSet {
+            scope: crate::values::PriceListScope::All,
+        },
+    ]
+}
+
+/// `TENANT`'s price of `product` in `list` from `min` units on, in fen.
+pub(crate) fn price_set(
+    list: PriceListId,
+    product: ProductId,
+    min: i64,
+    price: i64,
+) -> ListPricesEvent {
+    ListPricesEvent::PriceSet {
+        tenant_id: TENANT,
+        price_list_id: list,
+        product_id: product,
+        min_quantity: quantity(min),
+        unit_price: cny(price),
+    }
 }

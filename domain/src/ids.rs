@@ -62,6 +62,12 @@ id_type!(
     MemberId
 );
 
+id_type!(
+    /// A dealer price list (DESIGN §4). Made by the server as UUID v7, so that ids sort by
+    /// creation: of two lists of equal priority the newer (greater id) wins.
+    PriceListId
+);
+
 /// Namespace for ids derived from natural keys (UUID v5), so that the same key always names the
 /// same aggregate and the event store's primary key settles races.
 const DERIVED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6d1a_8f0e_5b8c_4f1e_9a57_2c1d_0b7e_d1e0);
@@ -72,6 +78,16 @@ impl ProductId {
     pub fn for_sku(tenant: TenantId, sku: &crate::Sku) -> Self {
         let name = format!("product/{}/{}", tenant, sku.as_str());
         Self(Uuid::new_v5(&DERIVED_ID_NAMESPACE, name.as_bytes()))
+    }
+}
+
+impl ProductId {
+    /// The id of the stream of this product's prices in every price list
+    /// (`price_list::ListPrices`): its own id, so that an audit of one aggregate id never
+    /// mixes the product's stream with its prices'.
+    pub fn list_prices_id(self) -> Uuid {
+        let name = format!("list-prices/{}", self.0);
+        Uuid::new_v5(&DERIVED_ID_NAMESPACE, name.as_bytes())
     }
 }
 

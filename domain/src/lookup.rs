@@ -16,8 +16,9 @@ use async_trait::async_trait;
 
 use crate::contact::Contact;
 use crate::error::DomainError;
-use crate::ids::{ContactId, PartnerId, ProductId, TenantId};
+use crate::ids::{ContactId, PartnerId, PriceListId, ProductId, TenantId};
 use crate::partner::Partner;
+use crate::price_list::{ListPrices, PriceList};
 use crate::product::Product;
 use crate::tenant::Tenant;
 
@@ -30,6 +31,9 @@ pub trait Lookup: Send + Sync {
     async fn partner(&self, id: PartnerId) -> Result<Partner, DomainError>;
     async fn contact(&self, id: ContactId) -> Result<Contact, DomainError>;
     async fn product(&self, id: ProductId) -> Result<Product, DomainError>;
+    async fn price_list(&self, id: PriceListId) -> Result<PriceList, DomainError>;
+    /// The prices of product `id` in every list.
+    async fn list_prices(&self, id: ProductId) -> Result<ListPrices, DomainError>;
 
     /// Every aggregate `wanted` names, each as the methods above would answer it. A store
     /// overrides this to read them all at once; by default they are asked one by one.
@@ -47,6 +51,12 @@ pub trait Lookup: Send + Sync {
         for &id in &wanted.products {
             found.products.insert(id, self.product(id).await?);
         }
+        for &id in &wanted.price_lists {
+            found.price_lists.insert(id, self.price_list(id).await?);
+        }
+        for &id in &wanted.list_prices {
+            found.list_prices.insert(id, self.list_prices(id).await?);
+        }
         Ok(found)
     }
 }
@@ -62,6 +72,9 @@ pub struct Wanted {
     pub partners: BTreeSet<PartnerId>,
     pub contacts: BTreeSet<ContactId>,
     pub products: BTreeSet<ProductId>,
+    pub price_lists: BTreeSet<PriceListId>,
+    /// Products whose [`ListPrices`] are wanted.
+    pub list_prices: BTreeSet<ProductId>,
 }
 
 impl Wanted {
@@ -84,9 +97,36 @@ impl Wanted {
         self.products.extend(ids);
         self
     }
+    pub fn price_list(mut self, id: PriceListId) -> Self {
+        self.price_lists.insert(id);
+        self
+    }
+    pub fn price_lists(mut self, ids: impl IntoIterator<Item = PriceListId>) -> Self {
+        self.price_lists.extend(ids);
+        self
+    }
+    pub fn list_prices(mut self, ids: impl IntoIterator<Item = ProductId>) -> Self {
+        self.list_prices.extend(ids);
+        self
+    }
+    /// Everything either names.
+    pub fn and(mut self, other: Wanted) -> Self {
+        self.tenants.extend(other.tenants);
+        self.partners.extend(other.partners);
+        self.contacts.extend(other.contacts);
+        self.products.extend(other.products);
+        self.price_lists.extend(other.price_lists);
+        self.list_prices.extend(other.list_prices);
+        self
+    }
     /// How many aggregates are named.
     pub fn len(&self) -> usize {
-        self.tenants.len() + self.partners.len() + self.contacts.len() + self.products.len()
+        self.tenants.len()
+            + self.partners.len()
+            + self.contacts.len()
+            + self.products.len()
+            + self.price_lists.len()
+            + self.list_prices.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -100,6 +140,8 @@ pub struct Found {
     pub partners: HashMap<PartnerId, Partner>,
     pub contacts: HashMap<ContactId, Contact>,
     pub products: HashMap<ProductId, Product>,
+    pub price_lists: HashMap<PriceListId, PriceList>,
+    pub list_prices: HashMap<ProductId, ListPrices>,
 }
 
 /// Asking a [`Found`] for an aggregate that was not in the [`Wanted`] is a bug of ours, not a
@@ -125,6 +167,21 @@ impl Found {
     }
     pub fn product(&self, id: ProductId) -> Result<&Product, DomainError> {
         asked(&self.products, id, "product")
+    }
+    pub fn price_list(&self, id: PriceListId) -> Result<&PriceList, DomainError> {
+        asked(&self.price_lists, id, "price list")
+    }
+    pub fn list_prices(&self, id: ProductId) -> Result<&ListPrices, DomainError> {
+        asked(&self.list_prices, id, "prices of product")
+    }
+    /// Adds what `other` found.
+    pub fn extend(&mut self, other: Found) {
+        self.tenants.extend(other.tenants);
+        self.partners.extend(other.partners);
+        self.contacts.extend(other.contacts);
+        self.products.extend(other.products);
+        self.price_lists.extend(other.price_lists);
+        self.list_prices.extend(other.list_prices);
     }
 }
 

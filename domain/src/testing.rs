@@ -9,9 +9,10 @@ use cqrs_es::Aggregate;
 
 use crate::contact::{Contact, ContactEvent};
 use crate::error::DomainError;
-use crate::ids::{ContactId, PartnerId, ProductId, TenantId};
+use crate::ids::{ContactId, PartnerId, PriceListId, ProductId, TenantId};
 use crate::lookup::{Lookup, Services};
 use crate::partner::{Partner, PartnerEvent};
+use crate::price_list::{ListPrices, ListPricesEvent, PriceList, PriceListEvent};
 use crate::product::{Product, ProductEvent};
 use crate::tenant::{Tenant, TenantEvent};
 
@@ -21,6 +22,8 @@ struct State {
     partners: HashMap<PartnerId, Partner>,
     contacts: HashMap<ContactId, Contact>,
     products: HashMap<ProductId, Product>,
+    price_lists: HashMap<PriceListId, PriceList>,
+    list_prices: HashMap<ProductId, ListPrices>,
 }
 
 /// A lookup whose world is whatever the test put into it.
@@ -65,6 +68,23 @@ impl InMemoryLookup {
         self.with(|s| fold(s.products.entry(id).or_default(), events));
         self
     }
+    pub fn price_list(
+        self,
+        id: PriceListId,
+        events: impl IntoIterator<Item = PriceListEvent>,
+    ) -> Self {
+        self.with(|s| fold(s.price_lists.entry(id).or_default(), events));
+        self
+    }
+    /// Prices of product `id`.
+    pub fn list_prices(
+        self,
+        id: ProductId,
+        events: impl IntoIterator<Item = ListPricesEvent>,
+    ) -> Self {
+        self.with(|s| fold(s.list_prices.entry(id).or_default(), events));
+        self
+    }
 }
 
 #[async_trait]
@@ -80,5 +100,11 @@ impl Lookup for InMemoryLookup {
     }
     async fn product(&self, id: ProductId) -> Result<Product, DomainError> {
         Ok(self.with(|s| s.products.get(&id).cloned().unwrap_or_default()))
+    }
+    async fn price_list(&self, id: PriceListId) -> Result<PriceList, DomainError> {
+        Ok(self.with(|s| s.price_lists.get(&id).cloned().unwrap_or_default()))
+    }
+    async fn list_prices(&self, id: ProductId) -> Result<ListPrices, DomainError> {
+        Ok(self.with(|s| s.list_prices.get(&id).cloned().unwrap_or_default()))
     }
 }

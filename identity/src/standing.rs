@@ -298,6 +298,18 @@ mod tests {
         async fn product(&self, id: ProductId) -> Result<Product, DomainError> {
             Lookup::product(&self.world, id).await
         }
+        async fn price_list(
+            &self,
+            id: dinghuo_domain::PriceListId,
+        ) -> Result<dinghuo_domain::price_list::PriceList, DomainError> {
+            Lookup::price_list(&self.world, id).await
+        }
+        async fn list_prices(
+            &self,
+            id: ProductId,
+        ) -> Result<dinghuo_domain::price_list::ListPrices, DomainError> {
+            Lookup::list_prices(&self.world, id).await
+        }
     }
 
     fn name(text: &str) -> Name {

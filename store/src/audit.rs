@@ -16,6 +16,7 @@ use dinghuo_domain::contact::Contact;
 use dinghuo_domain::member::Member;
 use dinghuo_domain::order::Order;
 use dinghuo_domain::partner::Partner;
+use dinghuo_domain::price_list::{ListPrices, PriceList};
 use dinghuo_domain::product::Product;
 use dinghuo_domain::tenant::Tenant;
 use dinghuo_domain::TenantId;
@@ -85,13 +86,15 @@ pub struct StreamFilter {
 /// Every aggregate type of the log. An id alone does not say its aggregate's type, and the
 /// primary key `(aggregate_type, aggregate_id, sequence)` leads with it: naming them all lets the
 /// database probe the key once per type instead of scanning the tenant's events.
-const AGGREGATE_TYPES: [&str; 6] = [
+const AGGREGATE_TYPES: [&str; 8] = [
     Tenant::TYPE,
     Partner::TYPE,
     Contact::TYPE,
     Product::TYPE,
     Order::TYPE,
     Member::TYPE,
+    PriceList::TYPE,
+    ListPrices::TYPE,
 ];
 
 /// One row of the `events` table. Serialises to the export's NDJSON line, in column order.

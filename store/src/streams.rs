@@ -16,6 +16,7 @@ use cqrs_es::persist::{
 };
 use cqrs_es::{Aggregate, AggregateError, EventStore};
 use dinghuo_domain::order::OrderCommand;
+use dinghuo_domain::tenant::Tenant;
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
@@ -23,10 +24,10 @@ use crate::database::Database;
 use crate::upcasters::upcasters;
 
 /// The most streams one load reads. A command names them all before it runs, and the largest
-/// (an order of `OrderCommand::MAX_LINES` lines: its products, its own stream, the tenant, the
-/// partner and the contact) fits.
-pub const MAX_STREAMS: usize = 256;
-const _: () = assert!(OrderCommand::MAX_LINES + 4 <= MAX_STREAMS);
+/// (an order of `OrderCommand::MAX_LINES` lines: its products and their prices, its own stream,
+/// the tenant, the partner, the contact and every price list the tenant keeps) fits.
+pub const MAX_STREAMS: usize = 512;
+const _: () = assert!(2 * OrderCommand::MAX_LINES + 4 + Tenant::MAX_PRICE_LISTS <= MAX_STREAMS);
 
 /// One aggregate's stream: its type (`Aggregate::TYPE`) and id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

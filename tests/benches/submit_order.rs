@@ -148,6 +148,7 @@ impl Bench {
                 .map(|(product, quantity)| OrderLineInput {
                     product_id: product.clone(),
                     quantity,
+                    sku: None,
                 })
                 .collect(),
             note: None,

@@ -13,12 +13,13 @@ use cqrs_es::DomainEvent;
 use dinghuo_domain::contact::{Affiliation, ContactEvent};
 use dinghuo_domain::order::{OrderEvent, OrderLine};
 use dinghuo_domain::partner::PartnerEvent;
+use dinghuo_domain::pricing::PriceReason;
 use dinghuo_domain::product::ProductEvent;
 use dinghuo_domain::tenant::TenantEvent;
 use dinghuo_domain::{
     Address, App, Carrier, Channel, ContactId, Currency, MenuAction, MenuButton, Money, Name, Note,
     OpenId, OrderId, PartnerId, PartnerMode, Permission, Phone, ProductId, Quantity, Reason, Side,
-    Sku, TenantId, TrackingNumber, Unit, WechatAppId, EVENT_VERSION,
+    Sku, TenantId, TrackingNumber, Unit, WechatAppId,
 };
 use dinghuo_store::Database;
 use rand::rngs::StdRng;
@@ -42,6 +43,7 @@ pub struct Row {
     aggregate_id: String,
     sequence: i64,
     event_type: String,
+    event_version: String,
     payload: String,
     metadata: String,
 }
@@ -131,7 +133,7 @@ async fn insert_postgres(pool: &PgPool, rows: &[Row]) {
     .bind(column(&|r| r.aggregate_id.clone()))
     .bind(rows.iter().map(|r| r.sequence).collect::<Vec<i64>>())
     .bind(column(&|r| r.event_type.clone()))
-    .bind(vec![EVENT_VERSION.to_owned(); rows.len()])
+    .bind(column(&|r| r.event_version.clone()))
     .bind(column(&|r| r.payload.clone()))
     .bind(column(&|r| r.metadata.clone()))
     .execute(pool)
@@ -179,7 +181,7 @@ async fn insert_sqlite(pool: &SqlitePool, rows: &[Row]) {
                 .bind(&row.aggregate_id)
                 .bind(row.sequence)
                 .bind(&row.event_type)
-                .bind(EVENT_VERSION)
+                .bind(&row.event_version)
                 .bind(&row.payload)
                 .bind(&row.metadata);
         }
@@ -304,6 +306,7 @@ impl Generator {
             aggregate_id,
             sequence,
             event_type: event.event_type(),
+            event_version: event.event_version(),
             payload: serde_json::to_string(event).expect("an event serialises"),
             metadata,
         }
@@ -592,6 +595,7 @@ impl Generator {
                 quantity,
                 unit_price: product.price,
                 line_total,
+                price_reason: PriceReason::Catalog,
             });
         }
         let note = if self.rng.gen_bool(0.3) {
@@ -603,7 +607,8 @@ impl Generator {
         let event = OrderEvent::OrderSubmitted {
             tenant_id: t.id,
             partner_id: dealer.id,
-            contact_id: contact,
+            contact_id: Some(contact),
+            placed_by: None,
             lines,
             total,
             note: Note::parse(note).expect("a valid note"),

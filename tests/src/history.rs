@@ -1,22 +1,28 @@
 //! A realistic, seeded-random history written through the command layer: two onboarded tenants
 //! whose admins, staff and dealer contacts run a few hundred commands, valid and invalid alike
 //! (orders through every state, reprices, delists, suspensions, restrictions, bindings with the
-//! wrong phone, staff made, invited and revoked…). Invalid commands are simply refused by the domain; the point is a log with
-//! every kind of event in an order no one planned, for tests that replay it.
+//! wrong phone, staff made, invited and revoked, dealer levels, assortments, quantity rules,
+//! price lists and their prices, orders placed on behalf…). Invalid commands are simply refused
+//! by the domain; the point is a log with every kind of event in an order no one planned, for
+//! tests that replay it.
 
 use dinghuo_commands::{
     Actor, AddPartnerContactInput, AddPartnerInput, AppAssignmentInput, AppInput, BindContactInput,
-    BindWechatAccountInput, CancelOrderInput, CommandError, Commands, ConfirmOrderInput,
-    CreateTenantAdminInput, DelistProductInput, InviteEmployeeInput, ListProductInput,
-    MenuButtonInput, MoneyInput, OrderLineInput, PartnerRefInput, PublishWechatMenuInput,
+    BindWechatAccountInput, CancelOrderInput, CategorizeProductInput, CommandError, Commands,
+    ConfirmOrderInput, CreatePriceListInput, CreateTenantAdminInput, DelistProductInput,
+    InviteEmployeeInput, ListProductInput, MenuButtonInput, MoneyInput, OrderLineInput,
+    PartnerRefInput, PriceListRefInput, PriceListScopeInput, PublishWechatMenuInput,
     ReceiveOrderInput, RecordContactInput, RecordCustomerInput, RejectOrderInput,
-    RemovePartnerContactInput, RepriceProductInput, RequestContext,
-    RestrictContactPermissionsInput, RevokeStaffAccessInput, Role, SetFunctionPermissionsInput,
-    ShipOrderInput, SubmitOrderInput, UpdateCustomerInput,
+    RemovePartnerContactInput, RemovePriceInput, RepriceProductInput, RequestContext,
+    RestrictContactPermissionsInput, RestrictPartnerAssortmentInput, RevokeStaffAccessInput, Role,
+    SetFunctionPermissionsInput, SetPartnerLevelInput, SetPriceInput, SetQuantityRulesInput,
+    ShipOrderInput, SubmitOptions, SubmitOrderInput, UpdateCustomerInput,
 };
 use std::collections::{BTreeMap, HashSet};
 
-use dinghuo_domain::{ContactId, ErrorCode, MemberId, OrderId, PartnerId, ProductId, TenantId};
+use dinghuo_domain::{
+    ContactId, ErrorCode, MemberId, OrderId, PartnerId, PriceListId, ProductId, TenantId,
+};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -47,6 +53,10 @@ struct Shop {
     unassigned: HashSet<PartnerId>,
     /// Staff memberships made so far (revoked ones included).
     members: Vec<MemberId>,
+    /// Price lists made so far (archived ones included).
+    price_lists: Vec<PriceListId>,
+    /// Products a tenant-wide list has a price for.
+    list_priced: Vec<ProductId>,
 }
 
 /// How the commands of a history were answered.
@@ -99,6 +109,8 @@ impl History {
                 suspended: HashSet::new(),
                 unassigned: HashSet::new(),
                 members: Vec::new(),
+                price_lists: Vec::new(),
+                list_priced: Vec::new(),
                 world,
             });
         }
@@ -167,6 +179,7 @@ impl History {
                     9 => 5,
                     10 => 4,
                     11 => 4,
+                    12 => Self::PRICING_VARIANTS,
                     _ => 1,
                 };
                 for variant in 0..variants {
@@ -179,10 +192,11 @@ impl History {
 
     /// Kinds of step, each with its share of the random steps, in percent.
     const SHARES: [u32; 11] = [28, 27, 7, 3, 4, 4, 5, 8, 4, 5, 5];
-    /// Kinds of step: those drawn at random, and staff membership (kind 11), which runs in
-    /// [`Self::run_every_kind`] only, so that the random stories of existing seeds stay as
-    /// they were.
-    const KINDS: usize = Self::SHARES.len() + 1;
+    /// Kinds of step: those drawn at random, then staff membership (kind 11) and dealer
+    /// pricing (kind 12), which run in [`Self::run_every_kind`] only, so that the random
+    /// stories of existing seeds stay as they were.
+    const KINDS: usize = Self::SHARES.len() + 2;
+    const PRICING_VARIANTS: usize = 12;
 
     async fn step(&mut self, commands: &Commands, shop: usize) -> Result<(), CommandError> {
         let mut roll = self.rng.gen_range(0..Self::SHARES.iter().sum::<u32>());
@@ -220,9 +234,217 @@ impl History {
                 let variant = variant.unwrap_or_else(|| self.rng.gen_range(0..4));
                 self.rework_partner(commands, shop, variant % 4).await
             }
-            _ => {
+            11 => {
                 let variant = variant.unwrap_or_else(|| self.rng.gen_range(0..4));
                 self.staff(commands, shop, variant % 4).await
+            }
+            _ => {
+                let variants = Self::PRICING_VARIANTS;
+                let variant = variant.unwrap_or_else(|| self.rng.gen_range(0..variants));
+                self.pricing(commands, shop, variant % variants).await
+            }
+        }
+    }
+
+    /// Dealer pricing: a partner's level (0), a product's category and quantity rules (1), a
+    /// tenant-wide list with a base price and a break (2), a level list (3), an assortment
+    /// restricted and cleared again (4), an order on a partner's behalf (5), a price removed
+    /// and a list archived (6), a stale expected total (7: `PRICE_CHANGED`), a partner's list
+    /// with validity dates whose price is set twice (8), an assortment left restricted on a
+    /// partner other than the world's (9), a category and rules lifted (10), a contact's order
+    /// priced by a list (11).
+    async fn pricing(
+        &mut self,
+        commands: &Commands,
+        shop: usize,
+        variant: usize,
+    ) -> Result<(), CommandError> {
+        let admin = self.admin(shop);
+        let s = &self.shops[shop];
+        // Fixed choices, drawing nothing from the story's random numbers: the random stories
+        // of existing seeds stay as they were.
+        let partner = s.world.partner;
+        let Some(product) = s.products.first().copied() else {
+            return Ok(());
+        };
+        match variant {
+            0 => {
+                let level = SetPartnerLevelInput {
+                    partner_id: partner.to_string(),
+                    level: Some("A".into()),
+                };
+                commands.set_partner_level(&admin, level).await
+            }
+            1 => {
+                let category = CategorizeProductInput {
+                    product_id: product.to_string(),
+                    category: Some("粮油".into()),
+                };
+                commands.categorize_product(&admin, category).await?;
+                let rules = SetQuantityRulesInput {
+                    product_id: product.to_string(),
+                    min: Some(1),
+                    multiple: None,
+                    max: Some(10_000),
+                };
+                commands.set_quantity_rules(&admin, rules).await
+            }
+            2 | 3 => {
+                let scope = if variant == 2 {
+                    PriceListScopeInput {
+                        kind: "ALL".into(),
+                        ..Default::default()
+                    }
+                } else {
+                    PriceListScopeInput {
+                        kind: "LEVELS".into(),
+                        levels: vec!["A".into()],
+                        ..Default::default()
+                    }
+                };
+                let list = commands
+                    .create_price_list(
+                        &admin,
+                        CreatePriceListInput {
+                            name: format!("价目表 {}", s.price_lists.len() + 1),
+                            priority: 10 * variant as i64,
+                            scope: Some(scope),
+                            valid_from: None,
+                            valid_to: None,
+                        },
+                    )
+                    .await?;
+                self.shops[shop].price_lists.push(list);
+                if variant == 2 {
+                    self.shops[shop].list_priced.push(product);
+                }
+                for (min_quantity, amount) in [(1, "4.50"), (10, "3.90")] {
+                    let price = SetPriceInput {
+                        price_list_id: list.to_string(),
+                        product_id: Some(product.to_string()),
+                        min_quantity: Some(min_quantity),
+                        unit_price: MoneyInput::cny(amount),
+                        ..Default::default()
+                    };
+                    commands.set_price(&admin, price).await?;
+                }
+                Ok(())
+            }
+            4 => {
+                let restrict = RestrictPartnerAssortmentInput {
+                    partner_id: partner.to_string(),
+                    categories: vec!["粮油".into()],
+                };
+                commands
+                    .restrict_partner_assortment(&admin, restrict)
+                    .await?;
+                let clear = PartnerRefInput {
+                    partner_id: partner.to_string(),
+                };
+                commands.clear_partner_assortment(&admin, clear).await
+            }
+            5 | 7 => {
+                let lines = vec![OrderLineInput {
+                    product_id: product.to_string(),
+                    quantity: 12,
+                    sku: None,
+                }];
+                let options = SubmitOptions {
+                    partner_id: Some(partner.to_string()),
+                    expected_total: (variant == 7).then(|| MoneyInput::cny("0.01")),
+                };
+                commands
+                    .submit_order_with(&admin, SubmitOrderInput { lines, note: None }, options)
+                    .await
+                    .map(|_| ())
+            }
+            8 => {
+                let now = chrono::Utc::now();
+                let list = commands
+                    .create_price_list(
+                        &admin,
+                        CreatePriceListInput {
+                            name: "合同价".into(),
+                            priority: 90,
+                            scope: Some(PriceListScopeInput {
+                                kind: "PARTNERS".into(),
+                                partner_ids: vec![partner.to_string()],
+                                ..Default::default()
+                            }),
+                            valid_from: Some(now - chrono::Duration::days(1)),
+                            valid_to: Some(now + chrono::Duration::days(30)),
+                        },
+                    )
+                    .await?;
+                self.shops[shop].price_lists.push(list);
+                for amount in ["6.00", "5.80"] {
+                    let price = SetPriceInput {
+                        price_list_id: list.to_string(),
+                        product_id: Some(product.to_string()),
+                        unit_price: MoneyInput::cny(amount),
+                        ..Default::default()
+                    };
+                    commands.set_price(&admin, price).await?;
+                }
+                Ok(())
+            }
+            9 => {
+                let Some(other) = s.partners.iter().copied().find(|p| *p != s.world.partner) else {
+                    return Ok(());
+                };
+                let restrict = RestrictPartnerAssortmentInput {
+                    partner_id: other.to_string(),
+                    categories: vec!["粮油".into(), "饮料".into()],
+                };
+                commands.restrict_partner_assortment(&admin, restrict).await
+            }
+            10 => {
+                let category = CategorizeProductInput {
+                    product_id: product.to_string(),
+                    category: None,
+                };
+                commands.categorize_product(&admin, category).await?;
+                let rules = SetQuantityRulesInput {
+                    product_id: product.to_string(),
+                    ..Default::default()
+                };
+                commands.set_quantity_rules(&admin, rules).await
+            }
+            11 => {
+                let Some(priced) = s.list_priced.first().copied() else {
+                    return Ok(());
+                };
+                let lines = vec![OrderLineInput {
+                    product_id: priced.to_string(),
+                    quantity: 12,
+                    sku: None,
+                }];
+                let contact = Self::contact_ctx(s.world.tenant, s.world.contact);
+                let id = commands
+                    .submit_order(&contact, SubmitOrderInput { lines, note: None })
+                    .await?;
+                let contact_id = s.world.contact;
+                self.shops[shop]
+                    .orders
+                    .push((id, contact_id, Stage::Submitted));
+                Ok(())
+            }
+            _ => {
+                // The newest list: the tenant-wide one keeps pricing (variant 11).
+                let Some(list) = s.price_lists.last().copied() else {
+                    return Ok(());
+                };
+                let remove = RemovePriceInput {
+                    price_list_id: list.to_string(),
+                    product_id: Some(product.to_string()),
+                    min_quantity: Some(10),
+                    ..Default::default()
+                };
+                commands.remove_price(&admin, remove).await?;
+                let archive = PriceListRefInput {
+                    price_list_id: list.to_string(),
+                };
+                commands.archive_price_list(&admin, archive).await
             }
         }
     }
@@ -355,6 +577,7 @@ impl History {
             .map(|product| OrderLineInput {
                 product_id: product.to_string(),
                 quantity: self.rng.gen_range(1..=24),
+                sku: None,
             })
             .collect();
         if self.rng.gen_bool(0.08) {

@@ -13,6 +13,8 @@
 //! - [`faults`]: fault tests under load: 16 clients with same-key retries, and the checks after a
 //!   fault (nothing lost or duplicated, no `INTERNAL`, recovery within 5 s, read models equal a
 //!   rebuild);
+//! - [`pricing`]: dealer pricing through GraphQL (issue 18): its documents, a tenant with two
+//!   dealers, and refusals that must append nothing;
 //! - [`server`]: a real `dinghuo serve` on a free port, and a GraphQL client for it;
 //! - [`submit_load`]: 16 clients sending `submitOrder` over HTTP, with latencies and error codes
 //!   (load benchmarks);
@@ -37,6 +39,7 @@ pub mod generated_log;
 pub mod history;
 pub mod inspect;
 pub mod logs;
+pub mod pricing;
 pub mod proxy;
 pub mod read_model;
 pub mod refusal;

@@ -64,6 +64,7 @@ pub fn lines(world: &World) -> Vec<OrderLineInput> {
         .map(|(product, quantity)| OrderLineInput {
             product_id: product.to_string(),
             quantity,
+            sku: None,
         })
         .collect()
 }

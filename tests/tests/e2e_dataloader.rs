@@ -66,7 +66,7 @@ on_both_backends! {
                         lines: world
                             .products
                             .iter()
-                            .map(|p| OrderLineInput { product_id: p.to_string(), quantity: 1 })
+                            .map(|p| OrderLineInput { product_id: p.to_string(), quantity: 1, sku: None })
                             .collect(),
                         note: None,
                     },

@@ -7,6 +7,11 @@
 //! list them, and only a staff member's own session switches tenant or sets its password; the
 //! tokens here are minted, e2e_staff signs real staff in.
 //!
+//! Dealer pricing (DESIGN §4, issue 18): price lists are the tenant's staff's (a contact gets
+//! `FORBIDDEN`); a contact quotes, reorders and sees products only for its own partner and within
+//! its assortment; staff order on a partner's behalf by naming it, an employee only for the
+//! partners it is linked to (another is `NOT_FOUND`, as one that does not exist).
+//!
 //! Permissions (DESIGN §4): every read of orders (`order` with its lines and note, `orders`,
 //! `orderUpdated`, the order mutations' payloads) as a contact granted `VIEW_ORDERS`, one denied
 //! it by its own restriction, and one whose tenant's defaults leave it out.
@@ -85,6 +90,8 @@ struct Fixture {
     loose_contact: ContactId,
     /// A staff member (an admin the operator created) of tenant A, signed in by no one here.
     member_a: String,
+    /// Tenant A's price list for partner 2, with a price of product 0.
+    price_list_a: String,
 }
 
 impl Fixture {
@@ -166,6 +173,7 @@ async fn fixture(test: &dinghuo_tests::TestDb) -> Fixture {
         )
         .await
         .expect("record an employee");
+    let price_list_a = dealer_terms(&commands, &a, partner_a2).await;
     let server = TestServer::start(&test.db, &[]).await;
     let mut fixture = Fixture {
         server,
@@ -180,6 +188,7 @@ async fn fixture(test: &dinghuo_tests::TestDb) -> Fixture {
         customer_a3,
         loose_contact,
         member_a: String::new(),
+        price_list_a,
         a,
         b,
     };
@@ -210,6 +219,85 @@ async fn fixture(test: &dinghuo_tests::TestDb) -> Fixture {
         .submit(fixture.a.contact_actor(), fixture.a.products[0].to_string())
         .await;
     fixture
+}
+
+/// Tenant A's dealer terms: its two products are `Grain`, a third (`DRINK-1`) is `Drinks`,
+/// partner 2 may buy `Grain` only, and a price list prices product 0 for partner 2. Answers the
+/// list's id.
+async fn dealer_terms(
+    commands: &dinghuo_commands::Commands,
+    a: &World,
+    partner_a2: PartnerId,
+) -> String {
+    let admin = a.admin_ctx();
+    let drink = commands
+        .list_product(
+            &admin,
+            dinghuo_commands::ListProductInput {
+                sku: "DRINK-1".into(),
+                name: "Jasmine tea".into(),
+                unit: "case".into(),
+                price: dinghuo_commands::MoneyInput::cny("30.00"),
+            },
+        )
+        .await
+        .expect("list a drink");
+    let categories = a
+        .products
+        .iter()
+        .map(|product| (*product, "Grain"))
+        .chain([(drink, "Drinks")]);
+    for (product, category) in categories {
+        commands
+            .categorize_product(
+                &admin,
+                dinghuo_commands::CategorizeProductInput {
+                    product_id: product.to_string(),
+                    category: Some(category.into()),
+                },
+            )
+            .await
+            .expect("categorize a product");
+    }
+    commands
+        .restrict_partner_assortment(
+            &admin,
+            dinghuo_commands::RestrictPartnerAssortmentInput {
+                partner_id: partner_a2.to_string(),
+                categories: vec!["Grain".into()],
+            },
+        )
+        .await
+        .expect("restrict partner 2's assortment");
+    let list = commands
+        .create_price_list(
+            &admin,
+            dinghuo_commands::CreatePriceListInput {
+                name: "Dealer Two contract".into(),
+                priority: 10,
+                scope: Some(dinghuo_commands::PriceListScopeInput {
+                    kind: "PARTNERS".into(),
+                    partner_ids: vec![partner_a2.to_string()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create a price list");
+    commands
+        .set_price(
+            &admin,
+            dinghuo_commands::SetPriceInput {
+                price_list_id: list.to_string(),
+                product_id: Some(a.products[0].to_string()),
+                unit_price: dinghuo_commands::MoneyInput::cny("9.00"),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("set a price");
+    list.to_string()
 }
 
 /// The phone of [`Fixture::member_a`].
@@ -289,6 +377,25 @@ fn analytics_read(who: Who, admin_b: Expect) -> Expect {
     }
 }
 
+/// A read of the tenant's price lists: its staff, never a partner's contact.
+fn price_list_read(who: Who, admin_b: Expect) -> Expect {
+    match who {
+        Who::AdminA | Who::EmployeeA1 | Who::AuditorA | Who::AnalystA => Expect::Allowed,
+        Who::AdminB => admin_b,
+        who => signed_in(who, Expect::Refused("FORBIDDEN")),
+    }
+}
+
+/// Pricing for partner 2 of tenant A (`quote`, `reorder`): its contact and tenant A's admin;
+/// partner 1's contact and employee, and tenant B, find no such partner or order.
+fn for_partner_2(who: Who) -> Expect {
+    match who {
+        Who::AdminA | Who::ContactA2 => Expect::Allowed,
+        Who::AdminB | Who::EmployeeA1 | Who::ContactA1 => Expect::Refused("NOT_FOUND"),
+        who => signed_in(who, Expect::Refused("FORBIDDEN")),
+    }
+}
+
 /// The cases. Mutations that change state run last for their allowed caller (see `run_case`).
 fn cases() -> Vec<Case> {
     vec![
@@ -331,10 +438,80 @@ fn cases() -> Vec<Case> {
             variables: |f| json!({"p": f.a.products[1].to_string()}),
             expect: |who| match who {
                 Who::ContactA1 | Who::ContactA2 => Expect::Allowed,
-                // Tenant B's catalog holds no such product.
-                Who::AdminB => Expect::Refused("FORBIDDEN"),
+                // Staff order on a partner's behalf, and must name it (the cases below do).
+                Who::AdminA | Who::AdminB | Who::EmployeeA1 => Expect::Refused("VALIDATION"),
                 Who::Anonymous => Expect::Refused("UNAUTHENTICATED"),
                 _ => Expect::Refused("FORBIDDEN"),
+            },
+        },
+        Case {
+            field: "submitOrder",
+            document: "mutation($p: ID!, $x: ID!) { submitOrder(input: {partnerId: $p, lines: [{productId: $x, quantity: 1}]}) { orderId } }",
+            variables: |f| json!({"p": f.a.partner.to_string(), "x": f.a.products[0].to_string()}),
+            // On behalf of partner 1: the employee linked to it may.
+            expect: |who| match who {
+                Who::AdminA | Who::EmployeeA1 | Who::ContactA1 => Expect::Allowed,
+                Who::AdminB | Who::ContactA2 => Expect::Refused("NOT_FOUND"),
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
+        },
+        Case {
+            field: "submitOrder",
+            document: "mutation($p: ID!, $x: ID!) { submitOrder(input: {partnerId: $p, lines: [{productId: $x, quantity: 1}]}) { orderId order { placedBy { role } lines { priceReason { kind } } } } }",
+            variables: |f| json!({"p": f.partner_a2.to_string(), "x": f.a.products[0].to_string()}),
+            // On behalf of partner 2, which the employee is not linked to.
+            expect: for_partner_2,
+        },
+        Case {
+            field: "quote",
+            document: "query($p: ID!, $x: ID!) { quote(input: {partnerId: $p, lines: [{productId: $x, quantity: 1}]}) { total { amount } lines { unitPrice { amount } reason { kind priceListName } } } }",
+            variables: |f| json!({"p": f.partner_a2.to_string(), "x": f.a.products[0].to_string()}),
+            // Partner 2's prices (its contract) are for partner 2 and tenant A's admin alone.
+            expect: for_partner_2,
+        },
+        Case {
+            field: "reorder",
+            document: "query($id: ID!) { reorder(orderId: $id) { total { amount } lines { sku } } }",
+            variables: |f| json!({"id": f.order_a2}),
+            expect: for_partner_2,
+        },
+        Case {
+            field: "parseOrderLines",
+            document: "{ parseOrderLines(text: \"SKU-0000 1\") { line productId error { code } } }",
+            variables: |_| json!({}),
+            // Against the caller's own catalog (and a contact's own assortment).
+            expect: |who| match who {
+                Who::AdminA | Who::AdminB | Who::EmployeeA1 | Who::ContactA1 | Who::ContactA2 => {
+                    Expect::Allowed
+                }
+                who => signed_in(who, Expect::Refused("FORBIDDEN")),
+            },
+        },
+        Case {
+            field: "priceLists",
+            document: "{ priceLists(first: 10) { edges { node { id name } } } }",
+            variables: |_| json!({}),
+            // Tenant B has no list of its own.
+            expect: |who| price_list_read(who, Expect::Nothing),
+        },
+        Case {
+            field: "priceList",
+            document: "query($id: ID!) { priceList(id: $id) { id entries { nodes { sku unitPrice { amount } } } } }",
+            variables: |f| json!({"id": f.price_list_a}),
+            expect: |who| price_list_read(who, Expect::Nothing),
+        },
+        Case {
+            field: "products",
+            document: "{ products(first: 10, filter: {skuPrefix: \"DRINK\"}) { edges { node { id myPrice { amount { amount } } } } } }",
+            variables: |_| json!({}),
+            // A drink is outside partner 2's assortment: its contact never sees it.
+            expect: |who| match who {
+                Who::AdminA | Who::EmployeeA1 | Who::ContactA1 | Who::AuditorA | Who::AnalystA => {
+                    Expect::Allowed
+                }
+                Who::AdminB | Who::ContactA2 => Expect::Nothing,
+                Who::Operator => Expect::Refused("FORBIDDEN"),
+                Who::Anonymous => Expect::Refused("UNAUTHENTICATED"),
             },
         },
         Case {
@@ -724,6 +901,93 @@ fn cases() -> Vec<Case> {
             variables: |f| json!({"p": f.a.products[1].to_string()}),
             expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
         },
+        Case {
+            field: "setPartnerLevel",
+            document: "mutation($p: ID!) { setPartnerLevel(input: {partnerId: $p, level: \"A\"}) { __typename } }",
+            variables: |f| json!({"p": f.partner_a2.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "restrictPartnerAssortment",
+            document: "mutation($p: ID!) { restrictPartnerAssortment(input: {partnerId: $p, categories: [\"Grain\", \"Drinks\"]}) { __typename } }",
+            variables: |f| json!({"p": f.partner_a2.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "clearPartnerAssortment",
+            document: "mutation($p: ID!) { clearPartnerAssortment(input: {partnerId: $p}) { __typename } }",
+            variables: |f| json!({"p": f.partner_a2.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "categorizeProduct",
+            document: "mutation($p: ID!) { categorizeProduct(input: {productId: $p, category: \"Grain\"}) { __typename } }",
+            variables: |f| json!({"p": f.a.products[0].to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "setQuantityRules",
+            document: "mutation($p: ID!) { setQuantityRules(input: {productId: $p, min: 1, max: 1000}) { __typename } }",
+            variables: |f| json!({"p": f.a.products[0].to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "createPriceList",
+            document: "mutation { createPriceList(input: {name: \"Isolation list\", priority: 5, scope: {kind: ALL}}) { __typename } }",
+            variables: |_| json!({}),
+            // Tenant B's admin creates its own.
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
+        Case {
+            field: "setPriceListValidity",
+            document: "mutation($l: ID!) { setPriceListValidity(input: {priceListId: $l, validFrom: \"2020-01-01T00:00:00Z\"}) { __typename } }",
+            variables: |f| json!({"l": f.price_list_a}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "setPriceListScope",
+            document: "mutation($l: ID!, $p: ID!) { setPriceListScope(input: {priceListId: $l, scope: {kind: PARTNERS, partnerIds: [$p]}}) { __typename } }",
+            variables: |f| json!({"l": f.price_list_a, "p": f.partner_a2.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "setPrice",
+            document: "mutation($l: ID!, $p: ID!) { setPrice(input: {priceListId: $l, productId: $p, minQuantity: 10, unitPrice: {amount: \"8.50\"}}) { __typename } }",
+            variables: |f| json!({"l": f.price_list_a, "p": f.a.products[0].to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "removePrice",
+            document: "mutation($l: ID!, $p: ID!) { removePrice(input: {priceListId: $l, productId: $p, minQuantity: 10}) { __typename } }",
+            variables: |f| json!({"l": f.price_list_a, "p": f.a.products[0].to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "archivePriceList",
+            document: "mutation($l: ID!) { archivePriceList(input: {priceListId: $l}) { __typename } }",
+            variables: |f| json!({"l": f.price_list_a}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "updateContact",
+            document: "mutation($c: ID!) { updateContact(input: {contactId: $c, name: \"Li Lei Two\", phone: \"13900139000\"}) { __typename } }",
+            variables: |f| json!({"c": f.contact_a2.to_string()}),
+            // The same phone: partner 2's contact stays bound.
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "updateCustomer",
+            document: "mutation($c: ID!) { updateCustomer(input: {customerId: $c, name: \"Dealer Three Ltd\"}) { __typename } }",
+            variables: |f| json!({"c": f.customer_a3.to_string()}),
+            expect: |who| admin_only(who, Expect::Refused("NOT_FOUND")),
+        },
+        Case {
+            field: "unbindWechatAccount",
+            document: "mutation { unbindWechatAccount(input: {appId: \"wx0123456789abcdef\"}) { __typename } }",
+            variables: |_| json!({}),
+            // Each tenant's admin bound one of this id above (`bindWechatAccount`).
+            expect: |who| admin_only(who, Expect::Allowed),
+        },
     ]
 }
 
@@ -866,6 +1130,7 @@ async fn place(commands: &dinghuo_commands::Commands, contact: Actor, product: &
                 lines: vec![dinghuo_commands::OrderLineInput {
                     product_id: product.to_owned(),
                     quantity: 3,
+                    sku: None,
                 }],
                 note: Some("deliver on Friday".into()),
             },

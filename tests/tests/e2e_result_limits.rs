@@ -185,7 +185,7 @@ on_both_backends! {
                         lines: world
                             .products
                             .iter()
-                            .map(|product| OrderLineInput { product_id: product.to_string(), quantity: 2 })
+                            .map(|product| OrderLineInput { product_id: product.to_string(), quantity: 2, sku: None })
                             .collect(),
                         note: None,
                     },
@@ -268,7 +268,7 @@ on_both_backends! {
                     lines: world
                         .products
                         .iter()
-                        .map(|product| OrderLineInput { product_id: product.to_string(), quantity: 1 })
+                        .map(|product| OrderLineInput { product_id: product.to_string(), quantity: 1, sku: None })
                         .collect(),
                     note: Some("n".repeat(2_000)),
                 },

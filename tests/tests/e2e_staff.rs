@@ -149,6 +149,7 @@ async fn place(commands: &Commands, contact: dinghuo_commands::Actor, product: S
                 lines: vec![OrderLineInput {
                     product_id: product,
                     quantity: 2,
+                    sku: None,
                 }],
                 note: None,
             },

@@ -38,6 +38,7 @@ async fn submit(commands: &dinghuo_commands::Commands, world: &World) -> String 
                 lines: vec![OrderLineInput {
                     product_id: world.products[0].to_string(),
                     quantity: 2,
+                    sku: None,
                 }],
                 note: None,
             },

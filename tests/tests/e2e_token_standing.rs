@@ -46,6 +46,7 @@ async fn setup(test: &dinghuo_tests::TestDb) -> Setup {
                 lines: vec![OrderLineInput {
                     product_id: world.products[0].to_string(),
                     quantity: 2,
+                    sku: None,
                 }],
                 note: Some("call before delivery".into()),
             },

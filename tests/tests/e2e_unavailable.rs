@@ -63,6 +63,7 @@ on_both_backends! {
                     lines: vec![OrderLineInput {
                         product_id: world.products[0].to_string(),
                         quantity: 1,
+                        sku: None,
                     }],
                     note: None,
                 },

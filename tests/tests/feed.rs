@@ -167,6 +167,7 @@ async fn place_orders(test: &TestDb, world: &World, orders: usize) {
             .map(|p| OrderLineInput {
                 product_id: world.products[p].to_string(),
                 quantity: 1 + i as i64,
+                sku: None,
             })
             .collect();
         let order = commands

@@ -20,6 +20,7 @@ fn order_of(product: ProductId, quantity: i64) -> SubmitOrderInput {
         lines: vec![OrderLineInput {
             product_id: product.to_string(),
             quantity,
+            sku: None,
         }],
         note: None,
     }

@@ -23,6 +23,7 @@ fn lines(quantities: &[(ProductId, i64)]) -> SubmitOrderInput {
             .map(|(product, quantity)| OrderLineInput {
                 product_id: product.to_string(),
                 quantity: *quantity,
+                sku: None,
             })
             .collect(),
         note: None,
@@ -33,6 +34,7 @@ fn line_of(product_id: &str) -> OrderLineInput {
     OrderLineInput {
         product_id: product_id.into(),
         quantity: 1,
+        sku: None,
     }
 }
 
@@ -509,6 +511,7 @@ on_both_backends! {
             .map(|_| OrderLineInput {
                 product_id: Uuid::now_v7().to_string(),
                 quantity: 1,
+                sku: None,
             })
             .collect();
         assert_invalid(

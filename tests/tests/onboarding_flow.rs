@@ -217,10 +217,12 @@ async fn run_journey(commands: &Commands) -> Journey {
                     OrderLineInput {
                         product_id: tea.to_string(),
                         quantity: 3,
+                        sku: None,
                     },
                     OrderLineInput {
                         product_id: oolong.to_string(),
                         quantity: 10,
+                        sku: None,
                     },
                 ],
                 note: Some("Deliver before Friday".into()),
@@ -391,6 +393,7 @@ on_both_backends! {
         assert_eq!(body["tenant_id"], json!(j.tenant.to_string()));
         assert_eq!(body["partner_id"], json!(j.tenantless_partner.to_string()));
         assert_eq!(body["contact_id"], json!(j.contact.to_string()));
+        assert_eq!(body["placed_by"], json!(null), "placed by its contact, not on its behalf");
         assert_eq!(body["note"], json!("Deliver before Friday"));
         assert_eq!(
             body["lines"],
@@ -403,6 +406,7 @@ on_both_backends! {
                     "quantity": 3,
                     "unit_price": {"amount_minor": 1250, "currency": "CNY"},
                     "line_total": {"amount_minor": 3750, "currency": "CNY"},
+                    "price_reason": {"kind": "CATALOG"},
                 },
                 {
                     "product_id": j.oolong.to_string(),
@@ -412,6 +416,7 @@ on_both_backends! {
                     "quantity": 10,
                     "unit_price": {"amount_minor": 800, "currency": "CNY"},
                     "line_total": {"amount_minor": 8000, "currency": "CNY"},
+                    "price_reason": {"kind": "CATALOG"},
                 },
             ])
         );
@@ -623,6 +628,7 @@ on_both_backends! {
                     lines: vec![OrderLineInput {
                         product_id: j.tea.to_string(),
                         quantity: 2,
+                        sku: None,
                     }],
                     note: None,
                 },

@@ -142,6 +142,7 @@ fn one_line(product: ProductId, quantity: i64) -> SubmitOrderInput {
         lines: vec![OrderLineInput {
             product_id: product.to_string(),
             quantity,
+            sku: None,
         }],
         note: None,
     }
@@ -1310,10 +1311,12 @@ on_both_backends! {
                 OrderLineInput {
                     product_id: world.products[0].to_string(),
                     quantity: 1,
+                    sku: None,
                 },
                 OrderLineInput {
                     product_id: world.products[1].to_string(),
                     quantity: 1,
+                    sku: None,
                 },
             ],
             note: None,
@@ -1704,7 +1707,9 @@ on_both_backends! {
         assert_eq!(test.event_count().await, before, "nothing was appended");
     }
 
-    async fn staff_cannot_submit_orders(test) {
+    // Staff order only on a partner's behalf, naming it (issue 18); an employee only for a
+    // partner it is linked to; the operator never.
+    async fn staff_order_only_on_behalf_of_a_partner_they_reach(test) {
         let commands = test.commands();
         let world = World::build(&commands, 1).await;
         let employee = ctx(Actor::in_tenant(
@@ -1712,16 +1717,35 @@ on_both_backends! {
             Role::Employee,
             world.tenant,
         ));
-        let operator = world.operator_ctx();
+        let for_partner = || dinghuo_commands::SubmitOptions {
+            partner_id: Some(world.partner.to_string()),
+            expected_total: None,
+        };
 
-        for caller in [world.admin_ctx(), employee, operator] {
+        for caller in [world.admin_ctx(), employee.clone()] {
             assert_refused(
                 &test,
-                ErrorCode::Forbidden,
+                ErrorCode::Validation,
                 commands.submit_order(&caller, one_line(world.products[0], 1)),
             )
             .await;
         }
+        assert_refused(
+            &test,
+            ErrorCode::NotFound,
+            commands.submit_order_with(&employee, one_line(world.products[0], 1), for_partner()),
+        )
+        .await;
+        assert_refused(
+            &test,
+            ErrorCode::Forbidden,
+            commands.submit_order_with(
+                &world.operator_ctx(),
+                one_line(world.products[0], 1),
+                for_partner(),
+            ),
+        )
+        .await;
     }
 
     async fn a_contact_cannot_confirm_reject_or_ship_its_own_order(test) {

@@ -11,7 +11,7 @@ on_both_backends! {
             .submit_order(
                 &world.contact_ctx(),
                 SubmitOrderInput {
-                    lines: vec![OrderLineInput { product_id: world.products[1].to_string(), quantity: 3 }],
+                    lines: vec![OrderLineInput { product_id: world.products[1].to_string(), quantity: 3, sku: None }],
                     note: None,
                 },
             )

@@ -30,10 +30,10 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Set when the same request may succeed later: after how long to try again.
     pub retry_after: Option<Duration>,
-    /// One more extension the client needs to act on the error (`memberships` of
-    /// `TENANT_CHOICE_REQUIRED`).
-    /// Boxed: rare, and it keeps every `Result<_, ApiError>` small.
-    pub detail: Option<Box<(&'static str, async_graphql::Value)>>,
+    /// More extensions the client needs to act on the error (`memberships` of
+    /// `TENANT_CHOICE_REQUIRED`, the rules of `QUANTITY_NOT_ALLOWED`, the new `quote` of
+    /// `PRICE_CHANGED`). Boxed: rare, and it keeps every `Result<_, ApiError>` small.
+    pub detail: Option<Box<Vec<(&'static str, async_graphql::Value)>>>,
 }
 
 impl ApiError {
@@ -54,7 +54,9 @@ impl ApiError {
 
     /// The same error with the extension `name` set to `value`.
     pub fn with_detail(mut self, name: &'static str, value: async_graphql::Value) -> Self {
-        self.detail = Some(Box::new((name, value)));
+        self.detail
+            .get_or_insert_with(Default::default)
+            .push((name, value));
         self
     }
 
@@ -127,6 +129,13 @@ impl From<CommandError> for ApiError {
             CommandError::RateLimited { retry_after_secs } => {
                 Self::rate_limited(Duration::from_secs(*retry_after_secs))
             }
+            CommandError::Refused(refusal) => {
+                let api = Self {
+                    field: error.field().map(str::to_owned),
+                    ..Self::new(error.code(), error.to_string())
+                };
+                crate::graphql::types::pricing::refusal_details(api, refusal)
+            }
             _ => Self {
                 field: error.field().map(str::to_owned),
                 ..Self::new(error.code(), error.to_string())
@@ -198,8 +207,7 @@ impl From<ApiError> for async_graphql::Error {
                     u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 );
             }
-            if let Some(detail) = &detail {
-                let (name, value) = detail.as_ref();
+            for (name, value) in detail.iter().flat_map(|detail| detail.iter()) {
                 extensions.set(*name, value.clone());
             }
         })

@@ -9,7 +9,9 @@ mod contact;
 mod member;
 mod order;
 mod partner;
+mod price_list;
 mod product;
+mod quote;
 mod tenant;
 
 use std::sync::Arc;
@@ -19,9 +21,10 @@ use dinghuo_domain::contact::Contact;
 use dinghuo_domain::member::Member;
 use dinghuo_domain::order::Order;
 use dinghuo_domain::partner::Partner;
+use dinghuo_domain::price_list::{ListPrices, PriceList};
 use dinghuo_domain::product::Product;
 use dinghuo_domain::tenant::Tenant;
-use dinghuo_domain::{DomainError, Needs, Services, TenantId, ValidationError};
+use dinghuo_domain::{DomainError, Needs, Services, TenantId, ValidationError, Wanted};
 use dinghuo_store::announce::CommitAnnouncer;
 use dinghuo_store::event_store::AggregateStore;
 use dinghuo_store::streams::{LoadError, StreamId, Streams};
@@ -36,12 +39,21 @@ pub use self::member::{
 };
 pub use self::order::{
     CancelOrderInput, ConfirmOrderInput, OrderLineInput, ReceiveOrderInput, RejectOrderInput,
-    ShipOrderInput, SubmitOrderInput,
+    ShipOrderInput, SubmitOptions, SubmitOrderInput,
 };
 pub use self::partner::{
-    AddPartnerInput, AppAssignmentInput, PartnerRefInput, RecordCustomerInput, UpdateCustomerInput,
+    AddPartnerInput, AppAssignmentInput, PartnerRefInput, RecordCustomerInput,
+    RestrictPartnerAssortmentInput, SetPartnerLevelInput, UpdateCustomerInput,
 };
-pub use self::product::{DelistProductInput, ListProductInput, MoneyInput, RepriceProductInput};
+pub use self::price_list::{
+    CreatePriceListInput, PriceListRefInput, PriceListScopeInput, RemovePriceInput, SetPriceInput,
+    SetPriceListScopeInput, SetPriceListValidityInput,
+};
+pub use self::product::{
+    CategorizeProductInput, DelistProductInput, ListProductInput, MoneyInput, RepriceProductInput,
+    SetQuantityRulesInput,
+};
+pub use self::quote::{ParsedLine, QuoteInput, MAX_PASTED_LINES};
 pub use self::tenant::{
     AppInput, BindWechatAccountInput, EnableInterconnectInput, MenuButtonInput,
     PublishWechatMenuInput, PurchaseAppInput, RegisterTenantInput, SetFunctionPermissionsInput,
@@ -63,6 +75,8 @@ pub struct Commands {
     products: AggregateStore<Product>,
     orders: AggregateStore<Order>,
     members: AggregateStore<Member>,
+    price_lists: AggregateStore<PriceList>,
+    list_prices: AggregateStore<ListPrices>,
     lookup: Arc<EventStoreLookup>,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
@@ -83,6 +97,8 @@ impl Commands {
             products: AggregateStore::new(&db),
             orders: AggregateStore::new(&db),
             members: AggregateStore::new(&db),
+            price_lists: AggregateStore::new(&db),
+            list_prices: AggregateStore::new(&db),
             lookup,
             db,
             retry: RetryPolicy::default(),
@@ -124,6 +140,12 @@ impl Commands {
         }
     }
 
+    /// The moment a command decides at (by the clock it was given): a price list's validity
+    /// is judged at it.
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.clock.now_ms()).unwrap_or_default()
+    }
+
     pub fn database(&self) -> &Database {
         &self.db
     }
@@ -150,6 +172,9 @@ impl Commands {
     }
     pub fn members(&self) -> &AggregateStore<Member> {
         &self.members
+    }
+    pub fn price_lists(&self) -> &AggregateStore<PriceList> {
+        &self.price_lists
     }
 
     /// Executes `command` on aggregate `id` of `store`, with retries on a lost race, and logs
@@ -192,10 +217,32 @@ impl Commands {
         A: Aggregate<Error = DomainError, Services = Services>,
         A::Command: Clone + Needs,
     {
+        self.execute_reading(store, ctx, tenant, id, command, read, Wanted::new())
+            .await
+    }
+
+    /// [`Self::execute`], reading with the command's own streams also those `also` names,
+    /// which the caller knows its decision will ask for (a submission's price lists, which
+    /// only the tenant it read before names).
+    #[allow(clippy::too_many_arguments)]
+    async fn execute_reading<A>(
+        &self,
+        store: &AggregateStore<A>,
+        ctx: &RequestContext,
+        tenant: TenantId,
+        id: &str,
+        command: A::Command,
+        read: Streams,
+        also: Wanted,
+    ) -> Result<(), CommandError>
+    where
+        A: Aggregate<Error = DomainError, Services = Services>,
+        A::Command: Clone + Needs,
+    {
         let metadata = ctx.metadata(tenant);
         let (command, metadata) = (&command, &metadata);
         // Every stream the decision reads, the command's own first, in one statement.
-        let wanted = command.needs();
+        let wanted = command.needs().and(also);
         let streams: Vec<StreamId> = std::iter::once(StreamId::of::<A>(id))
             .chain(stream_ids(&wanted))
             .collect();

@@ -2,26 +2,39 @@
 
 use cqrs_es::{Aggregate, DomainEvent};
 use dinghuo_domain::order::{
-    Order, OrderActor, OrderCommand, OrderEvent, OrderLine, RequestedLine,
+    Order, OrderActor, OrderCommand, OrderEvent, OrderLine, PlacedBy, RequestedLine, Submitter,
 };
 use dinghuo_domain::{
-    Carrier, ContactId, DomainError, Note, OrderId, ProductId, Quantity, Reason, Scoped, TenantId,
+    Carrier, ContactId, DomainError, Note, OrderId, PartnerId, Quantity, Reason, Scoped, TenantId,
     TrackingNumber, ValidationError, Wanted,
 };
 use dinghuo_store::streams::Streams;
 use uuid::Uuid;
 
+use super::product::{product_ref, MoneyInput};
 use super::{authorize, optional, own_tenant, Commands};
 use crate::context::{RequestContext, Role};
 use crate::error::CommandError;
 use crate::policy::CommandName;
 
-/// One requested line: a product and a quantity. Never a price: prices come from the catalog.
+/// One requested line: a product (by id, or by SKU when the id is empty) and a quantity. Never
+/// a price: prices come from the pricing function.
 #[derive(Debug, Clone, Default)]
 pub struct OrderLineInput {
     pub product_id: String,
     /// Wide on purpose, so that a negative or enormous number reaches validation intact.
     pub quantity: i64,
+    pub sku: Option<String>,
+}
+
+/// What a submission may add to its lines (issue 18): the partner staff order for, and the
+/// total the buyer was quoted.
+#[derive(Debug, Clone, Default)]
+pub struct SubmitOptions {
+    /// Staff name the partner they order for; a contact may name its own or none.
+    pub partner_id: Option<String>,
+    /// The quoted total: other prices now are `PRICE_CHANGED`, with the new quote.
+    pub expected_total: Option<MoneyInput>,
 }
 
 /// Submitted by a their-side contact for its own partner. The idempotency key travels in the
@@ -139,17 +152,66 @@ fn same_request(
             .all(|(s, l)| s.product_id == l.product_id && s.quantity == l.quantity)
 }
 
-fn parse_lines(lines: &[OrderLineInput]) -> Result<Vec<RequestedLine>, ValidationError> {
+/// The requested lines, each product named by id or SKU; at most `OrderCommand::MAX_LINES`.
+pub(super) fn parse_lines(
+    tenant: TenantId,
+    lines: &[OrderLineInput],
+) -> Result<Vec<RequestedLine>, CommandError> {
+    if lines.is_empty() || lines.len() > OrderCommand::MAX_LINES {
+        return Err(ValidationError::new("lines", "an order has 1 to 200 lines").into());
+    }
     lines
         .iter()
         .enumerate()
         .map(|(i, line)| {
+            let field = format!("lines[{i}]");
             Ok(RequestedLine {
-                product_id: ProductId::parse(&line.product_id, &format!("lines[{i}].productId"))?,
-                quantity: Quantity::parse(line.quantity, &format!("lines[{i}].quantity"))?,
+                product_id: product_ref(
+                    tenant,
+                    Some(&line.product_id),
+                    line.sku.as_deref(),
+                    &field,
+                )?,
+                quantity: Quantity::parse(line.quantity, &format!("{field}.quantity"))?,
             })
         })
         .collect()
+}
+
+/// Who submits, as the caller's role says, and the partner it orders for when that is given
+/// (staff must name one; a contact's is its own and is read).
+pub(super) fn submitter(
+    ctx: &RequestContext,
+    partner_id: Option<&str>,
+) -> Result<(Submitter, Option<PartnerId>), CommandError> {
+    let partner = optional(partner_id, |text| PartnerId::parse(text, "partnerId"))?;
+    let id = ctx.actor.id;
+    let by = match ctx.actor.role {
+        Role::Contact => return Ok((Submitter::Contact(ContactId::from_uuid(id)), partner)),
+        Role::Admin => Submitter::OnBehalf(PlacedBy::Admin { id }),
+        Role::Employee => Submitter::OnBehalf(PlacedBy::Employee {
+            contact_id: ContactId::from_uuid(id),
+        }),
+        Role::Operator | Role::Auditor | Role::Analyst => return Err(CommandError::forbidden()),
+    };
+    match partner {
+        Some(partner) => Ok((by, Some(partner))),
+        None => {
+            Err(ValidationError::new("partnerId", "staff name the partner they order for").into())
+        }
+    }
+}
+
+/// The submitter a stored submission names.
+fn stored_submitter(
+    contact_id: Option<ContactId>,
+    placed_by: Option<PlacedBy>,
+) -> Option<Submitter> {
+    match (contact_id, placed_by) {
+        (_, Some(placed_by)) => Some(Submitter::OnBehalf(placed_by)),
+        (Some(contact), None) => Some(Submitter::Contact(contact)),
+        (None, None) => None,
+    }
 }
 
 impl Commands {
@@ -160,45 +222,77 @@ impl Commands {
         ctx: &RequestContext,
         input: SubmitOrderInput,
     ) -> Result<OrderId, CommandError> {
+        self.submit_order_with(ctx, input, SubmitOptions::default())
+            .await
+    }
+
+    /// [`Self::submit_order`] with the options of issue 18: staff ordering on behalf of a
+    /// partner, and the total the buyer was quoted.
+    pub async fn submit_order_with(
+        &self,
+        ctx: &RequestContext,
+        input: SubmitOrderInput,
+        options: SubmitOptions,
+    ) -> Result<OrderId, CommandError> {
         authorize(ctx, CommandName::SubmitOrder)?;
         let tenant = own_tenant(ctx)?;
-        let contact_id = ContactId::from_uuid(ctx.actor.id);
-        if input.lines.len() > OrderCommand::MAX_LINES {
-            return Err(ValidationError::new("lines", "an order has 1 to 200 lines").into());
-        }
-        let lines = parse_lines(&input.lines)?;
+        let (by, named_partner) = submitter(ctx, options.partner_id.as_deref())?;
+        let lines = parse_lines(tenant, &input.lines)?;
         let note = Note::parse(input.note.as_deref().unwrap_or(""))?;
+        let expected_total = options
+            .expected_total
+            .as_ref()
+            .map(|total| total.parse("expectedTotal"))
+            .transpose()?;
         let key = idempotency_key(ctx)?;
+        let caller = ContactId::from_uuid(ctx.actor.id);
         let order_id = match key {
-            Some(key) => OrderId::for_idempotency_key(tenant, contact_id, key),
+            Some(key) => OrderId::for_idempotency_key(tenant, caller, key),
             None => OrderId::from_uuid(Uuid::now_v7()),
         };
-        // The contact orders for the partner it is a their-side contact of. The order's
-        // decision reads the contact again: it is kept, not read twice.
-        let (found, read) = self
-            .lookup
-            .load_keeping(&Wanted::new().contact(contact_id))
-            .await?;
-        let partner_id = found
-            .contact(contact_id)?
-            .their_side_partner()
-            .ok_or_else(CommandError::forbidden)?;
+        // Read first what names the rest: the contact's partner, and the tenant's price
+        // lists. The order's decision reads both again: they are kept, not read twice.
+        let first = match by {
+            Submitter::Contact(contact) => Wanted::new().contact(contact).tenant(tenant),
+            Submitter::OnBehalf(_) => Wanted::new().tenant(tenant),
+        };
+        let (found, read) = self.lookup.load_keeping(&first).await?;
+        let partner_id = match (by, named_partner) {
+            (Submitter::Contact(contact), named) => {
+                let own = found
+                    .contact(contact)?
+                    .their_side_partner()
+                    .ok_or_else(CommandError::forbidden)?;
+                if named.is_some_and(|named| named != own) {
+                    return Err(DomainError::NotFound { what: "partner" }.into());
+                }
+                own
+            }
+            (Submitter::OnBehalf(_), Some(partner)) => partner,
+            (Submitter::OnBehalf(_), None) => {
+                return Err(ValidationError::new("partnerId", "name the partner").into())
+            }
+        };
+        let lists = dinghuo_domain::pricing::lists_wanted(&found, tenant)?;
         let command = OrderCommand::SubmitOrder {
             partner_id,
-            contact_id,
+            by,
             lines: lines.clone(),
             note: note.clone(),
+            expected_total,
+            at: self.now(),
         };
         // Executed without logging a refusal: a keyed resubmission is refused by the aggregate
         // (the order exists) and is a replay, not a refusal, when it is the same request.
         let executed = self
-            .execute(
+            .execute_reading(
                 &self.orders,
                 ctx,
                 tenant,
                 &order_id.to_string(),
                 Scoped::new(tenant, command),
                 read,
+                lists,
             )
             .await;
         let result = match executed {
@@ -208,12 +302,16 @@ impl Commands {
                 let events = self.orders.loader().events(&order_id.to_string()).await?;
                 match events.first().map(|envelope| &envelope.payload) {
                     Some(OrderEvent::OrderSubmitted {
-                        contact_id: by,
+                        contact_id,
+                        placed_by,
+                        partner_id: stored_partner,
                         lines: stored,
                         note: stored_note,
                         ..
-                    }) if *by == contact_id => {
-                        if same_request(stored, stored_note, &lines, &note) {
+                    }) if stored_submitter(*contact_id, *placed_by) == Some(by) => {
+                        if *stored_partner == partner_id
+                            && same_request(stored, stored_note, &lines, &note)
+                        {
                             tracing::info!(%order_id, "idempotent replay of submitOrder");
                             Ok(order_id)
                         } else {
@@ -221,7 +319,7 @@ impl Commands {
                         }
                     }
                     _ => Err(CommandError::Internal(format!(
-                        "order {order_id} derived from an idempotency key is not this contact's"
+                        "order {order_id} derived from an idempotency key is not this caller's"
                     ))),
                 }
             }

@@ -1,7 +1,12 @@
 //! Entry points of the partner enterprise: the CRM customer and its partnership.
 
 use dinghuo_domain::partner::PartnerCommand;
-use dinghuo_domain::{Address, App, Name, PartnerId, PartnerMode, Phone, Scoped, TenantId};
+use std::collections::BTreeSet;
+
+use dinghuo_domain::{
+    Address, App, Assortment, Category, Level, Name, PartnerId, PartnerMode, Phone, Scoped,
+    TenantId, ValidationError, MAX_ASSORTMENT,
+};
 use uuid::Uuid;
 
 use super::{authorize, optional, own_tenant, Commands};
@@ -41,6 +46,34 @@ pub struct AppAssignmentInput {
 #[derive(Debug, Clone, Default)]
 pub struct PartnerRefInput {
     pub partner_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SetPartnerLevelInput {
+    pub partner_id: String,
+    /// Absent or blank takes the partner off every level.
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RestrictPartnerAssortmentInput {
+    pub partner_id: String,
+    pub categories: Vec<String>,
+}
+
+/// Parses a list of categories, each bounded, the list too.
+pub(super) fn parse_categories(
+    texts: &[String],
+    field: &str,
+) -> Result<BTreeSet<Category>, ValidationError> {
+    if texts.len() > MAX_ASSORTMENT {
+        return Err(ValidationError::new(field, "name at most 100 categories"));
+    }
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| Category::parse(text).map_err(|e| e.at(format!("{field}[{i}]"))))
+        .collect()
 }
 
 impl Commands {
@@ -138,6 +171,44 @@ impl Commands {
         let tenant = own_tenant(ctx)?;
         let id = PartnerId::parse(&input.partner_id, "partnerId")?;
         self.partner_command(ctx, tenant, id, PartnerCommand::ReinstatePartner)
+            .await
+    }
+
+    pub async fn set_partner_level(
+        &self,
+        ctx: &RequestContext,
+        input: SetPartnerLevelInput,
+    ) -> Result<(), CommandError> {
+        authorize(ctx, CommandName::SetPartnerLevel)?;
+        let tenant = own_tenant(ctx)?;
+        let id = PartnerId::parse(&input.partner_id, "partnerId")?;
+        let level = optional(input.level.as_deref(), Level::parse)?;
+        self.partner_command(ctx, tenant, id, PartnerCommand::SetPartnerLevel { level })
+            .await
+    }
+
+    pub async fn restrict_partner_assortment(
+        &self,
+        ctx: &RequestContext,
+        input: RestrictPartnerAssortmentInput,
+    ) -> Result<(), CommandError> {
+        authorize(ctx, CommandName::RestrictPartnerAssortment)?;
+        let tenant = own_tenant(ctx)?;
+        let id = PartnerId::parse(&input.partner_id, "partnerId")?;
+        let categories = Assortment::new(parse_categories(&input.categories, "categories")?)?;
+        let command = PartnerCommand::RestrictPartnerAssortment { categories };
+        self.partner_command(ctx, tenant, id, command).await
+    }
+
+    pub async fn clear_partner_assortment(
+        &self,
+        ctx: &RequestContext,
+        input: PartnerRefInput,
+    ) -> Result<(), CommandError> {
+        authorize(ctx, CommandName::ClearPartnerAssortment)?;
+        let tenant = own_tenant(ctx)?;
+        let id = PartnerId::parse(&input.partner_id, "partnerId")?;
+        self.partner_command(ctx, tenant, id, PartnerCommand::ClearPartnerAssortment)
             .await
     }
 

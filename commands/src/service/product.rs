@@ -1,9 +1,12 @@
 //! Entry points of the catalog.
 
 use dinghuo_domain::product::ProductCommand;
-use dinghuo_domain::{Currency, Money, Name, ProductId, Scoped, Sku, TenantId, Unit};
+use dinghuo_domain::{
+    Category, Currency, Money, Name, ProductId, Quantity, QuantityRules, Scoped, Sku, TenantId,
+    Unit,
+};
 
-use super::{authorize, own_tenant, Commands};
+use super::{authorize, optional, own_tenant, Commands};
 use crate::context::RequestContext;
 use crate::error::CommandError;
 use crate::policy::CommandName;
@@ -25,7 +28,7 @@ impl MoneyInput {
         }
     }
 
-    fn parse(&self, field: &str) -> Result<Money, CommandError> {
+    pub(crate) fn parse(&self, field: &str) -> Result<Money, CommandError> {
         let currency = match self.currency.trim() {
             "" => Currency::CNY,
             text => Currency::parse(text, &format!("{field}.currency"))?,
@@ -55,6 +58,43 @@ pub struct RepriceProductInput {
 #[derive(Debug, Clone, Default)]
 pub struct DelistProductInput {
     pub product_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CategorizeProductInput {
+    pub product_id: String,
+    /// Absent or blank takes the product out of its category.
+    pub category: Option<String>,
+}
+
+/// Every rule optional; none lifts the rules.
+#[derive(Debug, Clone, Default)]
+pub struct SetQuantityRulesInput {
+    pub product_id: String,
+    pub min: Option<i64>,
+    pub multiple: Option<i64>,
+    pub max: Option<i64>,
+}
+
+/// A product named by id or, failing that, by SKU (unique per tenant).
+pub(crate) fn product_ref(
+    tenant: TenantId,
+    product_id: Option<&str>,
+    sku: Option<&str>,
+    field: &str,
+) -> Result<ProductId, CommandError> {
+    match (product_id.map(str::trim), sku.map(str::trim)) {
+        (Some(id), _) if !id.is_empty() => Ok(ProductId::parse(id, &format!("{field}.productId"))?),
+        (_, Some(sku)) if !sku.is_empty() => {
+            let sku = Sku::parse(sku).map_err(|e| e.at(format!("{field}.sku")))?;
+            Ok(ProductId::for_sku(tenant, &sku))
+        }
+        _ => Err(dinghuo_domain::ValidationError::new(
+            format!("{field}.productId"),
+            "name the product by productId or sku",
+        )
+        .into()),
+    }
 }
 
 impl Commands {
@@ -101,6 +141,39 @@ impl Commands {
         let id = ProductId::parse(&input.product_id, "productId")?;
         self.product_command(ctx, tenant, id, ProductCommand::DelistProduct)
             .await
+    }
+
+    pub async fn categorize_product(
+        &self,
+        ctx: &RequestContext,
+        input: CategorizeProductInput,
+    ) -> Result<(), CommandError> {
+        authorize(ctx, CommandName::CategorizeProduct)?;
+        let tenant = own_tenant(ctx)?;
+        let id = ProductId::parse(&input.product_id, "productId")?;
+        let category = optional(input.category.as_deref(), Category::parse)?;
+        let command = ProductCommand::CategorizeProduct { category };
+        self.product_command(ctx, tenant, id, command).await
+    }
+
+    pub async fn set_quantity_rules(
+        &self,
+        ctx: &RequestContext,
+        input: SetQuantityRulesInput,
+    ) -> Result<(), CommandError> {
+        authorize(ctx, CommandName::SetQuantityRules)?;
+        let tenant = own_tenant(ctx)?;
+        let id = ProductId::parse(&input.product_id, "productId")?;
+        let rule = |value: Option<i64>, field: &str| {
+            value.map(|value| Quantity::parse(value, field)).transpose()
+        };
+        let rules = QuantityRules::new(
+            rule(input.min, "min")?,
+            rule(input.multiple, "multiple")?,
+            rule(input.max, "max")?,
+        )?;
+        let command = ProductCommand::SetQuantityRules { rules };
+        self.product_command(ctx, tenant, id, command).await
     }
 
     async fn product_command(

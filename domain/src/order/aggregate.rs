@@ -4,10 +4,11 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
-use super::{price_line, OrderActor, OrderCommand, OrderEvent, OrderLine, RequestedLine};
+use super::{OrderActor, OrderCommand, OrderEvent, OrderLine, PlacedBy, RequestedLine, Submitter};
 use crate::error::{DomainError, ValidationError};
 use crate::ids::{ContactId, PartnerId, TenantId};
-use crate::lookup::{Lookup, Scoped, Services, Wanted};
+use crate::lookup::{Lookup, Scoped, Services};
+use crate::pricing;
 use crate::values::{App, Money, Note, Permission, Side};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,12 +132,17 @@ impl Order {
         Ok(contact)
     }
 
+    /// Checks who may order for the partner, prices the lines through the one pricing function
+    /// and refuses the first line with a problem, or a quote the buyer did not expect.
+    #[allow(clippy::too_many_arguments)]
     async fn submit(
         tenant: TenantId,
         partner_id: PartnerId,
-        contact_id: ContactId,
+        by: Submitter,
         requested: Vec<RequestedLine>,
         note: Note,
+        expected_total: Option<Money>,
+        at: chrono::DateTime<chrono::Utc>,
         lookup: &dyn Lookup,
     ) -> Result<OrderEvent, DomainError> {
         if requested.is_empty() || requested.len() > OrderCommand::MAX_LINES {
@@ -153,66 +159,107 @@ impl Order {
             }
         }
 
-        // Everything the rules below read, asked for at once: one round trip to the store.
-        let wanted = Wanted::new()
-            .tenant(tenant)
-            .partner(partner_id)
-            .contact(contact_id)
-            .products(requested.iter().map(|line| line.product_id));
-        let found = lookup.load(&wanted).await?;
+        // Everything the rules below read, asked for at once (then the tenant's price lists).
+        let products = requested.iter().map(|line| line.product_id);
+        let mut wanted = pricing::wanted(tenant, partner_id, products);
+        let (contact_id, placed_by) = match by {
+            Submitter::Contact(id) => {
+                wanted = wanted.contact(id);
+                (Some(id), None)
+            }
+            Submitter::OnBehalf(placed_by) => {
+                if let PlacedBy::Employee { contact_id } = placed_by {
+                    wanted = wanted.contact(contact_id);
+                }
+                (None, Some(placed_by))
+            }
+        };
+        let found = pricing::load(lookup, tenant, &wanted).await?;
         let upstream = found.tenant(tenant)?;
         if !upstream.is_registered() {
             return Err(DomainError::NotFound { what: "tenant" });
         }
-        if !upstream.has_enabled(App::Ordering) {
-            return Err(DomainError::AppNotEnabled { app: App::Ordering });
+        let partner = found.partner(partner_id)?;
+        match by {
+            Submitter::Contact(id) => {
+                if !upstream.has_enabled(App::Ordering) {
+                    return Err(DomainError::AppNotEnabled { app: App::Ordering });
+                }
+                partner.check_may_order(tenant, App::Ordering)?;
+                let contact = found.contact(id)?;
+                if !contact.belongs_to(tenant) || !contact.is_linked(partner_id, Side::Theirs) {
+                    return Err(DomainError::Forbidden);
+                }
+                if !contact.is_bound() {
+                    return Err(DomainError::ContactNotBound);
+                }
+                contact.check_permission(upstream, App::Ordering, Permission::CreateSalesOrder)?;
+            }
+            Submitter::OnBehalf(placed_by) => {
+                // An employee reaches only the partners it is linked to; another looks absent.
+                if let PlacedBy::Employee { contact_id } = placed_by {
+                    let employee = found.contact(contact_id)?;
+                    if !employee.belongs_to(tenant) || !employee.is_linked(partner_id, Side::Ours) {
+                        return Err(DomainError::NotFound { what: "partner" });
+                    }
+                }
+                if !partner.is_customer_of(tenant) {
+                    return Err(DomainError::NotFound { what: "partner" });
+                }
+                if !upstream.has_enabled(App::Ordering) {
+                    return Err(DomainError::AppNotEnabled { app: App::Ordering });
+                }
+                partner.check_may_order(tenant, App::Ordering)?;
+            }
         }
-        found
-            .partner(partner_id)?
-            .check_may_order(tenant, App::Ordering)?;
-        let contact = found.contact(contact_id)?;
-        if !contact.belongs_to(tenant) || !contact.is_linked(partner_id, Side::Theirs) {
-            return Err(DomainError::Forbidden);
-        }
-        if !contact.is_bound() {
-            return Err(DomainError::ContactNotBound);
-        }
-        contact.check_permission(upstream, App::Ordering, Permission::CreateSalesOrder)?;
 
-        let mut lines = Vec::with_capacity(requested.len());
-        let mut total: Option<Money> = None;
-        let too_large = || ValidationError::new("lines", "the order total is too large");
-        for line in requested {
-            let product = found.product(line.product_id)?;
-            let entry = product
-                .listed_in(tenant)
-                .ok_or(DomainError::ProductNotListed {
-                    product_id: line.product_id,
-                })?;
-            let unit_price = price_line(&entry).unit_price;
-            let line_total = unit_price
-                .times(line.quantity.get())
-                .ok_or_else(too_large)?;
-            total = Some(match total {
-                None => line_total,
-                Some(sum) => sum.checked_add(line_total).ok_or_else(too_large)?,
+        let buyer = pricing::Buyer {
+            tenant,
+            partner_id,
+            partner,
+            at,
+        };
+        let quote = pricing::quote(buyer, &requested, &found)?;
+        if let Some(refusal) = quote.first_problem() {
+            return Err(refusal);
+        }
+        if expected_total.is_some_and(|expected| expected != quote.total) {
+            return Err(DomainError::PriceChanged {
+                quote: Box::new(quote),
             });
+        }
+        let mut lines = Vec::with_capacity(quote.lines.len());
+        for quoted in quote.lines {
+            let (Some(sku), Some(name), Some(unit), Some(price), Some(line_total)) = (
+                quoted.sku,
+                quoted.name,
+                quoted.unit,
+                quoted.price,
+                quoted.line_total,
+            ) else {
+                return Err(DomainError::Lookup(format!(
+                    "line of product {} was not priced",
+                    quoted.product_id
+                )));
+            };
             lines.push(OrderLine {
-                product_id: line.product_id,
-                sku: entry.sku.clone(),
-                name: entry.name.clone(),
-                unit: entry.unit.clone(),
-                quantity: line.quantity,
-                unit_price,
+                product_id: quoted.product_id,
+                sku,
+                name,
+                unit,
+                quantity: quoted.quantity,
+                unit_price: price.unit_price,
                 line_total,
+                price_reason: price.reason,
             });
         }
         Ok(OrderEvent::OrderSubmitted {
             tenant_id: tenant,
             partner_id,
             contact_id,
+            placed_by,
             lines,
-            total: total.ok_or_else(too_large)?,
+            total: quote.total,
             note,
         })
     }
@@ -242,16 +289,28 @@ impl Aggregate for Order {
         let event = match scoped.command {
             C::SubmitOrder {
                 partner_id,
-                contact_id,
+                by,
                 lines,
                 note,
+                expected_total,
+                at,
             } => {
                 if self.status.is_some() {
                     return Err(DomainError::invalid_state(
                         "the order was already submitted",
                     ));
                 }
-                Self::submit(tenant, partner_id, contact_id, lines, note, lookup).await?
+                Self::submit(
+                    tenant,
+                    partner_id,
+                    by,
+                    lines,
+                    note,
+                    expected_total,
+                    at,
+                    lookup,
+                )
+                .await?
             }
             C::ConfirmOrder { by } => {
                 self.require_status(&[S::Submitted], "confirm")?;
@@ -323,7 +382,7 @@ impl Aggregate for Order {
             } => {
                 self.tenant_id = Some(tenant_id);
                 self.partner_id = Some(partner_id);
-                self.contact_id = Some(contact_id);
+                self.contact_id = contact_id;
                 self.total = Some(total);
                 OrderStatus::Submitted
             }

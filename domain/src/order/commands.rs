@@ -1,6 +1,9 @@
+use chrono::{DateTime, Utc};
+
+use super::PlacedBy;
 use crate::ids::{ContactId, PartnerId, ProductId};
 use crate::lookup::{Needs, Scoped, Wanted};
-use crate::values::{Carrier, Note, Quantity, Reason, TrackingNumber};
+use crate::values::{Carrier, Money, Note, Quantity, Reason, TrackingNumber};
 
 /// A line as the client asks for it: which product, how many. Never a price or a name: those
 /// come from the catalog at submission.
@@ -19,13 +22,24 @@ pub enum OrderActor {
     Contact(ContactId),
 }
 
+/// Who submits an order: a their-side contact of the partner, or staff on its behalf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitter {
+    Contact(ContactId),
+    OnBehalf(PlacedBy),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum OrderCommand {
     SubmitOrder {
         partner_id: PartnerId,
-        contact_id: ContactId,
+        by: Submitter,
         lines: Vec<RequestedLine>,
         note: Note,
+        /// The total the buyer was quoted: other prices now are `PRICE_CHANGED`.
+        expected_total: Option<Money>,
+        /// When the order is priced: the moment price lists' validity is judged at.
+        at: DateTime<Utc>,
     },
     ConfirmOrder {
         by: OrderActor,
@@ -54,7 +68,8 @@ impl OrderCommand {
 }
 
 impl Needs for Scoped<OrderCommand> {
-    /// A submission reads its tenant, partner, contact and every product at once; a later
+    /// A submission reads its tenant, partner, contact, every product and its prices at once
+    /// (and then the tenant's price lists, which the command layer reads ahead); a later
     /// change reads the acting employee or contact (and, for a contact's cancellation, the
     /// tenant's default permissions).
     fn needs(&self) -> Wanted {
@@ -64,14 +79,20 @@ impl Needs for Scoped<OrderCommand> {
         match &self.command {
             C::SubmitOrder {
                 partner_id,
-                contact_id,
+                by,
                 lines,
                 ..
-            } => wanted
-                .tenant(self.tenant_id)
-                .partner(*partner_id)
-                .contact(*contact_id)
-                .products(lines.iter().map(|line| line.product_id)),
+            } => {
+                let products = lines.iter().map(|line| line.product_id);
+                let wanted = crate::pricing::wanted(self.tenant_id, *partner_id, products);
+                match by {
+                    Submitter::Contact(id)
+                    | Submitter::OnBehalf(PlacedBy::Employee { contact_id: id }) => {
+                        wanted.contact(*id)
+                    }
+                    Submitter::OnBehalf(PlacedBy::Admin { .. }) => wanted,
+                }
+            }
             C::ConfirmOrder {
                 by: A::Employee(id),
             }

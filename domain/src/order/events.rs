@@ -2,7 +2,28 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ContactId, PartnerId, ProductId, TenantId};
+use crate::pricing::PriceReason;
 use crate::values::{Carrier, Money, Name, Note, Quantity, Reason, Sku, TrackingNumber, Unit};
+
+/// The version of `OrderSubmitted` written today. 2.0 added each line's `price_reason` and the
+/// order's `placed_by`, and made `contact_id` optional (an order placed on behalf of a partner
+/// has no contact of it); a 1.0 event reads as 2.0 through the store's upcaster: every line
+/// `CATALOG`, placed by its contact.
+pub const ORDER_SUBMITTED_VERSION: &str = "2.0";
+
+/// Who placed an order on behalf of its partner (DESIGN §4): an admin of the tenant, or an
+/// employee linked to the partner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PlacedBy {
+    /// `id`: the admin's id as its token names it (a staff membership, or a token's subject).
+    Admin {
+        id: uuid::Uuid,
+    },
+    Employee {
+        contact_id: ContactId,
+    },
+}
 
 /// A priced line, frozen at submission: later repricing or delisting does not change it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,6 +35,8 @@ pub struct OrderLine {
     pub quantity: Quantity,
     pub unit_price: Money,
     pub line_total: Money,
+    /// Why the line cost `unit_price`.
+    pub price_reason: PriceReason,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,7 +44,10 @@ pub enum OrderEvent {
     OrderSubmitted {
         tenant_id: TenantId,
         partner_id: PartnerId,
-        contact_id: ContactId,
+        /// The partner's contact who ordered; `None` for an order placed on its behalf.
+        contact_id: Option<ContactId>,
+        /// Set when staff placed the order on the partner's behalf.
+        placed_by: Option<PlacedBy>,
         lines: Vec<OrderLine>,
         total: Money,
         note: Note,
@@ -54,6 +80,10 @@ impl DomainEvent for OrderEvent {
     }
 
     fn event_version(&self) -> String {
-        crate::EVENT_VERSION.to_owned()
+        match self {
+            Self::OrderSubmitted { .. } => ORDER_SUBMITTED_VERSION,
+            _ => crate::EVENT_VERSION,
+        }
+        .to_owned()
     }
 }

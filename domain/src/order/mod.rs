@@ -4,11 +4,9 @@
 mod aggregate;
 mod commands;
 mod events;
-mod pricing;
 #[cfg(test)]
 mod tests;
 
 pub use aggregate::{Order, OrderStatus};
-pub use commands::{OrderActor, OrderCommand, RequestedLine};
-pub use events::{OrderEvent, OrderLine};
-pub use pricing::{price_line, LinePrice, PriceSource};
+pub use commands::{OrderActor, OrderCommand, RequestedLine, Submitter};
+pub use events::{OrderEvent, OrderLine, PlacedBy, ORDER_SUBMITTED_VERSION};

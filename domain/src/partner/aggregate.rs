@@ -8,7 +8,7 @@ use super::{PartnerCommand, PartnerEvent};
 use crate::error::DomainError;
 use crate::ids::TenantId;
 use crate::lookup::{Scoped, Services};
-use crate::values::{App, Name, PartnerMode};
+use crate::values::{App, Assortment, Category, Level, Name, PartnerMode};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Partner {
@@ -18,6 +18,9 @@ pub struct Partner {
     mode: Option<PartnerMode>,
     apps: BTreeSet<App>,
     suspended: bool,
+    level: Option<Level>,
+    /// `None`: every listed product.
+    assortment: Option<Assortment>,
     version: u64,
 }
 
@@ -47,6 +50,19 @@ impl Partner {
     }
     pub fn version(&self) -> u64 {
         self.version
+    }
+    pub fn level(&self) -> Option<&Level> {
+        self.level.as_ref()
+    }
+    pub fn assortment(&self) -> Option<&Assortment> {
+        self.assortment.as_ref()
+    }
+    /// Whether a product of `category` is in the partner's assortment (every product is, while
+    /// the assortment is not restricted).
+    pub fn may_buy(&self, category: Option<&Category>) -> bool {
+        self.assortment
+            .as_ref()
+            .is_none_or(|assortment| assortment.admits(category))
     }
 
     /// The partner may place orders through `app` (DESIGN §2: a partner, not suspended, with the
@@ -177,6 +193,27 @@ impl Aggregate for Partner {
                 }
                 E::PartnerReinstated
             }
+            C::SetPartnerLevel { level } => {
+                self.require_partner(tenant)?;
+                if self.level == level {
+                    return Ok(());
+                }
+                E::PartnerLevelSet { level }
+            }
+            C::RestrictPartnerAssortment { categories } => {
+                self.require_partner(tenant)?;
+                if self.assortment.as_ref() == Some(&categories) {
+                    return Ok(());
+                }
+                E::PartnerAssortmentRestricted { categories }
+            }
+            C::ClearPartnerAssortment => {
+                self.require_partner(tenant)?;
+                if self.assortment.is_none() {
+                    return Ok(());
+                }
+                E::PartnerAssortmentCleared
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -202,6 +239,9 @@ impl Aggregate for Partner {
             }
             E::PartnerSuspended => self.suspended = true,
             E::PartnerReinstated => self.suspended = false,
+            E::PartnerLevelSet { level } => self.level = level,
+            E::PartnerAssortmentRestricted { categories } => self.assortment = Some(categories),
+            E::PartnerAssortmentCleared => self.assortment = None,
         }
     }
 }

@@ -1,5 +1,5 @@
 use crate::lookup::{Needs, Scoped, Wanted};
-use crate::values::{Address, App, Name, PartnerMode, Phone};
+use crate::values::{Address, App, Assortment, Level, Name, PartnerMode, Phone};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PartnerCommand {
@@ -24,6 +24,13 @@ pub enum PartnerCommand {
     },
     SuspendPartner,
     ReinstatePartner,
+    SetPartnerLevel {
+        level: Option<Level>,
+    },
+    RestrictPartnerAssortment {
+        categories: Assortment,
+    },
+    ClearPartnerAssortment,
 }
 
 impl Needs for Scoped<PartnerCommand> {
@@ -36,7 +43,10 @@ impl Needs for Scoped<PartnerCommand> {
             C::UpdateCustomer { .. }
             | C::UnassignApp { .. }
             | C::SuspendPartner
-            | C::ReinstatePartner => Wanted::new(),
+            | C::ReinstatePartner
+            | C::SetPartnerLevel { .. }
+            | C::RestrictPartnerAssortment { .. }
+            | C::ClearPartnerAssortment => Wanted::new(),
         }
     }
 }

@@ -2,7 +2,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::TenantId;
-use crate::values::{Address, App, Name, PartnerMode, Phone};
+use crate::values::{Address, App, Assortment, Level, Name, PartnerMode, Phone};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PartnerEvent {
@@ -28,6 +28,14 @@ pub enum PartnerEvent {
     },
     PartnerSuspended,
     PartnerReinstated,
+    /// The partner's dealer tier; `None` takes it off every tier.
+    PartnerLevelSet {
+        level: Option<Level>,
+    },
+    PartnerAssortmentRestricted {
+        categories: Assortment,
+    },
+    PartnerAssortmentCleared,
 }
 
 impl DomainEvent for PartnerEvent {
@@ -40,6 +48,9 @@ impl DomainEvent for PartnerEvent {
             Self::AppUnassigned { .. } => "AppUnassigned",
             Self::PartnerSuspended => "PartnerSuspended",
             Self::PartnerReinstated => "PartnerReinstated",
+            Self::PartnerLevelSet { .. } => "PartnerLevelSet",
+            Self::PartnerAssortmentRestricted { .. } => "PartnerAssortmentRestricted",
+            Self::PartnerAssortmentCleared => "PartnerAssortmentCleared",
         }
         .to_owned()
     }

@@ -8,13 +8,13 @@ use cqrs_es::Aggregate;
 use super::{Partner, PartnerCommand as C, PartnerEvent as E};
 use crate::error::DomainError;
 use crate::fixtures::{
-    customer_recorded, name, ordering_partner, phone, registered_tenant, scoped, upstream_tenant,
-    OTHER_TENANT, TENANT,
+    category, customer_recorded, level, name, ordering_partner, phone, registered_tenant, scoped,
+    upstream_tenant, OTHER_TENANT, TENANT,
 };
 use crate::lookup::Scoped;
 use crate::tenant::TenantEvent;
 use crate::testing::InMemoryLookup;
-use crate::values::{Address, App, PartnerMode};
+use crate::values::{Address, App, Assortment, PartnerMode};
 
 /// A partner test whose lookup knows `TENANT` as `tenant` describes it.
 fn partner_of(tenant: Vec<TenantEvent>) -> TestFramework<Partner> {
@@ -369,6 +369,217 @@ fn another_tenant_cannot_reinstate_the_partner() {
         .given(suspended_partner())
         .when(from_other_tenant(C::ReinstatePartner))
         .then_expect_error(partner_not_found());
+}
+
+// --- SetPartnerLevel ------------------------------------------------------------------------
+
+fn set_level(tier: Option<&str>) -> C {
+    C::SetPartnerLevel {
+        level: tier.map(level),
+    }
+}
+
+fn at_level(tier: &str) -> Vec<E> {
+    let mut events = ordering_partner(TENANT);
+    events.push(E::PartnerLevelSet {
+        level: Some(level(tier)),
+    });
+    events
+}
+
+#[test]
+fn a_partner_is_given_a_level() {
+    partner()
+        .given(ordering_partner(TENANT))
+        .when(scoped(set_level(Some("省级代理"))))
+        .then_expect_events(vec![E::PartnerLevelSet {
+            level: Some(level("省级代理")),
+        }]);
+}
+
+#[test]
+fn a_partner_moves_to_another_level() {
+    partner()
+        .given(at_level("B"))
+        .when(scoped(set_level(Some("A"))))
+        .then_expect_events(vec![E::PartnerLevelSet {
+            level: Some(level("A")),
+        }]);
+}
+
+#[test]
+fn setting_the_level_a_partner_has_appends_nothing() {
+    partner()
+        .given(at_level("A"))
+        .when(scoped(set_level(Some("A"))))
+        .then_expect_events(vec![]);
+    partner()
+        .given(ordering_partner(TENANT))
+        .when(scoped(set_level(None)))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_partners_level_is_cleared() {
+    partner()
+        .given(at_level("A"))
+        .when(scoped(set_level(None)))
+        .then_expect_events(vec![E::PartnerLevelSet { level: None }]);
+}
+
+#[test]
+fn a_customer_that_is_not_a_partner_cannot_be_given_a_level() {
+    partner()
+        .given(vec![customer_recorded(TENANT)])
+        .when(scoped(set_level(Some("A"))))
+        .then_expect_error(DomainError::NotAPartner);
+}
+
+#[test]
+fn an_unknown_partner_cannot_be_given_a_level() {
+    partner()
+        .given_no_previous_events()
+        .when(scoped(set_level(Some("A"))))
+        .then_expect_error(partner_not_found());
+}
+
+#[test]
+fn another_tenant_cannot_set_the_partners_level() {
+    partner()
+        .given(ordering_partner(TENANT))
+        .when(from_other_tenant(set_level(Some("A"))))
+        .then_expect_error(partner_not_found());
+}
+
+// --- RestrictPartnerAssortment / ClearPartnerAssortment -------------------------------------
+
+fn assortment(categories: &[&str]) -> Assortment {
+    Assortment::new(categories.iter().map(|text| category(text)).collect()).expect("an assortment")
+}
+
+fn restrict(categories: &[&str]) -> C {
+    C::RestrictPartnerAssortment {
+        categories: assortment(categories),
+    }
+}
+
+fn restricted_to(categories: &[&str]) -> Vec<E> {
+    let mut events = ordering_partner(TENANT);
+    events.push(E::PartnerAssortmentRestricted {
+        categories: assortment(categories),
+    });
+    events
+}
+
+#[test]
+fn a_partners_assortment_is_restricted_to_some_categories() {
+    partner()
+        .given(ordering_partner(TENANT))
+        .when(scoped(restrict(&["sauces", "vinegar"])))
+        .then_expect_events(vec![E::PartnerAssortmentRestricted {
+            categories: assortment(&["vinegar", "sauces"]),
+        }]);
+}
+
+#[test]
+fn a_restricted_assortment_is_restricted_again_to_other_categories() {
+    partner()
+        .given(restricted_to(&["sauces"]))
+        .when(scoped(restrict(&["sauces", "oil"])))
+        .then_expect_events(vec![E::PartnerAssortmentRestricted {
+            categories: assortment(&["sauces", "oil"]),
+        }]);
+}
+
+#[test]
+fn restricting_to_the_same_categories_appends_nothing() {
+    partner()
+        .given(restricted_to(&["sauces", "vinegar"]))
+        .when(scoped(restrict(&["vinegar", "sauces"])))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_restricted_assortment_is_cleared() {
+    partner()
+        .given(restricted_to(&["sauces"]))
+        .when(scoped(C::ClearPartnerAssortment))
+        .then_expect_events(vec![E::PartnerAssortmentCleared]);
+}
+
+#[test]
+fn clearing_an_assortment_that_is_not_restricted_appends_nothing() {
+    partner()
+        .given(ordering_partner(TENANT))
+        .when(scoped(C::ClearPartnerAssortment))
+        .then_expect_events(vec![]);
+    let mut cleared = restricted_to(&["sauces"]);
+    cleared.push(E::PartnerAssortmentCleared);
+    partner()
+        .given(cleared)
+        .when(scoped(C::ClearPartnerAssortment))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn the_assortment_of_a_customer_that_is_not_a_partner_cannot_be_changed() {
+    for command in [restrict(&["sauces"]), C::ClearPartnerAssortment] {
+        partner()
+            .given(vec![customer_recorded(TENANT)])
+            .when(scoped(command))
+            .then_expect_error(DomainError::NotAPartner);
+    }
+}
+
+#[test]
+fn the_assortment_of_an_unknown_partner_is_not_found() {
+    for command in [restrict(&["sauces"]), C::ClearPartnerAssortment] {
+        partner()
+            .given_no_previous_events()
+            .when(scoped(command))
+            .then_expect_error(partner_not_found());
+    }
+}
+
+#[test]
+fn another_tenant_cannot_change_the_partners_assortment() {
+    for command in [restrict(&["sauces"]), C::ClearPartnerAssortment] {
+        partner()
+            .given(restricted_to(&["oil"]))
+            .when(from_other_tenant(command))
+            .then_expect_error(partner_not_found());
+    }
+}
+
+#[test]
+fn a_partner_may_buy_every_category_until_its_assortment_is_restricted() {
+    let fold = |events: Vec<E>| {
+        let mut partner = Partner::default();
+        for event in events {
+            partner.apply(event);
+        }
+        partner
+    };
+    let sauces = category("sauces");
+    let oil = category("oil");
+
+    let open = fold(ordering_partner(TENANT));
+    assert!(open.may_buy(Some(&sauces)));
+    assert!(open.may_buy(None), "an uncategorised product too");
+
+    let restricted = fold(restricted_to(&["sauces"]));
+    assert_eq!(restricted.assortment(), Some(&assortment(&["sauces"])));
+    assert!(restricted.may_buy(Some(&sauces)));
+    assert!(!restricted.may_buy(Some(&oil)));
+    assert!(!restricted.may_buy(None));
+
+    let mut events = restricted_to(&["sauces"]);
+    events.push(E::PartnerAssortmentCleared);
+    let cleared = fold(events);
+    assert_eq!(cleared.assortment(), None);
+    assert!(cleared.may_buy(Some(&oil)));
+
+    assert_eq!(fold(at_level("A")).level(), Some(&level("A")));
 }
 
 // --- What an order asks of the partner (`check_may_order`) ----------------------------------

@@ -6,7 +6,7 @@ use super::{ProductCommand, ProductEvent};
 use crate::error::DomainError;
 use crate::ids::TenantId;
 use crate::lookup::{Scoped, Services};
-use crate::values::{Money, Name, Sku, Unit};
+use crate::values::{Category, Money, Name, QuantityRules, Sku, Unit};
 
 /// What the catalog says about a product; `None` fields until it is first listed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -17,6 +17,8 @@ pub struct Product {
     unit: Option<Unit>,
     price: Option<Money>,
     listed: bool,
+    category: Option<Category>,
+    rules: QuantityRules,
     version: u64,
 }
 
@@ -27,6 +29,8 @@ pub struct CatalogEntry<'a> {
     pub name: &'a Name,
     pub unit: &'a Unit,
     pub price: Money,
+    pub category: Option<&'a Category>,
+    pub rules: QuantityRules,
 }
 
 impl Product {
@@ -42,6 +46,15 @@ impl Product {
     pub fn price(&self) -> Option<Money> {
         self.price
     }
+    pub fn sku(&self) -> Option<&Sku> {
+        self.sku.as_ref()
+    }
+    pub fn category(&self) -> Option<&Category> {
+        self.category.as_ref()
+    }
+    pub fn quantity_rules(&self) -> QuantityRules {
+        self.rules
+    }
 
     /// The catalog entry if the product is listed in `tenant`'s catalog.
     pub fn listed_in(&self, tenant: TenantId) -> Option<CatalogEntry<'_>> {
@@ -54,6 +67,8 @@ impl Product {
                 name,
                 unit,
                 price,
+                category: self.category.as_ref(),
+                rules: self.rules,
             }),
             _ => None,
         }
@@ -130,6 +145,21 @@ impl Aggregate for Product {
                 }
                 E::ProductDelisted
             }
+            // Both may be set on a delisted product, ready for when it is listed again.
+            C::CategorizeProduct { category } => {
+                self.require_known(tenant)?;
+                if self.category == category {
+                    return Ok(());
+                }
+                E::ProductCategorized { category }
+            }
+            C::SetQuantityRules { rules } => {
+                self.require_known(tenant)?;
+                if self.rules == rules {
+                    return Ok(());
+                }
+                E::ProductQuantityRulesSet { rules }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -155,6 +185,8 @@ impl Aggregate for Product {
             }
             E::ProductRepriced { price } => self.price = Some(price),
             E::ProductDelisted => self.listed = false,
+            E::ProductCategorized { category } => self.category = category,
+            E::ProductQuantityRulesSet { rules } => self.rules = rules,
         }
     }
 }

@@ -2,7 +2,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::TenantId;
-use crate::values::{Money, Name, Sku, Unit};
+use crate::values::{Category, Money, Name, QuantityRules, Sku, Unit};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ProductEvent {
@@ -17,6 +17,14 @@ pub enum ProductEvent {
         price: Money,
     },
     ProductDelisted,
+    /// `None` takes the product out of its category.
+    ProductCategorized {
+        category: Option<Category>,
+    },
+    /// Checked on every line that orders the product; all `None` lifts the rules.
+    ProductQuantityRulesSet {
+        rules: QuantityRules,
+    },
 }
 
 impl DomainEvent for ProductEvent {
@@ -25,6 +33,8 @@ impl DomainEvent for ProductEvent {
             Self::ProductListed { .. } => "ProductListed",
             Self::ProductRepriced { .. } => "ProductRepriced",
             Self::ProductDelisted => "ProductDelisted",
+            Self::ProductCategorized { .. } => "ProductCategorized",
+            Self::ProductQuantityRulesSet { .. } => "ProductQuantityRulesSet",
         }
         .to_owned()
     }

@@ -8,12 +8,13 @@ use cqrs_es::Aggregate;
 use super::{Product, ProductCommand as C, ProductEvent as E};
 use crate::error::DomainError;
 use crate::fixtures::{
-    cny, name, product_listed, registered_tenant, scoped, sku, unit, OTHER_TENANT, PRODUCT_PRICE,
-    TENANT,
+    category, cny, name, product_listed, quantity, registered_tenant, scoped, sku, unit,
+    OTHER_TENANT, PRODUCT_PRICE, TENANT,
 };
 use crate::ids::ProductId;
 use crate::lookup::Scoped;
 use crate::testing::InMemoryLookup;
+use crate::values::QuantityRules;
 
 fn product() -> TestFramework<Product> {
     TestFramework::with(
@@ -191,6 +192,176 @@ fn another_tenant_cannot_delist_the_product() {
         .given(listed())
         .when(from_other_tenant(C::DelistProduct))
         .then_expect_error(product_not_found());
+}
+
+// --- CategorizeProduct ----------------------------------------------------------------------
+
+fn categorize(text: Option<&str>) -> C {
+    C::CategorizeProduct {
+        category: text.map(category),
+    }
+}
+
+fn in_category(text: &str) -> Vec<E> {
+    let mut events = listed();
+    events.push(E::ProductCategorized {
+        category: Some(category(text)),
+    });
+    events
+}
+
+#[test]
+fn a_product_is_put_in_a_category() {
+    product()
+        .given(listed())
+        .when(scoped(categorize(Some("调味品"))))
+        .then_expect_events(vec![E::ProductCategorized {
+            category: Some(category("调味品")),
+        }]);
+}
+
+#[test]
+fn a_product_moves_to_another_category() {
+    product()
+        .given(in_category("sauces"))
+        .when(scoped(categorize(Some("condiments"))))
+        .then_expect_events(vec![E::ProductCategorized {
+            category: Some(category("condiments")),
+        }]);
+}
+
+#[test]
+fn a_product_is_taken_out_of_its_category() {
+    product()
+        .given(in_category("sauces"))
+        .when(scoped(categorize(None)))
+        .then_expect_events(vec![E::ProductCategorized { category: None }]);
+}
+
+#[test]
+fn categorizing_a_product_as_it_is_appends_nothing() {
+    product()
+        .given(in_category("sauces"))
+        .when(scoped(categorize(Some("sauces"))))
+        .then_expect_events(vec![]);
+    product()
+        .given(listed())
+        .when(scoped(categorize(None)))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_delisted_product_may_be_categorized_for_when_it_is_listed_again() {
+    product()
+        .given(delisted())
+        .when(scoped(categorize(Some("sauces"))))
+        .then_expect_events(vec![E::ProductCategorized {
+            category: Some(category("sauces")),
+        }]);
+}
+
+#[test]
+fn categorizing_a_product_that_was_never_listed_is_not_found() {
+    product()
+        .given_no_previous_events()
+        .when(scoped(categorize(Some("sauces"))))
+        .then_expect_error(product_not_found());
+}
+
+#[test]
+fn another_tenant_cannot_categorize_the_product() {
+    product()
+        .given(listed())
+        .when(from_other_tenant(categorize(Some("sauces"))))
+        .then_expect_error(product_not_found());
+}
+
+// --- SetQuantityRules -----------------------------------------------------------------------
+
+/// At least 12, by cases of 6.
+fn case_rules() -> QuantityRules {
+    QuantityRules::new(Some(quantity(12)), Some(quantity(6)), None).expect("rules")
+}
+
+fn set_rules(rules: QuantityRules) -> C {
+    C::SetQuantityRules { rules }
+}
+
+fn with_case_rules() -> Vec<E> {
+    let mut events = listed();
+    events.push(E::ProductQuantityRulesSet {
+        rules: case_rules(),
+    });
+    events
+}
+
+#[test]
+fn a_products_quantity_rules_are_set() {
+    product()
+        .given(listed())
+        .when(scoped(set_rules(case_rules())))
+        .then_expect_events(vec![E::ProductQuantityRulesSet {
+            rules: case_rules(),
+        }]);
+}
+
+#[test]
+fn a_products_quantity_rules_are_changed_and_lifted() {
+    let at_most_120 = QuantityRules::new(None, None, Some(quantity(120))).expect("rules");
+    product()
+        .given(with_case_rules())
+        .when(scoped(set_rules(at_most_120)))
+        .then_expect_events(vec![E::ProductQuantityRulesSet { rules: at_most_120 }]);
+    product()
+        .given(with_case_rules())
+        .when(scoped(set_rules(QuantityRules::default())))
+        .then_expect_events(vec![E::ProductQuantityRulesSet {
+            rules: QuantityRules::default(),
+        }]);
+}
+
+#[test]
+fn setting_the_rules_a_product_has_appends_nothing() {
+    product()
+        .given(with_case_rules())
+        .when(scoped(set_rules(case_rules())))
+        .then_expect_events(vec![]);
+    product()
+        .given(listed())
+        .when(scoped(set_rules(QuantityRules::default())))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn setting_rules_on_a_product_that_was_never_listed_is_not_found() {
+    product()
+        .given_no_previous_events()
+        .when(scoped(set_rules(case_rules())))
+        .then_expect_error(product_not_found());
+}
+
+#[test]
+fn another_tenant_cannot_set_the_products_rules() {
+    product()
+        .given(listed())
+        .when(from_other_tenant(set_rules(case_rules())))
+        .then_expect_error(product_not_found());
+}
+
+#[test]
+fn an_order_line_sees_the_products_category_and_rules() {
+    let mut product = Product::default();
+    let mut events = in_category("sauces");
+    events.push(E::ProductQuantityRulesSet {
+        rules: case_rules(),
+    });
+    for event in events {
+        product.apply(event);
+    }
+    let entry = product.listed_in(TENANT).expect("listed in TENANT");
+    assert_eq!(entry.category, Some(&category("sauces")));
+    assert_eq!(entry.rules, case_rules());
+    assert_eq!(product.quantity_rules(), case_rules());
 }
 
 // --- What an order sees, and SKU uniqueness -------------------------------------------------

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{TenantCommand, TenantEvent};
 use crate::error::{DomainError, ValidationError};
+use crate::ids::PriceListId;
 use crate::lookup::Services;
 use crate::values::{App, MenuAction, MenuButton, Name, Permission, WechatAppId};
 
@@ -19,11 +20,20 @@ pub struct Tenant {
     wechat_accounts: BTreeMap<WechatAppId, Name>,
     /// Default permissions of their-side contacts per app; an app without an entry grants all.
     default_permissions: BTreeMap<App, BTreeSet<Permission>>,
+    /// The price lists not archived (at most [`Tenant::MAX_PRICE_LISTS`]).
+    price_lists: BTreeSet<PriceListId>,
     /// Number of events applied: a replay that applied an event twice would show here.
     version: u64,
 }
 
 impl Tenant {
+    /// The most price lists a tenant keeps unarchived: every submission may read them all.
+    pub const MAX_PRICE_LISTS: usize = 100;
+
+    /// The price lists that are not archived, each of which may price a line.
+    pub fn price_lists(&self) -> &BTreeSet<PriceListId> {
+        &self.price_lists
+    }
     pub fn is_registered(&self) -> bool {
         self.name.is_some()
     }
@@ -180,6 +190,24 @@ impl Aggregate for Tenant {
                 }
                 E::FunctionPermissionsSet { app, permissions }
             }
+            C::IndexPriceList { price_list_id } => {
+                self.require_registered()?;
+                if self.price_lists.contains(&price_list_id) {
+                    return Ok(());
+                }
+                if self.price_lists.len() >= Self::MAX_PRICE_LISTS {
+                    return Err(DomainError::invalid_state(
+                        "a tenant keeps at most 100 price lists; archive one first",
+                    ));
+                }
+                E::PriceListIndexed { price_list_id }
+            }
+            C::UnindexPriceList { price_list_id } => {
+                if !self.price_lists.contains(&price_list_id) {
+                    return Ok(());
+                }
+                E::PriceListUnindexed { price_list_id }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -211,6 +239,12 @@ impl Aggregate for Tenant {
             E::WechatMenuPublished { .. } => {}
             E::FunctionPermissionsSet { app, permissions } => {
                 self.default_permissions.insert(app, permissions);
+            }
+            E::PriceListIndexed { price_list_id } => {
+                self.price_lists.insert(price_list_id);
+            }
+            E::PriceListUnindexed { price_list_id } => {
+                self.price_lists.remove(&price_list_id);
             }
         }
     }

@@ -1,5 +1,6 @@
 use std::collections::BTreeSet;
 
+use crate::ids::PriceListId;
 use crate::lookup::{Needs, Wanted};
 use crate::values::{App, MenuButton, Name, Permission, WechatAppId};
 
@@ -32,6 +33,15 @@ pub enum TenantCommand {
     SetFunctionPermissions {
         app: App,
         permissions: BTreeSet<Permission>,
+    },
+    /// Sent by the command layer before a price list is created, so that the list is never
+    /// created without being found (a list indexed and never created prices nothing).
+    IndexPriceList {
+        price_list_id: PriceListId,
+    },
+    /// Sent after a list is archived.
+    UnindexPriceList {
+        price_list_id: PriceListId,
     },
 }
 

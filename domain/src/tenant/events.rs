@@ -3,6 +3,7 @@ use std::collections::BTreeSet;
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
+use crate::ids::PriceListId;
 use crate::values::{App, MenuButton, Name, Permission, WechatAppId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +36,14 @@ pub enum TenantEvent {
         app: App,
         permissions: BTreeSet<Permission>,
     },
+    /// The tenant's bounded index of its price lists that are not archived: where a submission
+    /// finds, by id, every list that may price its lines (DESIGN §4).
+    PriceListIndexed {
+        price_list_id: PriceListId,
+    },
+    PriceListUnindexed {
+        price_list_id: PriceListId,
+    },
 }
 
 impl DomainEvent for TenantEvent {
@@ -49,6 +58,8 @@ impl DomainEvent for TenantEvent {
             Self::WechatAccountUnbound { .. } => "WechatAccountUnbound",
             Self::WechatMenuPublished { .. } => "WechatMenuPublished",
             Self::FunctionPermissionsSet { .. } => "FunctionPermissionsSet",
+            Self::PriceListIndexed { .. } => "PriceListIndexed",
+            Self::PriceListUnindexed { .. } => "PriceListUnindexed",
         }
         .to_owned()
     }

@@ -8,7 +8,10 @@ use cqrs_es::Aggregate;
 
 use super::{Tenant, TenantCommand as C, TenantEvent as E};
 use crate::error::{DomainError, ValidationError};
-use crate::fixtures::{name, registered_tenant, upstream_tenant, wechat_app_id};
+use crate::fixtures::{
+    name, registered_tenant, upstream_tenant, wechat_app_id, NEWER_PRICE_LIST, PRICE_LIST,
+};
+use crate::ids::PriceListId;
 use crate::testing::InMemoryLookup;
 use crate::values::{App, MenuAction, MenuButton, Permission};
 
@@ -501,6 +504,126 @@ fn a_menu_link_that_is_not_https_is_refused_even_when_built_without_the_parser()
     assert_eq!(
         result.map_err(|e| e.code()),
         Err(crate::ErrorCode::Validation)
+    );
+}
+
+// --- IndexPriceList / UnindexPriceList -------------------------------------------------------
+
+fn index(price_list_id: PriceListId) -> C {
+    C::IndexPriceList { price_list_id }
+}
+
+fn unindex(price_list_id: PriceListId) -> C {
+    C::UnindexPriceList { price_list_id }
+}
+
+/// A registered tenant whose index holds `lists`.
+fn indexing(lists: impl IntoIterator<Item = PriceListId>) -> Vec<E> {
+    let mut events = registered_tenant();
+    events.extend(
+        lists
+            .into_iter()
+            .map(|price_list_id| E::PriceListIndexed { price_list_id }),
+    );
+    events
+}
+
+/// The `n`th of many price lists (none is a fixture's).
+fn nth_list(n: u128) -> PriceListId {
+    PriceListId::from_uuid(uuid::Uuid::from_u128(
+        0x0190_0000_0000_7000_8000_0001_0000_0000 | n,
+    ))
+}
+
+#[test]
+fn a_price_list_is_indexed_in_its_tenant() {
+    tenant()
+        .given(registered_tenant())
+        .when(index(PRICE_LIST))
+        .then_expect_events(vec![E::PriceListIndexed {
+            price_list_id: PRICE_LIST,
+        }]);
+}
+
+#[test]
+fn indexing_an_indexed_price_list_appends_nothing() {
+    tenant()
+        .given(indexing([PRICE_LIST]))
+        .when(index(PRICE_LIST))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn an_unregistered_tenant_cannot_index_a_price_list() {
+    tenant()
+        .given_no_previous_events()
+        .when(index(PRICE_LIST))
+        .then_expect_error(tenant_not_found());
+}
+
+#[test]
+fn a_tenant_keeps_at_most_100_price_lists() {
+    let full = indexing((0..100).map(nth_list));
+    tenant()
+        .given(full.clone())
+        .when(index(PRICE_LIST))
+        .then_expect_error(DomainError::invalid_state(
+            "a tenant keeps at most 100 price lists; archive one first",
+        ));
+    // One of the hundred is already there: nothing to add, nothing refused.
+    tenant()
+        .given(full.clone())
+        .when(index(nth_list(7)))
+        .then_expect_events(vec![]);
+    // Unindexing one makes room again.
+    let mut with_room = full;
+    with_room.push(E::PriceListUnindexed {
+        price_list_id: nth_list(7),
+    });
+    tenant()
+        .given(with_room)
+        .when(index(PRICE_LIST))
+        .then_expect_events(vec![E::PriceListIndexed {
+            price_list_id: PRICE_LIST,
+        }]);
+    assert_eq!(Tenant::MAX_PRICE_LISTS, 100);
+}
+
+#[test]
+fn an_indexed_price_list_is_unindexed() {
+    tenant()
+        .given(indexing([PRICE_LIST, NEWER_PRICE_LIST]))
+        .when(unindex(PRICE_LIST))
+        .then_expect_events(vec![E::PriceListUnindexed {
+            price_list_id: PRICE_LIST,
+        }]);
+}
+
+#[test]
+fn unindexing_a_price_list_that_is_not_indexed_appends_nothing() {
+    tenant()
+        .given(indexing([NEWER_PRICE_LIST]))
+        .when(unindex(PRICE_LIST))
+        .then_expect_events(vec![]);
+    tenant()
+        .given_no_previous_events()
+        .when(unindex(PRICE_LIST))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn the_index_holds_the_lists_indexed_and_not_unindexed() {
+    let mut upstream = Tenant::default();
+    let mut events = indexing([PRICE_LIST, NEWER_PRICE_LIST]);
+    events.push(E::PriceListUnindexed {
+        price_list_id: PRICE_LIST,
+    });
+    for event in events {
+        upstream.apply(event);
+    }
+    assert_eq!(
+        upstream.price_lists().iter().copied().collect::<Vec<_>>(),
+        vec![NEWER_PRICE_LIST]
     );
 }
 

@@ -37,7 +37,7 @@ fn parse_bounded(
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, field = $field:literal, min = $min:literal, max = $max:literal, newlines = $nl:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -108,6 +108,14 @@ bounded_text!(
 bounded_text!(
     /// A WeChat open id: the identity of a WeChat user towards one official account or mini program.
     OpenId, field = "wechatOpenId", min = 1, max = 128, newlines = false
+);
+bounded_text!(
+    /// A tenant-defined dealer tier ("A", "省级代理") that price lists can be scoped to.
+    Level, field = "level", min = 1, max = 50, newlines = false
+);
+bounded_text!(
+    /// A product category; a partner's assortment is a set of them.
+    Category, field = "category", min = 1, max = 50, newlines = false
 );
 
 #[cfg(test)]

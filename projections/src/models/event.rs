@@ -2,6 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
+use dinghuo_domain::Quantity;
 use dinghuo_store::feed::FeedEvent;
 
 use crate::projection::ProjectionError;
@@ -15,8 +16,14 @@ pub(crate) fn decode<E: DeserializeOwned>(
     if event.aggregate_type != aggregate_type {
         return Ok(None);
     }
-    // From a borrowed `Value`: no copy of the payload per projection.
-    E::deserialize(&event.payload)
+    // From a borrowed `Value`: no copy of the payload per projection, but of an old shape,
+    // read as today's like every reader of the log reads it.
+    let upcast = dinghuo_store::upcasters::upcast_payload(
+        &event.event_type,
+        &event.event_version,
+        &event.payload,
+    );
+    E::deserialize(upcast.as_ref().unwrap_or(&event.payload))
         .map(Some)
         .map_err(|error| ProjectionError::unappliable(event, error.to_string()))
 }
@@ -37,4 +44,15 @@ fn metadata_text(event: &FeedEvent, key: &str) -> Option<String> {
         .get(key)
         .and_then(serde_json::Value::as_str)
         .map(str::to_owned)
+}
+
+/// A quantity as the read models store it (`bigint`).
+pub(crate) fn quantity_value(quantity: Quantity) -> i64 {
+    i64::from(quantity.get())
+}
+
+/// A set of names (categories, levels, ids) as the read models store it: a JSON array of
+/// strings in the set's order, written here so that both backends hold the same text.
+pub(crate) fn json_list<S: Into<String>>(items: impl IntoIterator<Item = S>) -> String {
+    serde_json::Value::from(items.into_iter().map(Into::into).collect::<Vec<String>>()).to_string()
 }

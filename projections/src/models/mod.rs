@@ -6,6 +6,7 @@ mod members;
 mod onboarding;
 mod orders;
 mod partners;
+mod price_lists;
 mod products;
 mod submissions;
 mod tenants;
@@ -17,6 +18,7 @@ pub use members::MembersProjection;
 pub use onboarding::OnboardingProjection;
 pub use orders::{sales_day, OrdersProjection};
 pub use partners::PartnersProjection;
+pub use price_lists::PriceListsProjection;
 pub use products::ProductsProjection;
 pub use tenants::TenantsProjection;
 
@@ -43,6 +45,7 @@ fn with_reactor(reactor: NotificationsReactor) -> Vec<Arc<dyn Projection>> {
         Arc::new(PartnersProjection),
         Arc::new(ContactsProjection),
         Arc::new(MembersProjection),
+        Arc::new(PriceListsProjection),
         Arc::new(OnboardingProjection),
         // A reactor (never rebuilt): the SMS outbox.
         Arc::new(reactor),

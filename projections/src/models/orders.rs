@@ -19,13 +19,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, Utc};
-use dinghuo_domain::order::OrderEvent;
+use dinghuo_domain::order::{OrderEvent, PlacedBy};
+use dinghuo_domain::pricing::PriceReason;
 use dinghuo_domain::{ContactId, Money, Note, PartnerId, TenantId};
 use dinghuo_store::feed::FeedEvent;
 use dinghuo_store::sql::Dialect;
 use dinghuo_store::sql::{Arg, Rows, Tx};
 
-use super::event::{actor, actor_role, decode};
+use super::event::{actor, actor_role, decode, quantity_value};
 use crate::projection::{Projection, ProjectionError, RebuildFold, TableNames, Writes};
 
 pub struct OrdersProjection;
@@ -71,9 +72,11 @@ impl Projection for OrdersProjection {
 
     /// 2: key columns compare as bytes; the keys of `order_lines` and `sales_daily` are unique
     /// indexes. 3: the orders' indexes end with the list's keyset order (`submitted_at,
-    /// order_id`), and one leads with the status (`read::orders`).
+    /// order_id`), and one leads with the status (`read::orders`). 4: an order's `contact_id` may
+    /// be null and `placed_by_*` say who placed it on the partner's behalf; each line keeps the
+    /// reason of its price (`OrderSubmitted` 2.0).
     fn schema_version(&self) -> i32 {
-        3
+        4
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -93,7 +96,9 @@ impl Projection for OrdersProjection {
                     order_id          {key} NOT NULL,
                     tenant_id         {key} NOT NULL,
                     partner_id        {key} NOT NULL,
-                    contact_id        {key} NOT NULL,
+                    contact_id        {key},
+                    placed_by_role    {key},
+                    placed_by_id      {key},
                     status            {key} NOT NULL,
                     line_count        bigint NOT NULL,
                     total_minor       bigint NOT NULL,
@@ -131,7 +136,13 @@ impl Projection for OrdersProjection {
                     quantity         bigint NOT NULL,
                     unit_price_minor bigint NOT NULL,
                     line_total_minor bigint NOT NULL,
-                    currency         {key} NOT NULL
+                    currency         {key} NOT NULL,
+                    price_reason     {key} NOT NULL,
+                    price_list_id    {key},
+                    price_list_name  text,
+                    price_list_priority bigint,
+                    price_break      bigint,
+                    catalog_price_minor bigint NOT NULL
                 )"
             ),
             format!(
@@ -392,7 +403,9 @@ struct NewOrder {
     order_id: String,
     tenant_id: TenantId,
     partner_id: PartnerId,
-    contact_id: ContactId,
+    /// `None` for an order placed on the partner's behalf.
+    contact_id: Option<ContactId>,
+    placed_by: Option<PlacedBy>,
     line_count: i64,
     total: Money,
     note: Note,
@@ -414,11 +427,20 @@ impl NewOrder {
 
     /// The values of [`SUBMITTED_COLUMNS`] and then of [`Transitions::COLUMNS`].
     fn values(self) -> Vec<Arg> {
+        let (placed_by_role, placed_by_id) = match self.placed_by {
+            None => (None, None),
+            Some(PlacedBy::Admin { id }) => (Some("ADMIN"), Some(id.to_string())),
+            Some(PlacedBy::Employee { contact_id }) => {
+                (Some("EMPLOYEE"), Some(contact_id.to_string()))
+            }
+        };
         let mut values = vec![
             self.order_id.into(),
             self.tenant_id.to_string().into(),
             self.partner_id.to_string().into(),
-            self.contact_id.to_string().into(),
+            self.contact_id.map(|contact| contact.to_string()).into(),
+            placed_by_role.into(),
+            placed_by_id.into(),
             self.line_count.into(),
             self.total.amount_minor.into(),
             self.total.currency.code().into(),
@@ -438,6 +460,8 @@ const SUBMITTED_COLUMNS: &[&str] = &[
     "tenant_id",
     "partner_id",
     "contact_id",
+    "placed_by_role",
+    "placed_by_id",
     "line_count",
     "total_minor",
     "currency",
@@ -467,7 +491,43 @@ const LINE_COLUMNS: &[&str] = &[
     "unit_price_minor",
     "line_total_minor",
     "currency",
+    "price_reason",
+    "price_list_id",
+    "price_list_name",
+    "price_list_priority",
+    "price_break",
+    "catalog_price_minor",
 ];
+
+/// The values of a line's price columns, the last six of [`LINE_COLUMNS`]. A `CATALOG` line's
+/// catalog price is its unit price (that is what `CATALOG` means), so `catalog_price_minor` is
+/// never null and `unit_price_minor < catalog_price_minor` finds every discounted line.
+fn price_reason_values(reason: &PriceReason, unit_price: Money) -> [Arg; 6] {
+    match reason {
+        PriceReason::Catalog => [
+            "CATALOG".into(),
+            Arg::Text(None),
+            Arg::Text(None),
+            Arg::Int(None),
+            Arg::Int(None),
+            unit_price.amount_minor.into(),
+        ],
+        PriceReason::PriceList {
+            price_list_id,
+            name,
+            priority,
+            min_quantity,
+            catalog_price,
+        } => [
+            "PRICE_LIST".into(),
+            price_list_id.to_string().into(),
+            name.as_str().into(),
+            i64::from(priority.get()).into(),
+            quantity_value(*min_quantity).into(),
+            catalog_price.amount_minor.into(),
+        ],
+    }
+}
 
 const SALES_COLUMNS: &[&str] = &[
     "tenant_id",
@@ -597,6 +657,7 @@ impl Fold {
             tenant_id,
             partner_id,
             contact_id,
+            placed_by,
             lines,
             total,
             note,
@@ -608,7 +669,7 @@ impl Fold {
                 let quantity = i64::from(line.quantity.get());
                 let product = line.product_id.to_string();
                 let currency = line.line_total.currency.code();
-                self.changes.lines.push(vec![
+                let mut values = vec![
                     id.into(),
                     i64::try_from(line_no + 1).unwrap_or(i64::MAX).into(),
                     tenant.as_str().into(),
@@ -620,7 +681,9 @@ impl Fold {
                     line.unit_price.amount_minor.into(),
                     line.line_total.amount_minor.into(),
                     currency.into(),
-                ]);
+                ];
+                values.extend(price_reason_values(&line.price_reason, line.unit_price));
+                self.changes.lines.push(values);
                 if self.maintains_sales {
                     sales.push(Sale {
                         product_id: product,
@@ -635,6 +698,7 @@ impl Fold {
                 tenant_id,
                 partner_id,
                 contact_id,
+                placed_by,
                 line_count: i64::try_from(lines.len()).unwrap_or(i64::MAX),
                 total,
                 note,

@@ -1,6 +1,7 @@
 //! `rm_partners`: every CRM customer of a tenant and, once added, its life as a partner
 //! enterprise: mode, ordering assigned, suspended, how many contacts on each side, how many
-//! orders and when the first and the last were placed.
+//! orders and when the first and the last were placed; its dealer level and the categories
+//! it may buy (`rm_partner_categories`, one row per category of a restricted assortment).
 
 use async_trait::async_trait;
 use dinghuo_domain::contact::ContactEvent;
@@ -10,7 +11,7 @@ use dinghuo_store::feed::FeedEvent;
 use dinghuo_store::sql::Dialect;
 use dinghuo_store::sql::{Arg, Rows, Tx};
 
-use super::event::decode;
+use super::event::{decode, json_list};
 use super::submissions::{self, CountsSubmissions};
 use crate::projection::{Projection, ProjectionError, RebuildFold, TableNames};
 
@@ -23,18 +24,20 @@ impl Projection for PartnersProjection {
         "partners"
     }
 
+    /// 2: `level` and `assortment`, and `partner_categories`.
     fn schema_version(&self) -> i32 {
-        1
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["partners", "partner_links"]
+        &["partners", "partner_links", "partner_categories"]
     }
 
     fn schema(&self, dialect: Dialect, names: &TableNames) -> Vec<String> {
         let (time, boolean) = (dialect.time_type(), dialect.bool_type());
         let partners = names.table("partners");
         let links = names.table("partner_links");
+        let categories = names.table("partner_categories");
         vec![
             format!(
                 "CREATE TABLE {partners} (
@@ -56,6 +59,9 @@ impl Projection for PartnersProjection {
                     orders_count         bigint    NOT NULL,
                     first_order_at       {time},
                     last_order_at        {time},
+                    level                text,
+                    -- NULL: every listed product; else a JSON array of the categories it may buy.
+                    assortment           text,
                     updated_at           {time}    NOT NULL
                 )"
             ),
@@ -66,6 +72,15 @@ impl Projection for PartnersProjection {
                     partner_id text NOT NULL,
                     side       text NOT NULL,
                     PRIMARY KEY (contact_id, partner_id)
+                )"
+            ),
+            // The assortment again, a row per category, for reads that filter products by it
+            // with the same SQL on both backends.
+            format!(
+                "CREATE TABLE {categories} (
+                    partner_id text NOT NULL,
+                    category   text NOT NULL,
+                    PRIMARY KEY (partner_id, category)
                 )"
             ),
         ]
@@ -214,6 +229,37 @@ impl CountsSubmissions for PartnersProjection {
                     ),
                     vec![id, false.into(), at],
                 ),
+                PartnerEvent::PartnerLevelSet { level } => (
+                    format!(
+                        "UPDATE {partners} SET level = $2, updated_at = $3 WHERE partner_id = $1"
+                    ),
+                    vec![id, level.map(String::from).into(), at],
+                ),
+                PartnerEvent::PartnerAssortmentRestricted { categories } => {
+                    let categories: Vec<String> = categories
+                        .categories()
+                        .iter()
+                        .map(|category| category.as_str().to_owned())
+                        .collect();
+                    set_categories(tx, names, &event.aggregate_id, &categories).await?;
+                    (
+                        format!(
+                            "UPDATE {partners} SET assortment = $2, updated_at = $3
+                              WHERE partner_id = $1"
+                        ),
+                        vec![id, json_list(categories).into(), at],
+                    )
+                }
+                PartnerEvent::PartnerAssortmentCleared => {
+                    set_categories(tx, names, &event.aggregate_id, &[]).await?;
+                    (
+                        format!(
+                            "UPDATE {partners} SET assortment = NULL, updated_at = $2
+                              WHERE partner_id = $1"
+                        ),
+                        vec![id, at],
+                    )
+                }
             };
             tx.execute(&sql, &args).await?;
         } else if let Some(contact) = decode::<ContactEvent>(event, "Contact")? {
@@ -282,5 +328,27 @@ async fn count_contact(
         &[partner.into(), delta.into(), at],
     )
     .await?;
+    Ok(())
+}
+
+/// Replaces the rows of `partner`'s assortment in `partner_categories` with `categories`
+/// (none: every listed product).
+async fn set_categories(
+    tx: &mut Tx,
+    names: &TableNames,
+    partner: &str,
+    categories: &[String],
+) -> Result<(), ProjectionError> {
+    let table = names.table("partner_categories");
+    tx.execute(
+        &format!("DELETE FROM {table} WHERE partner_id = $1"),
+        &[partner.into()],
+    )
+    .await?;
+    let mut rows = Rows::new(&["partner_id", "category"]);
+    for category in categories {
+        rows.push(vec![partner.into(), category.as_str().into()]);
+    }
+    tx.insert_rows(rows, &table).await?;
     Ok(())
 }

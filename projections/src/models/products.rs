@@ -1,12 +1,14 @@
-//! `rm_products`: the catalog as it stands, one row per product ever listed.
+//! `rm_products`: the catalog as it stands, one row per product ever listed, with its category
+//! and quantity rules.
 
 use async_trait::async_trait;
 use dinghuo_domain::product::ProductEvent;
+use dinghuo_domain::Quantity;
 use dinghuo_store::feed::FeedEvent;
 use dinghuo_store::sql::Dialect;
 use dinghuo_store::sql::{Arg, Tx};
 
-use super::event::decode;
+use super::event::{decode, quantity_value};
 use crate::projection::{Projection, ProjectionError, TableNames};
 
 pub struct ProductsProjection;
@@ -17,8 +19,9 @@ impl Projection for ProductsProjection {
         "products"
     }
 
+    /// 2: `category` and the quantity rules (`min_quantity`, `multiple`, `max_quantity`).
     fn schema_version(&self) -> i32 {
-        1
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -41,6 +44,10 @@ impl Projection for ProductsProjection {
                     listed       {boolean} NOT NULL,
                     listed_at    {time}  NOT NULL,
                     delisted_at  {time},
+                    category     text,
+                    min_quantity bigint,
+                    multiple     bigint,
+                    max_quantity bigint,
                     updated_at   {time}  NOT NULL
                 )"
             ),
@@ -49,6 +56,16 @@ impl Projection for ProductsProjection {
                 names.index("products", "tenant_sku")
             ),
         ]
+    }
+
+    /// For `read::products::list` filtered by category (in SKU order), and for the assortment
+    /// a partner's contact is shown.
+    fn indexes(&self, names: &TableNames) -> Vec<String> {
+        vec![format!(
+            "CREATE INDEX {} ON {} (tenant_id, category, sku)",
+            names.index("products", "tenant_category"),
+            names.table("products")
+        )]
     }
 
     async fn apply(
@@ -106,6 +123,33 @@ impl Projection for ProductsProjection {
                         id,
                         price.amount_minor.into(),
                         price.currency.code().into(),
+                        at,
+                    ],
+                )
+                .await?;
+            }
+            ProductEvent::ProductCategorized { category } => {
+                tx.execute(
+                    &format!(
+                        "UPDATE {table} SET category = $2, updated_at = $3 WHERE product_id = $1"
+                    ),
+                    &[id, category.map(String::from).into(), at],
+                )
+                .await?;
+            }
+            ProductEvent::ProductQuantityRulesSet { rules } => {
+                let rule = |quantity: Option<Quantity>| Arg::from(quantity.map(quantity_value));
+                tx.execute(
+                    &format!(
+                        "UPDATE {table} SET min_quantity = $2, multiple = $3, max_quantity = $4,
+                            updated_at = $5
+                          WHERE product_id = $1"
+                    ),
+                    &[
+                        id,
+                        rule(rules.min),
+                        rule(rules.multiple),
+                        rule(rules.max),
                         at,
                     ],
                 )

@@ -98,6 +98,9 @@ impl Projection for TenantsProjection {
             format!("UPDATE {tenants} SET {assignments}, updated_at = $2 WHERE tenant_id = $1")
         };
         match tenant {
+            // The tenant's index of its price lists is the command side's, to find them by id;
+            // `rm_price_lists` (projection `price_lists`) is what reads show.
+            TenantEvent::PriceListIndexed { .. } | TenantEvent::PriceListUnindexed { .. } => {}
             TenantEvent::TenantRegistered { name } => {
                 tx.execute(
                     &format!(

@@ -11,6 +11,7 @@
 //! - [`contacts`]: `rm_contacts` and their links, `rm_partner_contacts`;
 //! - [`members`]: `rm_members`, the tenants' staff who sign in as themselves;
 //! - [`products`]: `rm_products`, the catalog;
+//! - [`price_lists`]: `rm_price_lists` and `rm_price_list_entries`, dealer price lists;
 //! - [`tenants`]: `rm_tenants` and their WeChat accounts and menus;
 //! - [`analytics`]: `rm_sales_daily` and `rm_onboarding_partners`;
 //! - [`notifications`]: the SMS outbox as `notification_messages` shows it.
@@ -22,6 +23,7 @@ pub mod notifications;
 pub mod orders;
 pub mod page;
 pub mod partners;
+pub mod price_lists;
 pub mod products;
 pub mod query;
 pub mod scope;
@@ -29,3 +31,10 @@ pub mod tenants;
 
 pub use page::{Keyed, Page, PageRequest, MAX_PAGE};
 pub use scope::{Reach, Scope};
+
+/// The names of a JSON text array column (`rm_partners.assortment`, `rm_price_lists.scope_*`),
+/// as the projections write them. Text that is not such an array reads as no names: the
+/// projections never write it.
+pub(crate) fn json_list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}

@@ -13,7 +13,8 @@ use super::query::Query;
 use super::scope::Scope;
 
 /// The columns of `rm_orders` every order query selects.
-const ORDER_COLUMNS: &str = "order_id, tenant_id, partner_id, contact_id, status, line_count,
+const ORDER_COLUMNS: &str = "order_id, tenant_id, partner_id, contact_id, placed_by_role,
+    placed_by_id, status, line_count,
     total_minor, currency, note, submitted_at, confirmed_at, confirmed_by, rejected_at,
     rejected_by, rejection_reason, shipped_at, shipped_by, carrier, tracking, received_at,
     received_by, cancelled_at, cancelled_by, cancellation_reason, updated_at";
@@ -26,7 +27,13 @@ pub struct OrderRow {
     pub order_id: String,
     pub tenant_id: String,
     pub partner_id: String,
-    pub contact_id: String,
+    /// The partner's contact who ordered; `None` for an order placed on its behalf.
+    pub contact_id: Option<String>,
+    /// Who placed it on the partner's behalf: `ADMIN` or `EMPLOYEE`; `None` when its contact
+    /// ordered.
+    pub placed_by_role: Option<String>,
+    /// The admin's id (as its token named it) or the employee's contact id.
+    pub placed_by_id: Option<String>,
     /// As stored: a name of [`OrderStatus`].
     pub status: String,
     pub line_count: i64,
@@ -168,6 +175,16 @@ pub struct LineRow {
     pub unit_price_minor: i64,
     pub line_total_minor: i64,
     pub currency: String,
+    /// `CATALOG` or `PRICE_LIST`: why the line cost `unit_price_minor`.
+    pub price_reason: String,
+    /// The price list that priced the line, its name and priority then, and the break (the
+    /// least quantity its price applied from); all `None` for a `CATALOG` line.
+    pub price_list_id: Option<String>,
+    pub price_list_name: Option<String>,
+    pub price_list_priority: Option<i64>,
+    pub price_break: Option<i64>,
+    /// The product's catalog price at submission: the unit price itself for a `CATALOG` line.
+    pub catalog_price_minor: i64,
 }
 
 /// The lines of the orders `order_ids` (ids of orders the caller already reads), by order and
@@ -180,7 +197,8 @@ pub async fn lines(db: &Database, order_ids: &[String]) -> Result<Vec<LineRow>, 
     let ids = query.bind_list(order_ids.iter().map(|id| Arg::from(id.as_str())));
     query.push(&format!(
         "SELECT order_id, line_no, product_id, sku, name, unit, quantity, unit_price_minor,
-                line_total_minor, currency
+                line_total_minor, currency, price_reason, price_list_id, price_list_name,
+                price_list_priority, price_break, catalog_price_minor
            FROM rm_order_lines WHERE order_id IN ({ids})
           ORDER BY order_id, line_no"
     ));

@@ -6,6 +6,7 @@ use dinghuo_store::sql::{Arg, StoredTime};
 use dinghuo_store::Database;
 use serde::{Deserialize, Serialize};
 
+use super::json_list;
 use super::page::{fetch_page, Keyed, Page, PageRequest};
 use super::query::Query;
 use super::scope::Scope;
@@ -14,7 +15,7 @@ use super::scope::Scope;
 const PARTNER_COLUMNS: &str = "partner_id, name, phone, address, customer_recorded_at,
     is_partner, mode, partner_added_at, ordering_assigned, ordering_assigned_at, suspended,
     suspended_at, their_side_contacts, our_side_contacts, orders_count, first_order_at,
-    last_order_at, updated_at";
+    last_order_at, level, assortment, updated_at";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PartnerRow {
@@ -37,7 +38,19 @@ pub struct PartnerRow {
     pub orders_count: i64,
     pub first_order_at: Option<StoredTime>,
     pub last_order_at: Option<StoredTime>,
+    /// The dealer tier price lists may be scoped to; `None`: none.
+    pub level: Option<String>,
+    /// As stored: `None` for every listed product, else a JSON array of the categories it may
+    /// buy; [`PartnerRow::assortment_categories`] reads it.
+    pub assortment: Option<String>,
     pub updated_at: StoredTime,
+}
+
+impl PartnerRow {
+    /// The categories of a restricted assortment, in order; `None`: every listed product.
+    pub fn assortment_categories(&self) -> Option<Vec<String>> {
+        self.assortment.as_deref().map(json_list)
+    }
 }
 
 /// Where a partner stands in the list: its name, then its id.

@@ -1,6 +1,7 @@
 //! The catalog as `rm_products` shows it (written by `models::products`): a page by SKU, or one
 //! product. What a scope sees of it: the tenant's staff every product ever listed, a partner's
-//! contact only what it can order ([`Scope::sees_delisted_products`]).
+//! contact only what it can order: listed ([`Scope::sees_delisted_products`]) and in its
+//! partner's assortment (`rm_partner_categories`, written by `models::partners`).
 
 use dinghuo_store::sql::StoredTime;
 use dinghuo_store::Database;
@@ -11,8 +12,8 @@ use super::query::Query;
 use super::scope::Scope;
 
 /// The columns of `rm_products` every product query selects.
-const PRODUCT_COLUMNS: &str =
-    "product_id, sku, name, unit, price_minor, currency, listed, listed_at, delisted_at, updated_at";
+const PRODUCT_COLUMNS: &str = "product_id, sku, name, unit, price_minor, currency, listed, \
+     listed_at, delisted_at, category, min_quantity, multiple, max_quantity, updated_at";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProductRow {
@@ -25,6 +26,12 @@ pub struct ProductRow {
     pub listed: bool,
     pub listed_at: StoredTime,
     pub delisted_at: Option<StoredTime>,
+    /// `None`: uncategorised, in no restricted assortment.
+    pub category: Option<String>,
+    /// The quantity rules every line ordering it must meet; `None`: no such rule.
+    pub min_quantity: Option<i64>,
+    pub multiple: Option<i64>,
+    pub max_quantity: Option<i64>,
     pub updated_at: StoredTime,
 }
 
@@ -46,6 +53,8 @@ pub struct ProductFilter {
     pub listed: Option<bool>,
     /// SKUs starting with this text (SKUs are upper-case; so is the prefix, before comparing).
     pub sku_prefix: Option<String>,
+    /// Products of exactly this category.
+    pub category: Option<String>,
 }
 
 /// A query of the products `scope` sees.
@@ -58,7 +67,29 @@ fn visible(db: &Database, scope: &Scope) -> Query {
     if !scope.sees_delisted_products() {
         query.push(" AND listed");
     }
+    if let Some(contact) = scope.their_side_contact() {
+        assortment_condition(&mut query, contact);
+    }
     query
+}
+
+/// Appends the condition that a product is in the assortment of a partner `contact` is linked
+/// to on their side (DESIGN §4): one of them is unrestricted, or lists the product's category
+/// (an uncategorised product is in no restricted assortment). A contact linked to no partner
+/// has no assortment to keep to: it sees the listed catalog, as before assortments existed.
+fn assortment_condition(query: &mut Query, contact: &str) {
+    let contact = query.bind(contact);
+    query.push(&format!(
+        " AND (EXISTS (SELECT 1 FROM rm_partner_contacts l
+                        JOIN rm_partners p ON p.partner_id = l.partner_id
+                       WHERE l.contact_id = {contact} AND l.side = 'THEIRS'
+                         AND (p.assortment IS NULL
+                              OR EXISTS (SELECT 1 FROM rm_partner_categories a
+                                          WHERE a.partner_id = p.partner_id
+                                            AND a.category = rm_products.category)))
+               OR NOT EXISTS (SELECT 1 FROM rm_partner_contacts l
+                               WHERE l.contact_id = {contact} AND l.side = 'THEIRS'))"
+    ));
 }
 
 /// A page of the catalog `scope` sees, by SKU.
@@ -78,6 +109,9 @@ pub async fn list(
         .map(|p| p.trim().to_uppercase());
     if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
         query.and_prefix("sku", &prefix);
+    }
+    if let Some(category) = &filter.category {
+        query.and("category =", category.as_str());
     }
     if let Some(ProductAt(sku)) = &page.after {
         query.and_after("sku", false, vec![sku.as_str().into()]);

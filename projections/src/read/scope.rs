@@ -63,6 +63,24 @@ impl Scope {
         )
     }
 
+    /// Whether price lists show: they are the tenant's staff's (its admins and our-side
+    /// employees); a partner's contact sees its own prices only through the pricing function,
+    /// never a list.
+    pub fn sees_price_lists(&self) -> bool {
+        self.their_side_contact().is_none()
+    }
+
+    /// The contact of a partner's contact's scope (linked on their side), else `None`.
+    pub(crate) fn their_side_contact(&self) -> Option<&str> {
+        match &self.reach {
+            Reach::Linked {
+                contact_id,
+                side: Side::Theirs,
+            } => Some(contact_id),
+            _ => None,
+        }
+    }
+
     /// Appends ` AND <tenant_column> = <tenant>` and [`Scope::partner_condition`].
     pub(crate) fn condition(&self, query: &mut Query, tenant_column: &str, partner_column: &str) {
         query.and(&format!("{tenant_column} ="), self.tenant_id.as_str());

@@ -225,6 +225,7 @@ impl Cast {
                             .map(|product| OrderLineInput {
                                 product_id: product.to_string(),
                                 quantity: 2,
+                                sku: None,
                             })
                             .collect(),
                         note: Some("fuzz fixture".into()),

@@ -5,7 +5,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use dinghuo_commands::{
     AddPartnerContactInput as AddPartnerContactCommand, RecordContactInput as RecordContactCommand,
     RemovePartnerContactInput as RemovePartnerContactCommand,
-    RestrictContactPermissionsInput as RestrictCommand,
+    RestrictContactPermissionsInput as RestrictCommand, UpdateContactInput as UpdateContactCommand,
 };
 use dinghuo_domain::ContactId;
 
@@ -28,6 +28,16 @@ pub struct RecordContactInput {
     pub customer_id: Option<ID>,
     #[graphql(default)]
     pub employee: bool,
+}
+
+/// A contact's name and phone. A new phone must be verified again: the contact's binding is
+/// cleared (its sessions stop standing) and it binds with the new number.
+#[derive(Debug, InputObject)]
+pub struct UpdateContactInput {
+    pub contact_id: ID,
+    pub name: String,
+    /// Required while the contact is a partner contact.
+    pub phone: Option<String>,
 }
 
 /// Links a contact to a partner: `THEIRS` for the partner's staff, `OURS` for an employee.
@@ -91,6 +101,26 @@ impl ContactMutations {
             .record_contact(&caller.command_context()?, command)
             .await?;
         payload(ctx, id.to_string()).await
+    }
+
+    /// Changes a contact's name and phone; a changed phone clears its binding.
+    async fn update_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateContactInput,
+    ) -> ApiResult<ContactPayload> {
+        let (caller, state) = caller::of(ctx);
+        let contact_id = input.contact_id.0;
+        let command = UpdateContactCommand {
+            contact_id: contact_id.clone(),
+            name: input.name,
+            phone: input.phone,
+        };
+        state
+            .commands
+            .update_contact(&caller.command_context()?, command)
+            .await?;
+        payload(ctx, contact_id).await
     }
 
     /// Adding a their-side contact queues the invitation SMS of the partner's mode.

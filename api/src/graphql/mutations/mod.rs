@@ -5,6 +5,7 @@ mod auth;
 mod contact;
 mod order;
 mod partner;
+mod pricing;
 mod product;
 mod staff;
 mod tenant;
@@ -19,5 +20,6 @@ pub struct MutationRoot(
     partner::PartnerMutations,
     contact::ContactMutations,
     product::ProductMutations,
+    pricing::PricingMutations,
     staff::StaffMutations,
 );

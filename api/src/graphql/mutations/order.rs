@@ -4,8 +4,10 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use dinghuo_commands::{
     CancelOrderInput as CancelCommand, ConfirmOrderInput as ConfirmCommand, OrderLineInput,
     ReceiveOrderInput as ReceiveCommand, RejectOrderInput as RejectCommand,
-    ShipOrderInput as ShipCommand, SubmitOrderInput as SubmitCommand,
+    ShipOrderInput as ShipCommand, SubmitOptions, SubmitOrderInput as SubmitCommand,
 };
+
+use super::product::MoneyInput;
 
 use crate::graphql::caller;
 use crate::graphql::error::ApiResult;
@@ -15,9 +17,11 @@ use crate::graphql::types::{order, Order};
 #[derive(Default)]
 pub struct OrderMutations;
 
+/// A line: the product by `productId` or by `sku`, and how many.
 #[derive(Debug, InputObject)]
 pub struct SubmitOrderLineInput {
-    pub product_id: ID,
+    pub product_id: Option<ID>,
+    pub sku: Option<String>,
     pub quantity: i64,
 }
 
@@ -27,6 +31,12 @@ pub struct SubmitOrderInput {
     pub note: Option<String>,
     /// Makes a retried submission answer the first order instead of ordering twice.
     pub idempotency_key: Option<String>,
+    /// The total a `quote` answered: if prices moved since, the submission is refused with
+    /// `PRICE_CHANGED` (and the new quote in `extensions.quote`) instead of charging them.
+    pub expected_total: Option<MoneyInput>,
+    /// Staff (an admin, or an employee linked to the partner) order on behalf of this partner;
+    /// a contact orders for its own and may leave it out.
+    pub partner_id: Option<ID>,
 }
 
 #[derive(Debug, InputObject)]
@@ -93,7 +103,8 @@ async fn payload(ctx: &Context<'_>, order_id: String, created: bool) -> ApiResul
 
 #[Object]
 impl OrderMutations {
-    /// A their-side contact orders for its own partner; prices come from the catalog. A contact
+    /// A their-side contact orders for its own partner, or staff on a partner's behalf; every
+    /// line is priced by the one pricing function (price lists, else the catalog). A contact
     /// without `VIEW_ORDERS` still gets the order it has just created in the payload, and only
     /// the id on a keyed resubmission.
     async fn submit_order(
@@ -108,16 +119,21 @@ impl OrderMutations {
                 .lines
                 .into_iter()
                 .map(|line| OrderLineInput {
-                    product_id: line.product_id.0,
+                    product_id: line.product_id.map(|id| id.0).unwrap_or_default(),
                     quantity: line.quantity,
+                    sku: line.sku,
                 })
                 .collect(),
             note: input.note,
         };
+        let options = SubmitOptions {
+            partner_id: input.partner_id.map(|id| id.0),
+            expected_total: input.expected_total.map(Into::into),
+        };
         let before = caller.written.heads();
         let order_id = state
             .commands
-            .submit_order(&request, command)
+            .submit_order_with(&request, command, options)
             .await?
             .to_string();
         // A keyed resubmission appends nothing: it created no order.

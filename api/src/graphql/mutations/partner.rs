@@ -5,6 +5,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use dinghuo_commands::{
     AddPartnerInput as AddPartnerCommand, AppAssignmentInput as AppAssignmentCommand,
     PartnerRefInput as PartnerRefCommand, RecordCustomerInput as RecordCustomerCommand,
+    UpdateCustomerInput as UpdateCustomerCommand,
 };
 
 use crate::graphql::caller;
@@ -22,6 +23,15 @@ pub struct PartnerMutations;
 pub struct RecordCustomerInput {
     pub name: String,
     /// The company's mobile number.
+    pub phone: Option<String>,
+    pub address: Option<String>,
+}
+
+/// A recorded customer's details, as the CRM has them now.
+#[derive(Debug, InputObject)]
+pub struct UpdateCustomerInput {
+    pub customer_id: ID,
+    pub name: String,
     pub phone: Option<String>,
     pub address: Option<String>,
 }
@@ -54,7 +64,7 @@ pub struct PartnerPayload {
 }
 
 /// The payload of `partner_id` once the partners read model shows the change.
-async fn payload(ctx: &Context<'_>, partner_id: String) -> ApiResult<PartnerPayload> {
+pub(super) async fn payload(ctx: &Context<'_>, partner_id: String) -> ApiResult<PartnerPayload> {
     let (caller, state) = caller::of(ctx);
     rw::wait(ctx, "Partner", &partner_id, &["partners"]).await;
     let scope = caller.scope()?;
@@ -67,6 +77,27 @@ async fn payload(ctx: &Context<'_>, partner_id: String) -> ApiResult<PartnerPayl
 
 #[Object]
 impl PartnerMutations {
+    /// Updates a recorded customer's name, phone and address.
+    async fn update_customer(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCustomerInput,
+    ) -> ApiResult<PartnerPayload> {
+        let (caller, state) = caller::of(ctx);
+        let customer_id = input.customer_id.0;
+        let command = UpdateCustomerCommand {
+            customer_id: customer_id.clone(),
+            name: input.name,
+            phone: input.phone,
+            address: input.address,
+        };
+        state
+            .commands
+            .update_customer(&caller.command_context()?, command)
+            .await?;
+        payload(ctx, customer_id).await
+    }
+
     /// Records a CRM customer; its id is also its id as a partner.
     async fn record_customer(
         &self,

@@ -60,7 +60,7 @@ pub struct ProductPayload {
 }
 
 /// The payload of `product_id` once the products read model shows the change.
-async fn payload(ctx: &Context<'_>, product_id: String) -> ApiResult<ProductPayload> {
+pub(super) async fn payload(ctx: &Context<'_>, product_id: String) -> ApiResult<ProductPayload> {
     let (caller, state) = caller::of(ctx);
     rw::wait(ctx, "Product", &product_id, &["products"]).await;
     let scope = caller.scope()?;

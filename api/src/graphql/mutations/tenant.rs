@@ -9,6 +9,7 @@ use dinghuo_commands::{
     PublishWechatMenuInput as PublishMenuCommand, PurchaseAppInput as PurchaseAppCommand,
     RegisterTenantInput as RegisterTenantCommand,
     SetFunctionPermissionsInput as SetPermissionsCommand,
+    UnbindWechatAccountInput as UnbindWechatCommand,
 };
 use dinghuo_domain::TenantId;
 
@@ -50,6 +51,12 @@ pub struct BindWechatAccountInput {
     /// `wx` followed by 16 hex digits.
     pub app_id: String,
     pub name: String,
+}
+
+#[derive(Debug, InputObject)]
+pub struct UnbindWechatAccountInput {
+    /// The bound account's app id.
+    pub app_id: String,
 }
 
 /// A button opens either an app (`app`) or an https page (`url`), not both.
@@ -208,6 +215,23 @@ impl TenantMutations {
         state
             .commands
             .bind_wechat_account(&caller.command_context()?, command)
+            .await?;
+        payload(ctx, caller.tenant()?).await
+    }
+
+    /// Unbinds an official account from the tenant.
+    async fn unbind_wechat_account(
+        &self,
+        ctx: &Context<'_>,
+        input: UnbindWechatAccountInput,
+    ) -> ApiResult<TenantPayload> {
+        let (caller, state) = caller::of(ctx);
+        let command = UnbindWechatCommand {
+            app_id: input.app_id,
+        };
+        state
+            .commands
+            .unbind_wechat_account(&caller.command_context()?, command)
             .await?;
         payload(ctx, caller.tenant()?).await
     }

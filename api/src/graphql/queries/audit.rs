@@ -14,6 +14,7 @@ use dinghuo_domain::contact::Contact;
 use dinghuo_domain::member::Member;
 use dinghuo_domain::order::Order;
 use dinghuo_domain::partner::Partner;
+use dinghuo_domain::price_list::{ListPrices, PriceList};
 use dinghuo_domain::product::Product;
 use dinghuo_domain::tenant::Tenant;
 use dinghuo_store::audit::{
@@ -374,6 +375,8 @@ impl AuditQueries {
             Product::TYPE => replay::<Product>(&reached)?,
             Order::TYPE => replay::<Order>(&reached)?,
             Member::TYPE => replay::<Member>(&reached)?,
+            PriceList::TYPE => replay::<PriceList>(&reached)?,
+            ListPrices::TYPE => replay::<ListPrices>(&reached)?,
             other => {
                 return Err(ApiError::internal(format!(
                     "no aggregate type {other:?} to replay"

@@ -7,6 +7,7 @@ pub mod notifications;
 mod orders;
 pub mod paging;
 mod partners;
+mod pricing;
 mod products;
 mod staff;
 mod tenant;
@@ -25,5 +26,6 @@ pub struct QueryRoot(
     partners::PartnerQueries,
     contacts::ContactQueries,
     products::ProductQueries,
+    pricing::PricingQueries,
     staff::StaffQueries,
 );

@@ -6,7 +6,7 @@ use dinghuo_projections::read::products::{self as read, ProductAt};
 
 use crate::graphql::caller;
 use crate::graphql::error::ApiError;
-use crate::graphql::types::Product;
+use crate::graphql::types::{product, Product};
 
 #[derive(Default)]
 pub struct ProductQueries;
@@ -18,6 +18,8 @@ pub struct ProductFilter {
     pub listed: Option<bool>,
     /// SKUs starting with this text (SKUs are upper-case; so is the prefix, before comparing).
     pub sku_prefix: Option<String>,
+    /// Products of this category.
+    pub category: Option<String>,
 }
 
 impl From<ProductFilter> for read::ProductFilter {
@@ -25,6 +27,7 @@ impl From<ProductFilter> for read::ProductFilter {
         Self {
             listed: filter.listed,
             sku_prefix: filter.sku_prefix,
+            category: filter.category,
         }
     }
 }
@@ -35,7 +38,8 @@ type ProductCursor = OpaqueCursor<ProductAt>;
 #[Object]
 impl ProductQueries {
     /// The catalog, by SKU. The tenant's staff see every product ever listed; a partner's
-    /// contact sees only listed ones, which are what it can order.
+    /// contact sees only what it can order (listed, and in its partner's assortment), each
+    /// with `myPrice`.
     #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn products(
         &self,
@@ -51,6 +55,17 @@ impl ProductQueries {
         let rows = read::list(state.db(), &scope, &filter, &page.request())
             .await
             .map_err(ApiError::from)?;
-        Ok(page.connection_of(rows, |row| Ok(Product::from(row)))?)
+        let mut connection = page.connection_of(rows, |row| Ok(Product::from(row)))?;
+        let nodes: Vec<Product> = connection
+            .edges
+            .iter()
+            .map(|edge| edge.node.clone())
+            .collect();
+        let priced =
+            product::with_my_prices(&state.commands, &caller.command_context()?, nodes).await?;
+        for (edge, node) in connection.edges.iter_mut().zip(priced) {
+            edge.node = node;
+        }
+        Ok(connection)
     }
 }

@@ -6,6 +6,8 @@ pub mod member;
 pub mod money;
 pub mod order;
 pub mod partner;
+pub mod price_list;
+pub mod pricing;
 pub mod product;
 pub mod tenant;
 

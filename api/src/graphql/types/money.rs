@@ -3,7 +3,7 @@
 
 use async_graphql::SimpleObject;
 
-#[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject, serde::Serialize)]
 pub struct Money {
     /// The amount as a decimal string, e.g. `"1234.50"`.
     pub amount: String,

@@ -13,6 +13,7 @@ use dinghuo_store::sql::StoredTime;
 use dinghuo_store::Database;
 
 use super::money::Money;
+use super::pricing::PriceReason;
 use crate::graphql::coalesce::CoalesceError;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::order_reads::{OrderKey, OrderReader};
@@ -43,7 +44,10 @@ pub struct Order {
     pub id: ID,
     pub status: OrderStatus,
     pub partner_id: ID,
-    pub contact_id: ID,
+    /// The partner's contact who ordered; `null` for an order staff placed on its behalf.
+    pub contact_id: Option<ID>,
+    /// Who placed the order on the partner's behalf; `null` when its contact did.
+    pub placed_by: Option<PlacedBy>,
     pub line_count: i64,
     pub total: Money,
     pub note: String,
@@ -66,6 +70,29 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum PlacedByRole {
+    Admin,
+    Employee,
+}
+
+/// Staff who ordered on a partner's behalf: an admin, or an employee linked to the partner.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PlacedBy {
+    pub role: PlacedByRole,
+    /// The admin's or the employee's id.
+    pub id: ID,
+}
+
+fn placed_by(role: Option<&str>, id: Option<String>) -> Option<PlacedBy> {
+    let role = match role? {
+        "ADMIN" => PlacedByRole::Admin,
+        "EMPLOYEE" => PlacedByRole::Employee,
+        _ => return None,
+    };
+    Some(PlacedBy { role, id: ID(id?) })
+}
+
 fn time(stored: Option<StoredTime>) -> Option<DateTime<Utc>> {
     stored.map(|t| t.0)
 }
@@ -80,7 +107,8 @@ impl TryFrom<OrderRow> for Order {
             id: ID(row.order_id),
             status,
             partner_id: ID(row.partner_id),
-            contact_id: ID(row.contact_id),
+            contact_id: row.contact_id.map(ID),
+            placed_by: placed_by(row.placed_by_role.as_deref(), row.placed_by_id),
             line_count: row.line_count,
             total: Money::from_minor(row.total_minor, &row.currency),
             note: row.note,
@@ -128,11 +156,15 @@ impl Order {
             .map_err(ApiError::from)
     }
 
-    /// The contact who ordered (one query for a whole page of orders).
+    /// The contact who ordered (one query for a whole page of orders); `null` for an order
+    /// placed on the partner's behalf.
     async fn contact(&self, ctx: &Context<'_>) -> ApiResult<Option<super::contact::Contact>> {
+        let Some(contact_id) = &self.contact_id else {
+            return Ok(None);
+        };
         let loader = super::contact::loader::<super::contact::ContactsLoader>(ctx)?;
         loader
-            .load_one(self.contact_id.to_string())
+            .load_one(contact_id.to_string())
             .await
             .map_err(ApiError::from)
     }
@@ -148,6 +180,8 @@ pub struct OrderLine {
     pub quantity: i64,
     pub unit_price: Money,
     pub line_total: Money,
+    /// Why the line cost `unitPrice` at submission.
+    pub price_reason: PriceReason,
 }
 
 /// Loads the lines of many orders in one query (one per page of orders, not one per order).
@@ -172,6 +206,16 @@ impl Loader<String> for LinesLoader {
                 quantity: row.quantity,
                 unit_price: Money::from_minor(row.unit_price_minor, &row.currency),
                 line_total: Money::from_minor(row.line_total_minor, &row.currency),
+                price_reason: match (row.price_reason.as_str(), row.price_list_id) {
+                    ("PRICE_LIST", Some(list)) => PriceReason::price_list(
+                        list,
+                        row.price_list_name.unwrap_or_default(),
+                        row.price_list_priority.unwrap_or_default(),
+                        row.price_break.unwrap_or(1),
+                        Money::from_minor(row.catalog_price_minor, &row.currency),
+                    ),
+                    _ => PriceReason::catalog(),
+                },
             });
         }
         Ok(lines)

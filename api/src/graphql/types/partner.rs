@@ -71,6 +71,13 @@ pub struct Partner {
     /// A suspended partner cannot order.
     pub suspended: bool,
     pub suspended_at: Option<DateTime<Utc>>,
+    /// Its dealer tier, which price lists can be scoped to; `null`: none.
+    pub level: Option<String>,
+    /// The product categories it may buy; `null`: every listed product.
+    #[graphql(
+        complexity = "crate::graphql::complexity::list(dinghuo_domain::MAX_ASSORTMENT, child_complexity)"
+    )]
+    pub assortment: Option<Vec<String>>,
     /// Current partner contacts on the partner's side.
     pub their_side_contacts: i64,
     /// Current partner contacts on the tenant's side (employees).
@@ -84,6 +91,7 @@ pub struct Partner {
 
 impl From<PartnerRow> for Partner {
     fn from(row: PartnerRow) -> Self {
+        let assortment = row.assortment_categories();
         Self {
             id: ID(row.partner_id),
             name: row.name,
@@ -101,6 +109,8 @@ impl From<PartnerRow> for Partner {
             ordering_assigned_at: time(row.ordering_assigned_at),
             suspended: row.suspended,
             suspended_at: time(row.suspended_at),
+            assortment,
+            level: row.level,
             their_side_contacts: row.their_side_contacts,
             our_side_contacts: row.our_side_contacts,
             orders_count: row.orders_count,
