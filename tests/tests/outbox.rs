@@ -797,7 +797,103 @@ on_both_backends! {
         run_reactor(&test.db).await;
         let after = credentials(&test.db).await;
         assert_eq!(after[0].login, "13500135000", "the normalised new number");
-        assert_eq!(after[0].password_hash, before[0].password_hash);
+        // The initial password went to the old number: the new one gets a fresh one (the
+        // contact never chose its own), and the old one no longer signs in.
+        assert_ne!(after[0].password_hash, before[0].password_hash);
+        assert!(after[0].must_change_password);
+        let to_contact = messages_to(&test.db, contact).await;
+        let renewed = to_contact.last().expect("the invitation again");
+        assert_eq!(renewed.phone, "13500135000");
+        assert_eq!(renewed.template, "PARTNER_CONTACT_TENANT");
+        assert!(renewed.secret.is_some(), "a fresh initial password, sealed");
+    }
+
+    async fn a_new_phone_gets_each_partners_invitation_again_and_nothing_else_does(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 0).await;
+        run_reactor(&test.db).await;
+        assert_eq!(messages_to(&test.db, world.contact).await.len(), 1);
+        let update = |name: &str, phone: &str| UpdateContactInput {
+            contact_id: world.contact.to_string(),
+            name: name.into(),
+            phone: Some(phone.into()),
+        };
+
+        // A new name, the same number (typed differently): nothing to send.
+        commands
+            .update_contact(&world.admin_ctx(), update("Wang Wu", "+86 138 0013 8000"))
+            .await
+            .expect("rename");
+        run_reactor(&test.db).await;
+        assert_eq!(messages_to(&test.db, world.contact).await.len(), 1);
+
+        // A new number: the partner's invitation again, to it, once however often applied.
+        commands
+            .update_contact(&world.admin_ctx(), update("Wang Wu", "13600136000"))
+            .await
+            .expect("a new phone");
+        run_reactor(&test.db).await;
+        run_reactor(&test.db).await;
+        let sent = messages_to(&test.db, world.contact).await;
+        assert_eq!(sent.len(), 2, "{sent:#?}");
+        let again = &sent[1];
+        assert_eq!(again.phone, "13600136000");
+        assert_eq!(again.partner_id, world.partner.to_string());
+        assert_eq!(again.template, "PARTNER_CONTACT_TENANTLESS");
+        assert!(again.message_id.ends_with(&format!(":{}", world.partner)));
+
+        // Removed from the partner, it is invited to it no more.
+        remove(&commands, &world.admin_ctx(), world.contact, world.partner).await;
+        commands
+            .update_contact(&world.admin_ctx(), update("Wang Wu", "13500135000"))
+            .await
+            .expect("another phone");
+        run_reactor(&test.db).await;
+        assert_eq!(messages_to(&test.db, world.contact).await.len(), 2);
+    }
+
+    async fn the_links_made_before_the_reactor_kept_them_are_read_from_the_log(test) {
+        let commands = test.commands();
+        let world = World::build(&commands, 0).await;
+        let second =
+            World::add_unbound_contact(&commands, &world.admin_ctx(), world.partner, "13700137000")
+                .await;
+        remove(&commands, &world.admin_ctx(), second, world.partner).await;
+        // As a database migrated to 0007 after these links were made: the table is filled
+        // from the log by the migration's own statement.
+        let (migration, table) = match &test.db {
+            Database::Postgres(_) => (
+                include_str!("../../migrations/postgres/0007_outbox_links.sql"),
+                "outbox_partner_links",
+            ),
+            Database::Sqlite(_) => (
+                include_str!("../../migrations/sqlite/0007_outbox_links.sql"),
+                "outbox_partner_links",
+            ),
+        };
+        let backfill = &migration[migration.find("INSERT").expect("the backfill")..];
+        sql::execute(&test.db, &format!("DELETE FROM {table}"), &[])
+            .await
+            .expect("forget the links");
+        sql::execute(&test.db, backfill, &[])
+            .await
+            .expect("run the backfill");
+        let links: Vec<(String, String, String)> = sql::fetch_all(
+            &test.db,
+            "SELECT contact_id, partner_id, mode FROM outbox_partner_links",
+            &[],
+        )
+        .await
+        .expect("read the links");
+        assert_eq!(
+            links,
+            vec![(
+                world.contact.to_string(),
+                world.partner.to_string(),
+                "TENANTLESS".to_owned()
+            )],
+            "the world's contact, not the one removed again"
+        );
     }
 
     async fn the_log_provider_marks_messages_sent_and_clears_the_secret(test) {

@@ -150,6 +150,12 @@ impl Projection for NotificationsReactor {
                 .await?;
             }
             ContactEvent::ContactUpdated { name, phone } => {
+                let before = fetch_text(
+                    tx,
+                    "SELECT phone FROM outbox_contacts WHERE contact_id = $1",
+                    id,
+                )
+                .await?;
                 tx.execute(
                     "UPDATE outbox_contacts SET name = $2, phone = $3 WHERE contact_id = $1",
                     &[
@@ -160,12 +166,39 @@ impl Projection for NotificationsReactor {
                 )
                 .await?;
                 // The login is the mobile number: it follows the number.
-                if let Some(phone) = phone {
+                if let Some(phone) = &phone {
                     tx.execute(
                         "UPDATE credentials SET login = $2 WHERE contact_id = $1",
                         &[id.into(), phone.as_str().into()],
                     )
                     .await?;
+                }
+                // A new number must bind again (its binding was cleared): each partner's
+                // invitation goes out again, to it (DESIGN §4).
+                let changed = phone
+                    .as_ref()
+                    .is_some_and(|phone| before.as_deref() != Some(phone.as_str()));
+                if changed {
+                    let links: Vec<(String, String)> = tx
+                        .fetch_all(
+                            "SELECT partner_id, mode FROM outbox_partner_links
+                              WHERE contact_id = $1 ORDER BY partner_id",
+                            &[id.into()],
+                        )
+                        .await?;
+                    for (partner, mode) in links {
+                        let (Ok(partner_id), Ok(mode)) = (
+                            PartnerId::parse(&partner, "partnerId"),
+                            PartnerMode::parse(&mode),
+                        ) else {
+                            return Err(ProjectionError::unappliable(
+                                event,
+                                format!("unreadable partner link {partner} {mode}"),
+                            ));
+                        };
+                        let message = format!("{}:{partner}", message_id(id, event.sequence));
+                        self.queue(tx, event, partner_id, mode, message).await?;
+                    }
                 }
             }
             ContactEvent::PartnerContactAdded {
@@ -173,9 +206,26 @@ impl Projection for NotificationsReactor {
                 side: Side::Theirs,
                 mode,
             } => {
-                self.queue(tx, event, partner_id, mode).await?;
+                tx.execute(
+                    "INSERT INTO outbox_partner_links (contact_id, partner_id, mode)
+                     VALUES ($1, $2, $3)
+                     ON CONFLICT (contact_id, partner_id) DO UPDATE SET mode = excluded.mode",
+                    &[
+                        id.into(),
+                        partner_id.to_string().into(),
+                        mode.as_str().into(),
+                    ],
+                )
+                .await?;
+                let message = message_id(id, event.sequence);
+                self.queue(tx, event, partner_id, mode, message).await?;
             }
             ContactEvent::PartnerContactRemoved { partner_id } => {
+                tx.execute(
+                    "DELETE FROM outbox_partner_links WHERE contact_id = $1 AND partner_id = $2",
+                    &[id.into(), partner_id.to_string().into()],
+                )
+                .await?;
                 // A welcome that has not gone out yet is stale once the person was removed.
                 tx.execute(
                     "UPDATE notification_outbox
@@ -248,9 +298,9 @@ impl NotificationsReactor {
         event: &FeedEvent,
         partner_id: PartnerId,
         mode: PartnerMode,
+        message_id: String,
     ) -> Result<(), ProjectionError> {
         let contact_id = event.aggregate_id.as_str();
-        let message_id = message_id(contact_id, event.sequence);
         // Applied before (a batch repeated after a crash, or a checkpoint moved back): the
         // message and any account were made then. Doing nothing keeps "at most once".
         let queued = tx
