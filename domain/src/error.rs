@@ -186,7 +186,7 @@ pub enum DomainError {
     AlreadyAMember,
     #[error("product {product_id} is not in the partner's assortment")]
     ProductNotAvailable { product_id: crate::ProductId },
-    #[error("line {line}: the quantity is not allowed for product {product_id}")]
+    #[error("lines[{line}]: product {product_id} must be ordered {}", rules.describe())]
     QuantityNotAllowed {
         line: usize,
         product_id: crate::ProductId,

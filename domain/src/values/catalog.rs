@@ -100,6 +100,24 @@ impl QuantityRules {
         *self == Self::default()
     }
 
+    /// The rules in words, for a message: "at least 12, in multiples of 6, at most 120".
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = [
+            self.min.map(|q| format!("at least {}", q.get())),
+            self.multiple
+                .map(|q| format!("in multiples of {}", q.get())),
+            self.max.map(|q| format!("at most {}", q.get())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if parts.is_empty() {
+            "any positive quantity".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     /// Whether `quantity` is allowed; else the rules it broke.
     pub fn check(&self, quantity: Quantity) -> Result<(), QuantityProblem> {
         let q = quantity.get();
@@ -224,6 +242,11 @@ mod tests {
             assert_eq!(rules.check(q(bad)), Err(QuantityProblem { rules }));
         }
         assert!(QuantityRules::default().check(q(7)).is_ok());
+        assert_eq!(
+            rules.describe(),
+            "at least 12, in multiples of 6, at most 120"
+        );
+        assert_eq!(QuantityRules::default().describe(), "any positive quantity");
     }
 
     #[test]

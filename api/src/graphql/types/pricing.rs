@@ -135,10 +135,13 @@ impl From<DomainProblem> for LineProblem {
                 ErrorCode::ProductNotAvailable,
                 "not in the partner's assortment",
             ),
-            DomainProblem::QuantityNotAllowed(_) => (
-                ErrorCode::QuantityNotAllowed,
-                "the quantity breaks the product's quantity rules",
-            ),
+            DomainProblem::QuantityNotAllowed(rules) => {
+                let message = format!("order it {}", rules.describe());
+                return Self {
+                    code: ErrorCode::QuantityNotAllowed.as_str().to_owned(),
+                    message,
+                };
+            }
         };
         Self {
             code: code.as_str().to_owned(),
