@@ -5,13 +5,14 @@
 //! Run with `cargo bench -p dinghuo-tests --bench pricing`; `docs/performance.md` records the
 //! figures. Settings: `DINGHUO_BENCH_CLIENTS` (default 16) concurrent tasks,
 //! `DINGHUO_BENCH_SECONDS` (default 5) per throughput phase, `DINGHUO_BENCH_ROUNDS` (default 4)
-//! rounds of both throughput phases, `DINGHUO_BENCH_SAMPLES` (default 300) measured quotes of
+//! rounds of the throughput phases, `DINGHUO_BENCH_SAMPLES` (default 300) measured quotes of
 //! each size on each path. Postgres is the test helpers' local server; when it is unreachable
 //! the benchmark says so and measures nothing.
 //!
-//! Setup: a fresh migrated database (pool of 32) holding two onboarded tenants (`World`), each
-//! with one bound their-side contact per task:
+//! Setup: a fresh migrated database (pool of 32) holding three onboarded tenants (`World`),
+//! each with one bound their-side contact per task:
 //! - **plain**: 3 products and no price list;
+//! - **catalog**: 200 products and no price list;
 //! - **priced**: 200 products, the partner on level `A`, and three price lists that all apply
 //!   to it, each with a base price and a break from 10 units for every product: a promotion
 //!   for everyone (`ALL`, priority 5, valid from yesterday for 30 days), a level list
@@ -21,21 +22,29 @@
 //! Then:
 //! 1. **quote latency**, one caller, as the priced tenant's contact: a quote of the 200
 //!    products (quantities 1 to 200, so most lines take a break) beside a quote of 3 of them,
-//!    alternately (one of each per sample, the order swapped every sample, so a drift of the
-//!    machine's speed weighs on both alike), after a warm-up; first through the command layer
-//!    (`Commands::quote`), then over HTTP (the GraphQL `quote` query, every field of the
-//!    answer, to a real `TestServer` whose projections have caught up).
-//! 2. **submission throughput**: in each round, one phase of each workload, the plain one
-//!    first in odd rounds and last in even ones (A B B A …, for the same reason), each task
-//!    calling `Commands::submit_order` as its own contact in a loop:
-//!    - **plain**: an order of 3 lines (quantities 1, 2, 3), priced from the catalog;
-//!    - **priced**: an order of 20 lines (quantities 1 to 20), priced by the three lists;
-//!      task `t` orders the 20 products from `20 t` (modulo 200), so that the tasks read
-//!      different product and price streams (every order is a new stream: only reads are
-//!      shared, never a write).
+//!    alternately (one of each per sample, the order swapped every sample, so that a drift of
+//!    the machine's speed weighs on both alike), after a warm-up; first through the command
+//!    layer (`Commands::quote`), then over HTTP (the GraphQL `quote` query, every field of
+//!    the answer, to a real `TestServer` whose projections have caught up, stopped after).
+//! 2. **submission throughput**: in each round, one phase of each workload, in the order
+//!    plain, catalog, priced in odd rounds and the reverse in even ones (for the same
+//!    reason), each task calling `Commands::submit_order` as its own contact in a loop:
+//!    - **plain**: an order of 3 lines (quantities 1, 2, 3), priced from the catalog: the
+//!      goal's baseline;
+//!    - **priced**: an order of 20 lines (quantities 1 to 20), priced by the three lists: the
+//!      goal's workload;
+//!    - **catalog**: the same 20 lines without a list, to tell the cost of the lines from the
+//!      cost of the lists.
+//!
+//!    Task `t` orders the 20 products from `20 t` (modulo 200), so that the tasks read
+//!    different product and price streams (every order is a new stream: only reads are
+//!    shared, never a write). Each phase reports the CPU per order of this process and of
+//!    Postgres (`dinghuo_tests::cpu`).
 //!
 //! Before measuring, a quote of each workload's lines checks that it is priced as it says
-//! (every priced line by the contract list, every plain one from the catalog).
+//! (every priced line by the contract list, every other from the catalog), and after a warm-up
+//! each workload submits 50 orders one by one with sqlx's statement log counted
+//! ([`statements`]): a submission is 2 reads and the append, with or without lists.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,9 +65,9 @@ use dinghuo_tests::{bench_env, Backend, TestDb, World};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
-/// The priced tenant's products: the large quote's lines.
+/// Products of the priced and catalog tenants: the large quote's lines.
 const PRICED_PRODUCTS: usize = 200;
-/// Lines of a priced submission.
+/// Lines of a priced or catalog submission.
 const PRICED_LINES: usize = 20;
 /// Products (and lines) of a plain submission, and lines of the small quote.
 const SMALL: usize = 3;
@@ -66,8 +75,10 @@ const SMALL: usize = 3;
 const BREAK_FROM: i64 = 10;
 /// Unmeasured quotes of each size before each path's samples.
 const QUOTE_WARM_UP: usize = 20;
-/// Unmeasured submissions of both workloads before the first round.
+/// Unmeasured submissions of each workload before the first round.
 const SUBMIT_WARM_UP: Duration = Duration::from_secs(1);
+/// Orders submitted one by one to count the statements of one.
+const STATEMENT_SAMPLE: usize = 50;
 /// Price-setting commands in flight at once during the setup (each on its own stream).
 const SETUP_CONCURRENCY: usize = 8;
 
@@ -256,19 +267,22 @@ impl Workload {
         }
     }
 
-    fn priced(world: &World, contacts: Vec<ContactId>) -> Self {
+    /// Orders of [`PRICED_LINES`] lines (quantities 1 to 20): task `t` orders the products
+    /// from `20 t` on, modulo the world's products.
+    fn twenty_lines(world: &World, contacts: Vec<ContactId>, name: &'static str) -> Self {
+        let products = world.products.len();
         let lines = (0..contacts.len())
             .map(|task| {
                 (0..PRICED_LINES)
                     .map(|k| {
-                        let product = world.products[(task * PRICED_LINES + k) % PRICED_PRODUCTS];
+                        let product = world.products[(task * PRICED_LINES + k) % products];
                         line(product, k as i64 + 1)
                     })
                     .collect()
             })
             .collect();
         Self {
-            name: "priced, 20 lines, 3 lists",
+            name,
             tenant: world.tenant,
             lines,
             contacts,
@@ -430,6 +444,115 @@ fn report_quotes(path: &str, large: &mut Latencies, small: &mut Latencies) -> (f
     (p50, p99)
 }
 
+/// The statements sqlx sends, counted by kind from its own statement log (target
+/// `sqlx::query`, one event per statement, as `tests/tests/round_trips.rs` counts them) while
+/// switched on; switched off, sqlx builds no event at all.
+mod statements {
+    use std::fmt::Debug;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use tracing::field::{Field, Visit};
+    use tracing::{Event, Subscriber};
+    use tracing_subscriber::filter::{EnvFilter, Targets};
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{reload, Layer, Registry};
+
+    /// Statements counted so far: reads (`SELECT`), `INSERT`s, `NOTIFY`s (the announcer's
+    /// `SELECT pg_notify`, sent apart from the commands, one for the commits of a moment), and
+    /// any other (a transaction's `COMMIT`; its `BEGIN` is not logged).
+    static COUNTS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+
+    struct Counter;
+
+    /// The statement's summary (its first words), as sqlx logs it.
+    struct Summary(String);
+
+    impl Visit for Summary {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field.name() == "summary" {
+                self.0 = value.to_owned();
+            }
+        }
+
+        fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+            if field.name() == "summary" {
+                self.0 = format!("{value:?}");
+            }
+        }
+    }
+
+    impl<S: Subscriber> Layer<S> for Counter {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            let mut summary = Summary(String::new());
+            event.record(&mut summary);
+            let summary = summary.0.trim_start_matches('"').to_ascii_uppercase();
+            let kind = match summary.as_str() {
+                s if s.starts_with("SELECT PG_NOTIFY") => 2,
+                s if s.starts_with("SELECT") => 0,
+                s if s.starts_with("INSERT") => 1,
+                _ => 3,
+            };
+            COUNTS[kind].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Turns the counting on and off.
+    pub struct Switch(reload::Handle<Targets, Registry>);
+
+    /// Installs the process's subscriber: the counter (off), and errors printed as the test
+    /// server would print them (`RUST_LOG` filters).
+    pub fn install() -> Switch {
+        let (filter, handle) = reload::Layer::new(Targets::new());
+        let errors = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error"));
+        tracing_subscriber::registry()
+            .with(Counter.with_filter(filter))
+            .with(tracing_subscriber::fmt::layer().with_filter(errors))
+            .init();
+        Switch(handle)
+    }
+
+    impl Switch {
+        /// Counts the statements `work` sends: `[read, INSERT, NOTIFY, other]`.
+        pub async fn count<F: std::future::Future<Output = ()>>(&self, work: F) -> [u64; 4] {
+            let on = Targets::new().with_target("sqlx::query", tracing::Level::TRACE);
+            self.0.reload(on).expect("the counter switches on");
+            let before = COUNTS.each_ref().map(|count| count.load(Ordering::Relaxed));
+            work.await;
+            let after = COUNTS.each_ref().map(|count| count.load(Ordering::Relaxed));
+            self.0
+                .reload(Targets::new())
+                .expect("the counter switches off");
+            [0, 1, 2, 3].map(|kind| after[kind] - before[kind])
+        }
+    }
+}
+
+/// Statements per order (`[read, INSERT, NOTIFY, other]`) of [`STATEMENT_SAMPLE`] orders submitted
+/// one by one.
+async fn statements_per_order(
+    switch: &statements::Switch,
+    commands: &Commands,
+    workload: &Workload,
+) -> [f64; 4] {
+    let counted = switch
+        .count(async {
+            for order in 0..STATEMENT_SAMPLE {
+                let task = order % workload.contacts.len();
+                let input = SubmitOrderInput {
+                    lines: workload.lines[task].clone(),
+                    note: None,
+                };
+                commands
+                    .submit_order(&RequestContext::new(workload.actor(task)), input)
+                    .await
+                    .expect("an order");
+            }
+        })
+        .await;
+    counted.map(|count| count as f64 / STATEMENT_SAMPLE as f64)
+}
+
 /// The median of sorted values (the mean of the middle two for an even count); 0 for none.
 fn median(sorted: &[f64]) -> f64 {
     match sorted.len() {
@@ -440,6 +563,7 @@ fn median(sorted: &[f64]) -> f64 {
 }
 
 fn main() {
+    let switch = statements::install();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
         let clients = bench_env::count("DINGHUO_BENCH_CLIENTS", 16) as usize;
@@ -455,15 +579,23 @@ fn main() {
         let plain_world = World::build(&commands, SMALL).await;
         let priced_world = World::build(&commands, PRICED_PRODUCTS).await;
         let contract = price_lists(&commands, &priced_world).await;
+        let catalog_world = World::build(&commands, PRICED_PRODUCTS).await;
         let plain = Arc::new(Workload::plain(
             &plain_world,
             contacts(&commands, &plain_world, clients, "139").await,
         ));
-        let priced = Arc::new(Workload::priced(
+        let catalog = Arc::new(Workload::twenty_lines(
+            &catalog_world,
+            contacts(&commands, &catalog_world, clients, "138").await,
+            "catalog, 20 lines, no list",
+        ));
+        let priced = Arc::new(Workload::twenty_lines(
             &priced_world,
             contacts(&commands, &priced_world, clients, "137").await,
+            "priced, 20 lines, 3 lists",
         ));
         plain.check_pricing(&commands, None).await;
+        catalog.check_pricing(&commands, None).await;
         priced.check_pricing(&commands, Some(contract)).await;
         println!(
             "pricing: Postgres; set up in {:.1} s; {clients} tasks, {rounds} rounds of {} s \
@@ -501,7 +633,7 @@ fn main() {
         let server = TestServer::start(&test.db, &[]).await;
         let head = settle_feed(&test.db).await;
         let names: Vec<&str> = models::all().iter().map(|p| p.name()).collect();
-        wait_for(&test.db, &names, head, Duration::from_secs(600))
+        wait_for(&test.db, &names, head, Duration::from_secs(120))
             .await
             .expect("the projections catch up");
         let token = server.token(&priced.actor(0));
@@ -529,47 +661,76 @@ fn main() {
         let (_, http_p99) = report_quotes("HTTP", &mut large, &mut small);
         server.stop().await;
 
-        // 2. Submission throughput; both workloads warm up first (connections, plans).
-        let _ = plain.submit(&commands, SUBMIT_WARM_UP).await;
-        let _ = priced.submit(&commands, SUBMIT_WARM_UP).await;
-        let (mut plain_total, mut priced_total) = (Measured::default(), Measured::default());
-        let mut ratios = Vec::with_capacity(rounds as usize);
+        // 2. Submission throughput. Every workload warms up first (connections, plans) and
+        // shows the statements one order sends.
+        let workloads = [plain, catalog, priced];
+        for workload in &workloads {
+            let _ = workload.submit(&commands, SUBMIT_WARM_UP).await;
+            let [reads, inserts, notifies, others] =
+                statements_per_order(&switch, &commands, workload).await;
+            println!(
+                "  {}: statements per order: {reads:.2} reads, {inserts:.2} INSERT, {others:.2} \
+                 other (COMMIT); and {notifies:.2} NOTIFY, sent apart",
+                workload.name
+            );
+        }
+        let mut totals: [Measured; 3] = Default::default();
+        // Each round's throughputs, in the order of `workloads`.
+        let mut rounds_throughput = Vec::with_capacity(rounds as usize);
         for round in 1..=rounds {
             let order = match round % 2 {
-                1 => [&plain, &priced],
-                _ => [&priced, &plain],
+                1 => [0, 1, 2],
+                _ => [2, 1, 0],
             };
-            let mut throughput = [0.0; 2];
-            for workload in order {
+            let mut throughput = [0.0; 3];
+            for index in order {
+                let workload = &workloads[index];
                 let clock = CpuClock::start(&test.db).await;
                 let mut phase = workload.submit(&commands, duration).await;
                 let spent = clock.stop(&test.db).await;
                 println!("  round {round}: {}", phase.describe(workload.name));
-                let is_priced = Arc::ptr_eq(workload, &priced);
-                throughput[usize::from(is_priced)] = phase.throughput();
-                match is_priced {
-                    true => priced_total.add(phase, spent),
-                    false => plain_total.add(phase, spent),
-                }
+                throughput[index] = phase.throughput();
+                totals[index].add(phase, spent);
             }
-            let ratio = throughput[1] / throughput[0];
-            println!("  round {round}: priced / plain {:.0} %", 100.0 * ratio);
-            ratios.push(ratio);
+            println!(
+                "  round {round}: priced / plain {:.0} % (catalog 20 lines / plain {:.0} %)",
+                100.0 * throughput[2] / throughput[0],
+                100.0 * throughput[1] / throughput[0]
+            );
+            rounds_throughput.push(throughput);
         }
 
         println!("all rounds:");
-        plain_total.report(plain.name);
-        priced_total.report(priced.name);
-        ratios.sort_by(f64::total_cmp);
-        let ratio = priced_total.phase.throughput() / plain_total.phase.throughput();
+        for (workload, total) in workloads.iter().zip(&mut totals) {
+            total.report(workload.name);
+        }
+        let overall =
+            |index: usize| totals[index].phase.throughput() / totals[0].phase.throughput();
+        let spread = |index: usize| {
+            let mut ratios: Vec<f64> = rounds_throughput
+                .iter()
+                .map(|throughput| throughput[index] / throughput[0])
+                .collect();
+            ratios.sort_by(f64::total_cmp);
+            format!(
+                "per round: median {:.0} %, from {:.0} to {:.0} %",
+                100.0 * median(&ratios),
+                100.0 * ratios.first().copied().unwrap_or_default(),
+                100.0 * ratios.last().copied().unwrap_or_default()
+            )
+        };
+        let ratio = overall(2);
         println!(
-            "  priced / plain throughput: {:.0} % (per round: median {:.0} %, from {:.0} to \
-             {:.0} %); goal 80 %: {}",
+            "  priced / plain throughput: {:.0} % ({}); goal 80 %: {}",
             100.0 * ratio,
-            100.0 * median(&ratios),
-            100.0 * ratios.first().copied().unwrap_or_default(),
-            100.0 * ratios.last().copied().unwrap_or_default(),
+            spread(2),
             if ratio >= 0.8 { "met" } else { "not met" }
+        );
+        println!(
+            "  catalog 20 lines / plain: {:.0} % ({}); priced / catalog 20 lines: {:.0} %",
+            100.0 * overall(1),
+            spread(1),
+            100.0 * ratio / overall(1)
         );
         let verdict = |p99: f64| if p99 <= 50.0 { "met" } else { "not met" };
         println!(
