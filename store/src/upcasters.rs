@@ -5,6 +5,8 @@
 //!   1.0 order was priced from the catalog), the order gains `placed_by: null` (placed by its
 //!   contact, who stays `contact_id`).
 
+use std::sync::LazyLock;
+
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use dinghuo_domain::order::ORDER_SUBMITTED_VERSION;
 use serde_json::{json, Value};
@@ -14,10 +16,14 @@ pub fn upcasters() -> Vec<Box<dyn EventUpcaster>> {
     vec![Box::new(OrderSubmittedV1)]
 }
 
+/// The same upcasters, made once for the readers that apply them to every event they decode
+/// (every projection, on the hot path of the feed).
+static SHARED: LazyLock<Vec<Box<dyn EventUpcaster>>> = LazyLock::new(upcasters);
+
 /// `event` as today's code reads it: every upcaster that applies to it, in order. For readers
 /// that decode stored rows themselves (an audit replay) rather than through an event store.
 pub fn upcast(mut event: SerializedEvent) -> SerializedEvent {
-    for upcaster in upcasters() {
+    for upcaster in SHARED.iter() {
         if upcaster.can_upcast(&event.event_type, &event.event_version) {
             event = upcaster.upcast(event);
         }
@@ -28,8 +34,7 @@ pub fn upcast(mut event: SerializedEvent) -> SerializedEvent {
 /// A stored payload as today's code reads it, or `None` when it is already today's shape (so a
 /// reader that borrows payloads copies only the old ones).
 pub fn upcast_payload(event_type: &str, event_version: &str, payload: &Value) -> Option<Value> {
-    let upcasters = upcasters();
-    if !upcasters
+    if !SHARED
         .iter()
         .any(|upcaster| upcaster.can_upcast(event_type, event_version))
     {

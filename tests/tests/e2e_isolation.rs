@@ -1315,6 +1315,27 @@ on_both_backends! {
                 }
             }
 
+            // `reorder` reads an order's lines: the same gate.
+            let response = readers
+                .server
+                .graphql(
+                    Some(&readers.server.token(&setup.actor)),
+                    "query($id: ID!) { reorder(orderId: $id) { total { amount } lines { sku quantity } } }",
+                    json!({"id": setup.shipped}),
+                )
+                .await;
+            if may {
+                assert_eq!(
+                    response["data"]["reorder"]["lines"][0]["quantity"], 3,
+                    "{reader:?}: {response:#}"
+                );
+            } else {
+                assert_eq!(
+                    response["errors"][0]["extensions"]["code"], "NOT_FOUND",
+                    "{reader:?} reordered an order it may not read: {response:#}"
+                );
+            }
+
             // `orders`, unfiltered and filtered by its partner and by status.
             for (document, variables) in [
                 ("{ orders(first: 10) { edges { node { id lines { sku } } } } }", json!({})),

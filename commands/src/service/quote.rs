@@ -56,20 +56,6 @@ impl LineError {
     }
 }
 
-fn refuse_duplicates(lines: &[RequestedLine]) -> Result<(), CommandError> {
-    let mut seen = HashMap::new();
-    for (i, line) in lines.iter().enumerate() {
-        if seen.insert(line.product_id, i).is_some() {
-            return Err(ValidationError::new(
-                format!("lines[{i}].productId"),
-                "the same product appears on two lines",
-            )
-            .into());
-        }
-    }
-    Ok(())
-}
-
 impl Commands {
     /// What `input`'s lines cost the partner now, each with the reason for its price and its
     /// problems (outside the assortment, against the quantity rules), refusing none; answers
@@ -83,7 +69,7 @@ impl Commands {
         let tenant = own_tenant(ctx)?;
         let (by, named) = submitter(ctx, input.partner_id.as_deref())?;
         let lines = parse_lines(tenant, &input.lines)?;
-        refuse_duplicates(&lines)?;
+        dinghuo_domain::order::check_lines(&lines)?;
         self.quote_lines(tenant, by, named, &lines).await
     }
 

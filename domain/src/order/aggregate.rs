@@ -1,11 +1,9 @@
-use std::collections::HashSet;
-
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
 use super::{OrderActor, OrderCommand, OrderEvent, OrderLine, PlacedBy, RequestedLine, Submitter};
-use crate::error::{DomainError, ValidationError};
+use crate::error::DomainError;
 use crate::ids::{ContactId, PartnerId, TenantId};
 use crate::lookup::{Lookup, Scoped, Services};
 use crate::pricing;
@@ -145,19 +143,7 @@ impl Order {
         at: chrono::DateTime<chrono::Utc>,
         lookup: &dyn Lookup,
     ) -> Result<OrderEvent, DomainError> {
-        if requested.is_empty() || requested.len() > OrderCommand::MAX_LINES {
-            return Err(ValidationError::new("lines", "an order has 1 to 200 lines").into());
-        }
-        let mut seen = HashSet::new();
-        for (i, line) in requested.iter().enumerate() {
-            if !seen.insert(line.product_id) {
-                return Err(ValidationError::new(
-                    format!("lines[{i}].productId"),
-                    "the same product appears on two lines",
-                )
-                .into());
-            }
-        }
+        super::check_lines(&requested)?;
 
         // Everything the rules below read, asked for at once (then the tenant's price lists).
         let products = requested.iter().map(|line| line.product_id);

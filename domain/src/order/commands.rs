@@ -67,6 +67,27 @@ impl OrderCommand {
     pub const MAX_LINES: usize = 200;
 }
 
+/// Lines an order (or a quote of one) may have: 1 to [`OrderCommand::MAX_LINES`], each product
+/// once.
+pub fn check_lines(lines: &[RequestedLine]) -> Result<(), crate::ValidationError> {
+    if lines.is_empty() || lines.len() > OrderCommand::MAX_LINES {
+        return Err(crate::ValidationError::new(
+            "lines",
+            "an order has 1 to 200 lines",
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !seen.insert(line.product_id) {
+            return Err(crate::ValidationError::new(
+                format!("lines[{i}].productId"),
+                "the same product appears on two lines",
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Needs for Scoped<OrderCommand> {
     /// A submission reads its tenant, partner, contact, every product and its prices at once
     /// (and then the tenant's price lists, which the command layer reads ahead); a later

@@ -8,5 +8,5 @@ mod events;
 mod tests;
 
 pub use aggregate::{Order, OrderStatus};
-pub use commands::{OrderActor, OrderCommand, RequestedLine, Submitter};
+pub use commands::{check_lines, OrderActor, OrderCommand, RequestedLine, Submitter};
 pub use events::{OrderEvent, OrderLine, PlacedBy, ORDER_SUBMITTED_VERSION};

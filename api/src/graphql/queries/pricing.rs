@@ -144,10 +144,15 @@ impl PricingQueries {
     }
 
     /// A past order's lines quoted at today's prices and rules, for the partner it was placed
-    /// for. An order out of the caller's reach is `NOT_FOUND`, as one that does not exist.
+    /// for. An order out of the caller's reach — or, for a contact without `VIEW_ORDERS`, any
+    /// order — is `NOT_FOUND`, as one that does not exist.
     #[graphql(complexity = "5 * child_complexity")]
     async fn reorder(&self, ctx: &Context<'_>, order_id: ID) -> ApiResult<Quote> {
         let (caller, state) = caller::of(ctx);
+        // Reordering reads the order's lines: the same gate as every other order read.
+        if caller.order_scope(state).await?.is_none() {
+            return Err(ApiError::not_found("order"));
+        }
         let (partner, quote) = state
             .commands
             .reorder(&caller.command_context()?, &order_id)
